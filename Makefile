@@ -1,0 +1,119 @@
+# edgerl — make build. meson.build builds the same targets from the same lists:
+#   src/sources.txt, tests/sources.txt, bench/sources.txt (sources), build-flags.txt (flags).
+#
+#   make            build/edgerl (optimised for this CPU; PORTABLE=1 for any CPU of the arch)
+#   make run        install missing Debian packages, build, train the default config
+#   make test       build and run every test (unit tests, CLI and resume scripts, fuzz smoke)
+#   make sanitize   unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench      benchmarks (see docs/benchmarks.md)
+#   make fuzz       run the checkpoint-reader fuzzer (FUZZ_SECONDS, default 60)
+#   make deps       install missing Debian packages (apt-get, only when missing)
+
+CXX ?= g++
+BUILD ?= build
+PORTABLE ?= 0
+
+ifeq ($(PORTABLE),1)
+  ARCH_FLAGS :=
+else
+  ARCH_FLAGS := -march=native
+endif
+
+BASE_FLAGS := $(shell cat build-flags.txt)
+CPPFLAGS += -Iinclude -I$(BUILD)/gen
+CXXFLAGS ?=
+CXXFLAGS += $(BASE_FLAGS) $(ARCH_FLAGS)
+LDLIBS += -linih -lz
+
+LIB_SRCS := $(shell cat src/sources.txt)
+TEST_SRCS := $(shell cat tests/sources.txt)
+BENCH_SRCS := $(shell cat bench/sources.txt)
+CONFIGS := $(sort $(wildcard configs/*.ini))
+
+LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o)
+TEST_OBJS := $(TEST_SRCS:%.cpp=$(BUILD)/obj/%.o)
+BENCH_OBJS := $(BENCH_SRCS:%.cpp=$(BUILD)/obj/%.o)
+MAIN_OBJ := $(BUILD)/obj/src/main.o
+GEN := $(BUILD)/gen/builtin_configs.inc
+
+DEB_PACKAGES := g++ make pkg-config libxtensor-dev libinih-dev zlib1g-dev doctest-dev \
+                meson ninja-build clang-14 libclang-rt-14-dev python3-numpy
+
+.PHONY: all run test unit-test script-test sanitize bench fuzz deps clean format check-format
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/edgerl
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi; \
+	  $$SUDO apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	    || { echo "make deps: apt-get failed to install:$$missing" >&2; exit 1; }; \
+	fi
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/edgerl train
+
+test: deps
+	@$(MAKE) --no-print-directory unit-test script-test
+
+unit-test: $(BUILD)/edgerl_tests
+	$(BUILD)/edgerl_tests
+
+script-test: $(BUILD)/edgerl
+	@tests/run_scripts.sh $(BUILD)/edgerl
+
+sanitize: deps
+	@$(MAKE) --no-print-directory BUILD=build-san PORTABLE=1 \
+	  CXXFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined" build-san/edgerl_tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-san/edgerl_tests
+
+bench: $(BUILD)/edgerl_bench $(BUILD)/edgerl
+	$(BUILD)/edgerl_bench
+
+$(BUILD)/edgerl: $(MAIN_OBJ) $(BUILD)/libedgerl.a
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/edgerl_tests: $(TEST_OBJS) $(BUILD)/libedgerl.a
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/edgerl_bench: $(BENCH_OBJS) $(BUILD)/libedgerl.a
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libedgerl.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(GEN): $(CONFIGS) tools/embed_configs.sh
+	@mkdir -p $(dir $@)
+	tools/embed_configs.sh $@ $(CONFIGS)
+
+$(BUILD)/obj/%.o: %.cpp $(BUILD)/flags.stamp | $(GEN)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c -o $@ $<
+
+# Rebuild everything when the flags change (e.g. PORTABLE=1 after a native build).
+$(BUILD)/flags.stamp: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS)' > $@.new
+	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+
+FORCE:
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+check-format:
+	clang-format --dry-run -Werror $$(git ls-files '*.cpp' '*.hpp')
+
+clean:
+	rm -rf $(BUILD) build-san build-fuzz
+
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)

@@ -1,0 +1,251 @@
+// numpy's SeedSequence and PCG64, written from numpy's published algorithms
+// (numpy/random/bit_generator.pyx and numpy/random/src/pcg64/pcg64.h), with 128-bit
+// arithmetic done on 64-bit halves so 32-bit ARM builds give the same bits.
+#include "edgerl/rng.hpp"
+
+#include <cmath>
+#include <cstring>
+
+namespace edgerl {
+namespace {
+
+constexpr uint32_t kInitA = 0x43b0d7e5u;
+constexpr uint32_t kMultA = 0x931e8875u;
+constexpr uint32_t kInitB = 0x8b51f9ddu;
+constexpr uint32_t kMultB = 0x58f38dedu;
+constexpr uint32_t kMixMultL = 0xca01f9ddu;
+constexpr uint32_t kMixMultR = 0x4973f715u;
+constexpr int kXShift = 16;
+constexpr size_t kPoolSize = 4;
+
+uint32_t hashmix(uint32_t value, uint32_t& hash_const) {
+  value ^= hash_const;
+  hash_const *= kMultA;
+  value *= hash_const;
+  value ^= value >> kXShift;
+  return value;
+}
+
+uint32_t mix(uint32_t x, uint32_t y) {
+  uint32_t result = kMixMultL * x - kMixMultR * y;
+  result ^= result >> kXShift;
+  return result;
+}
+
+std::vector<uint32_t> words_of(uint64_t v) {
+  std::vector<uint32_t> w{static_cast<uint32_t>(v)};
+  if (v >> 32) w.push_back(static_cast<uint32_t>(v >> 32));
+  return w;
+}
+
+// 64x64 -> 128-bit product as (hi, lo).
+void mul64(uint64_t a, uint64_t b, uint64_t& hi, uint64_t& lo) {
+#ifdef __SIZEOF_INT128__
+  __extension__ typedef unsigned __int128 u128;
+  const u128 p = static_cast<u128>(a) * b;
+  hi = static_cast<uint64_t>(p >> 64);
+  lo = static_cast<uint64_t>(p);
+#else
+  const uint64_t a0 = a & 0xffffffffu, a1 = a >> 32, b0 = b & 0xffffffffu, b1 = b >> 32;
+  const uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+  const uint64_t mid = (p00 >> 32) + (p01 & 0xffffffffu) + (p10 & 0xffffffffu);
+  lo = (mid << 32) | (p00 & 0xffffffffu);
+  hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+#endif
+}
+
+constexpr uint64_t kMulHi = 0x2360ed051fc65da4ull;
+constexpr uint64_t kMulLo = 0x4385df649fccf645ull;
+
+void add128(uint64_t& hi, uint64_t& lo, uint64_t b_hi, uint64_t b_lo) {
+  const uint64_t old = lo;
+  lo += b_lo;
+  hi += b_hi + (lo < old ? 1 : 0);
+}
+
+}  // namespace
+
+SeedSequence::SeedSequence(uint64_t seed, std::vector<uint32_t> spawn_key)
+    : SeedSequence(words_of(seed), std::move(spawn_key)) {}
+
+SeedSequence::SeedSequence(std::vector<uint32_t> entropy_words, std::vector<uint32_t> spawn_key)
+    : entropy_(std::move(entropy_words)), spawn_key_(std::move(spawn_key)) {
+  if (entropy_.empty()) entropy_.push_back(0);
+  std::vector<uint32_t> assembled = entropy_;
+  if (!spawn_key_.empty() && assembled.size() < kPoolSize) assembled.resize(kPoolSize, 0);
+  assembled.insert(assembled.end(), spawn_key_.begin(), spawn_key_.end());
+  mix_entropy(assembled);
+}
+
+void SeedSequence::mix_entropy(const std::vector<uint32_t>& entropy) {
+  uint32_t hash_const = kInitA;
+  for (size_t i = 0; i < kPoolSize; ++i)
+    pool_[i] = hashmix(i < entropy.size() ? entropy[i] : 0u, hash_const);
+  for (size_t src = 0; src < kPoolSize; ++src)
+    for (size_t dst = 0; dst < kPoolSize; ++dst)
+      if (src != dst) pool_[dst] = mix(pool_[dst], hashmix(pool_[src], hash_const));
+  for (size_t src = kPoolSize; src < entropy.size(); ++src)
+    for (size_t dst = 0; dst < kPoolSize; ++dst)
+      pool_[dst] = mix(pool_[dst], hashmix(entropy[src], hash_const));
+}
+
+std::vector<uint32_t> SeedSequence::generate_state_u32(size_t n_words) const {
+  std::vector<uint32_t> out(n_words);
+  uint32_t hash_const = kInitB;
+  for (size_t i = 0; i < n_words; ++i) {
+    uint32_t v = pool_[i % kPoolSize];
+    v ^= hash_const;
+    hash_const *= kMultB;
+    v *= hash_const;
+    v ^= v >> kXShift;
+    out[i] = v;
+  }
+  return out;
+}
+
+std::vector<uint64_t> SeedSequence::generate_state_u64(size_t n_words) const {
+  const std::vector<uint32_t> w = generate_state_u32(2 * n_words);
+  std::vector<uint64_t> out(n_words);
+  for (size_t i = 0; i < n_words; ++i)
+    out[i] = static_cast<uint64_t>(w[2 * i]) | (static_cast<uint64_t>(w[2 * i + 1]) << 32);
+  return out;
+}
+
+SeedSequence SeedSequence::child(uint32_t index) const {
+  std::vector<uint32_t> key = spawn_key_;
+  key.push_back(index);
+  return SeedSequence(entropy_, std::move(key));
+}
+
+Pcg64::Pcg64(uint64_t seed) : Pcg64(SeedSequence(seed)) {}
+
+Pcg64::Pcg64(const SeedSequence& seq) {
+  const std::vector<uint64_t> v = seq.generate_state_u64(4);
+  seed128(v[0], v[1], v[2], v[3]);
+}
+
+void Pcg64::seed128(uint64_t s_hi, uint64_t s_lo, uint64_t i_hi, uint64_t i_lo) {
+  state_hi_ = 0;
+  state_lo_ = 0;
+  inc_hi_ = (i_hi << 1) | (i_lo >> 63);
+  inc_lo_ = (i_lo << 1) | 1u;
+  step();
+  add128(state_hi_, state_lo_, s_hi, s_lo);
+  step();
+  has_normal_ = false;
+  cached_normal_ = 0.0;
+}
+
+void Pcg64::step() {
+  uint64_t hi, lo;
+  mul64(state_lo_, kMulLo, hi, lo);
+  hi += state_hi_ * kMulLo + state_lo_ * kMulHi;
+  state_hi_ = hi;
+  state_lo_ = lo;
+  add128(state_hi_, state_lo_, inc_hi_, inc_lo_);
+}
+
+uint64_t Pcg64::next_u64() {
+  step();
+  const uint64_t x = state_hi_ ^ state_lo_;
+  const unsigned rot = static_cast<unsigned>(state_hi_ >> 58);
+  return (x >> rot) | (x << ((64u - rot) & 63u));
+}
+
+double Pcg64::uniform() { return static_cast<double>(next_u64() >> 11) * (1.0 / 9007199254740992.0); }
+
+double Pcg64::uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
+
+double Pcg64::normal() {
+  if (has_normal_) {
+    has_normal_ = false;
+    return cached_normal_;
+  }
+  double x1, x2, r2;
+  do {
+    x1 = 2.0 * uniform() - 1.0;
+    x2 = 2.0 * uniform() - 1.0;
+    r2 = x1 * x1 + x2 * x2;
+  } while (r2 >= 1.0 || r2 == 0.0);
+  const double f = std::sqrt(-2.0 * portable_log(r2) / r2);  // sqrt is exact in IEEE-754
+  cached_normal_ = f * x1;
+  has_normal_ = true;
+  return f * x2;
+}
+
+uint64_t Pcg64::below(uint64_t n) {
+  uint64_t hi, lo;
+  mul64(next_u64(), n, hi, lo);
+  if (lo < n) {
+    const uint64_t threshold = (0 - n) % n;
+    while (lo < threshold) mul64(next_u64(), n, hi, lo);
+  }
+  return hi;
+}
+
+size_t Pcg64::categorical(const float* weights, size_t n) {
+  double total = 0.0;
+  for (size_t i = 0; i < n; ++i) total += weights[i];
+  const double u = uniform() * total;
+  double cum = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    cum += weights[i];
+    if (u < cum) return i;
+  }
+  // u can reach the total only through rounding; take the last non-zero weight.
+  for (size_t i = n; i-- > 0;)
+    if (weights[i] > 0.0f) return i;
+  return n - 1;
+}
+
+void Pcg64::shuffle(uint32_t* idx, size_t n) {
+  for (size_t i = n; i > 1; --i) {
+    const size_t j = static_cast<size_t>(below(i));
+    const uint32_t t = idx[i - 1];
+    idx[i - 1] = idx[j];
+    idx[j] = t;
+  }
+}
+
+std::array<uint64_t, Pcg64::kStateWords> Pcg64::state() const {
+  uint64_t bits;
+  std::memcpy(&bits, &cached_normal_, sizeof bits);
+  return {state_hi_, state_lo_, inc_hi_, inc_lo_, has_normal_ ? 1u : 0u, bits};
+}
+
+bool Pcg64::set_state(const std::array<uint64_t, kStateWords>& w) {
+  if ((w[3] & 1u) == 0 || w[4] > 1) return false;  // PCG increments are odd
+  state_hi_ = w[0];
+  state_lo_ = w[1];
+  inc_hi_ = w[2];
+  inc_lo_ = w[3];
+  has_normal_ = w[4] == 1;
+  std::memcpy(&cached_normal_, &w[5], sizeof cached_normal_);
+  return true;
+}
+
+double portable_log(double x) {
+  if (!(x > 0.0)) return x == 0.0 ? -HUGE_VAL : NAN;
+  if (std::isinf(x)) return x;
+  // x = m * 2^e with m in [sqrt(1/2), sqrt(2)); log(m) = 2 atanh(z), z = (m-1)/(m+1).
+  int e = 0;
+  double m = std::frexp(x, &e);  // m in [0.5, 1); exact
+  if (m < 0.70710678118654752440) {
+    m *= 2.0;
+    e -= 1;
+  }
+  const double z = (m - 1.0) / (m + 1.0);
+  const double z2 = z * z;
+  // |z| <= 0.1716, so z^2 <= 0.0295 and 13 odd terms reach double precision.
+  double term = z, sum = 0.0;
+  for (int k = 0; k < 13; ++k) {
+    sum += term / static_cast<double>(2 * k + 1);
+    term *= z2;
+  }
+  constexpr double kLn2Hi = 6.93147180369123816490e-01;  // high bits of ln 2 (exact * e)
+  constexpr double kLn2Lo = 1.90821492927058770002e-10;
+  const double de = static_cast<double>(e);
+  return de * kLn2Hi + (2.0 * sum + de * kLn2Lo);
+}
+
+}  // namespace edgerl
