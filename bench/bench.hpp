@@ -17,7 +17,9 @@ struct Benchmark {
 std::vector<Benchmark>& registry();
 
 struct Register {
-  Register(const char* name, std::function<void()> fn) { registry().push_back({name, std::move(fn)}); }
+  Register(const char* name, std::function<void()> fn) {
+    registry().push_back({name, std::move(fn)});
+  }
 };
 
 // Seconds since an arbitrary start (steady clock).

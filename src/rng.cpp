@@ -152,9 +152,13 @@ uint64_t Pcg64::next_u64() {
   return (x >> rot) | (x << ((64u - rot) & 63u));
 }
 
-double Pcg64::uniform() { return static_cast<double>(next_u64() >> 11) * (1.0 / 9007199254740992.0); }
+double Pcg64::uniform() {
+  return static_cast<double>(next_u64() >> 11) * (1.0 / 9007199254740992.0);
+}
 
-double Pcg64::uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
+double Pcg64::uniform(double lo, double hi) {
+  return lo + (hi - lo) * uniform();
+}
 
 double Pcg64::normal() {
   if (has_normal_) {

@@ -39,12 +39,12 @@ struct SystemConfig {
   // DQN.
   int64_t total_buffer_size = 10000;
   int64_t total_batch_size = 128;
-  int64_t warmup_steps = 1000;  // env steps collected before the first update
-  int64_t train_frequency = 10;  // env steps (per env) between updates
-  double tau = 1.0;  // 1 = hard target update, < 1 = Polyak averaging
+  int64_t warmup_steps = 1000;         // env steps collected before the first update
+  int64_t train_frequency = 10;        // env steps (per env) between updates
+  double tau = 1.0;                    // 1 = hard target update, < 1 = Polyak averaging
   int64_t target_update_period = 500;  // updates between target updates
   double epsilon_start = 1.0;
-  double training_epsilon = 0.05;  // final exploration epsilon
+  double training_epsilon = 0.05;     // final exploration epsilon
   double exploration_fraction = 0.5;  // fraction of training over which epsilon decays
   double evaluation_epsilon = 0.0;
   double huber_loss_parameter = 0.0;  // 0 = mean squared error, > 0 = Huber with this delta
@@ -91,8 +91,8 @@ struct SaveArgs {
   int64_t keep_best = 0;            // additionally keep the M best by episode_return
   std::string checkpoint_uid;       // empty = a timestamp chosen at start
   std::string rel_dir = "checkpoints";
-  int64_t compression_level = 6;      // zlib level 0..9, 0 = stored raw
-  int64_t min_free_bytes = 16 << 20;  // refuse to save below this much free space
+  int64_t compression_level = 6;       // zlib level 0..9, 0 = stored raw
+  int64_t min_free_bytes = 16 << 20;   // refuse to save below this much free space
   std::string on_save_error = "warn";  // warn (keep training) | abort (exit status 3)
 };
 
