@@ -20,7 +20,7 @@ else
 endif
 
 BASE_FLAGS := $(shell cat build-flags.txt)
-CPPFLAGS += -Iinclude -I$(BUILD)/gen
+CPPFLAGS += -Iinclude -I$(BUILD)/gen -D_FILE_OFFSET_BITS=64
 CXXFLAGS ?=
 CXXFLAGS += $(BASE_FLAGS) $(ARCH_FLAGS)
 LDLIBS += -linih -lz
