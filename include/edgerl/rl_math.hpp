@@ -1,0 +1,45 @@
+// rl_math: the small numerical pieces the learners share, each testable on its own:
+// generalised advantage estimation, running observation statistics, linear schedules.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "edgerl/tensor.hpp"
+
+namespace edgerl {
+
+// GAE(lambda) over a rollout of T steps of E envs, arrays laid out [t][e].
+//   delta_t = r_t + gamma * (1 - terminated_t) * next_value_t - value_t
+//   A_t     = delta_t + gamma * lambda * (1 - done_t) * A_{t+1}
+// next_value_t is V of the true next observation: the final observation when the episode
+// ended at t (so truncated episodes bootstrap correctly), else value_{t+1} (or the bootstrap
+// value after the last step). done_t = terminated_t or truncated_t. returns = A + value.
+void compute_gae(size_t T, size_t E, const float* rewards, const float* values,
+                 const float* next_values, const uint8_t* terminated, const uint8_t* truncated,
+                 float gamma, float lambda, float* advantages, float* returns);
+
+// Running mean and variance of observations (parallel Welford, float64 accumulators), as
+// Gymnasium's NormalizeObservation / Stable-Baselines' RunningMeanStd: starts at mean 0,
+// var 1, count 1e-4; normalise(x) = clip((x - mean) / sqrt(var + 1e-8), -clip, clip).
+class RunningMeanStd {
+ public:
+  explicit RunningMeanStd(size_t dim = 0, double clip = 10.0);
+  void update(const float* x, size_t batch);
+  void normalise(const float* x, size_t batch, float* out) const;
+  // mean, var and count as tensors "<prefix>mean", "<prefix>var", "<prefix>count".
+  void append_tensors(TensorList& out, const std::string& prefix);
+  size_t dim() const { return mean_.size(); }
+
+ private:
+  std::vector<double> mean_, var_, batch_mean_, batch_var_;
+  double count_ = 1e-4;
+  double clip_;
+};
+
+// start + (end - start) * min(1, step / duration); duration <= 0 gives end.
+double linear_schedule(double start, double end, double step, double duration);
+
+}  // namespace edgerl
