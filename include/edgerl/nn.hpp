@@ -1,0 +1,100 @@
+// nn: multi-layer perceptrons on one flat parameter buffer, with batched forward and backward.
+//
+// Layout (docs/nn.md): for each layer l in order, W_l as [in_l][out_l] row-major, then b_l as
+// [out_l]. Gradients use the same layout, and so do the optimizer's moments, so an optimizer
+// step is one loop over num_params() numbers. Hidden layers apply the configured activation
+// (tanh or relu); the output layer is the identity.
+//
+// Results are bit-identical on every CPU and build (native, portable, aarch64): each output is
+// a sum in a fixed order written in the source (vectorised only across independent outputs),
+// tanh comes from detmath, and initialisation uses our own Pcg64. All buffers are allocated by
+// the constructor and reserve(); forward and backward never allocate once the batch size has
+// been seen (or reserved).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "edgerl/config.hpp"
+#include "edgerl/rng.hpp"
+#include "edgerl/tensor.hpp"
+
+namespace edgerl {
+
+enum class Activation { tanh, relu, identity };
+
+// "tanh" | "relu" (the values NetworkConfig::activation may take); throws std::invalid_argument.
+Activation parse_activation(const std::string& name);
+
+// T = float is the network the learners use; T = double runs the very same code for gradient
+// checks against finite differences.
+template <class T>
+class BasicMlp {
+ public:
+  struct Layer {
+    size_t in = 0, out = 0;
+    size_t w_offset = 0;  // W at params() + w_offset, [in][out]
+    size_t b_offset = 0;  // b at params() + b_offset, [out]
+    Activation activation = Activation::identity;
+    double init_gain = 1.0;
+  };
+
+  // in_dim -> layer_sizes... -> out_dim. Hidden layers get gain sqrt(2); the output layer gets
+  // output_gain (CleanRL: 0.01 for a policy head, 1.0 for a value head). Parameters are zero
+  // until init().
+  BasicMlp(size_t in_dim, const NetworkConfig& net, size_t out_dim, double output_gain);
+  // Same, from explicit widths and activation (the config is one way to spell these).
+  BasicMlp(std::vector<size_t> widths, Activation hidden, double output_gain);
+
+  // Orthogonal weights (torch.nn.init.orthogonal_ on the [out][in] matrix, times the gain),
+  // zero biases.
+  void init(Pcg64& rng);
+
+  // y[batch][out_dim] = network(x[batch][in_dim]). Keeps what backward() needs.
+  void forward(const T* x, size_t batch, T* y);
+  // Given dL/dy for the last forward() (same batch), adds dL/dparams into grads() and writes
+  // dL/dx into dx unless it is null.
+  void backward(const T* dy, size_t batch, T* dx);
+  // Grows the workspaces for batches up to max_batch now rather than on first use.
+  void reserve(size_t max_batch);
+
+  void zero_grad();
+  T* params() { return params_.data(); }
+  const T* params() const { return params_.data(); }
+  T* grads() { return grads_.data(); }
+  const T* grads() const { return grads_.data(); }
+  size_t num_params() const { return params_.size(); }
+  size_t in_dim() const { return layers_.front().in; }
+  size_t out_dim() const { return layers_.back().out; }
+  const std::vector<Layer>& layers() const { return layers_; }
+
+  // Target networks: params = other's params (same architecture), and the Polyak average
+  // params = tau * other + (1 - tau) * params. Throw std::invalid_argument on a shape mismatch.
+  void copy_params_from(const BasicMlp& other);
+  void polyak_update(const BasicMlp& online, double tau);
+
+  // Adds "<prefix>/params" [num_params] (f32 for Mlp) to the list.
+  void append_tensors(TensorList& list, const std::string& prefix);
+
+ private:
+  void check_same_shape(const BasicMlp& other) const;
+
+  std::vector<Layer> layers_;
+  std::vector<T> params_, grads_;
+  // Workspaces, each [capacity_][width]: the saved input, every hidden layer's output, two
+  // gradient buffers; plus the transposed weights used to send gradients backwards.
+  size_t capacity_ = 0, max_width_ = 0, batch_ = 0;
+  std::vector<T> input_;
+  std::vector<std::vector<T>> hidden_;
+  std::vector<T> grad_a_, grad_b_, wt_;
+};
+
+using Mlp = BasicMlp<float>;
+using MlpD = BasicMlp<double>;
+
+extern template class BasicMlp<float>;
+extern template class BasicMlp<double>;
+
+}  // namespace edgerl

@@ -1,0 +1,316 @@
+// The MLP: portable maths, the kernels against a plain loop, gradients against finite
+// differences, orthogonal initialisation, target-network updates, and no allocation per call.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "alloc_counter.hpp"
+#include "edgerl/detmath.hpp"
+#include "edgerl/nn.hpp"
+
+using edgerl::Activation;
+using edgerl::Mlp;
+using edgerl::MlpD;
+using edgerl::Pcg64;
+namespace dm = edgerl::detmath;
+
+namespace {
+
+// Distance of `got` from `want` in units of the last place of T at `want`.
+template <class T>
+double ulps(T got, long double want) {
+  if (std::isnan(want)) return std::isnan(got) ? 0.0 : 1e30;
+  const T w = static_cast<T>(want);
+  if (std::isinf(w)) return got == w ? 0.0 : 1e30;
+  const T a = std::fabs(w);
+  T ulp = std::nextafter(a, std::numeric_limits<T>::infinity()) - a;
+  if (std::isinf(ulp)) ulp = a - std::nextafter(a, T(0));
+  return static_cast<double>(std::fabs(static_cast<long double>(got) - want) / ulp);
+}
+
+// Largest error over float bit patterns in [lo, hi] (every `stride`-th pattern) and over
+// `n` random doubles in [lo, hi].
+template <class F, class D, class Ref>
+void check_accuracy(F f32, D f64, Ref ref, double lo, double hi, double max_ulps) {
+  double worst = 0.0, worst_x = 0.0;
+  for (uint64_t bits = 0; bits < (1ull << 32); bits += 4093) {
+    const uint32_t u = static_cast<uint32_t>(bits);
+    float x;
+    std::memcpy(&x, &u, sizeof x);
+    if (!(x >= lo && x <= hi)) continue;
+    const double e = ulps<float>(f32(x), ref(static_cast<long double>(x)));
+    if (e > worst) worst = e, worst_x = x;
+  }
+  Pcg64 rng(7);
+  for (int i = 0; i < 200000; ++i) {
+    // Half spread over the range, half near zero where relative accuracy is hardest.
+    const double x =
+        i % 2 ? rng.uniform(lo, hi) : rng.uniform(-1.0, 1.0) * std::ldexp(1.0, -(i % 40));
+    if (!(x >= lo && x <= hi)) continue;
+    const double e = ulps<double>(f64(x), ref(static_cast<long double>(x)));
+    if (e > worst) worst = e, worst_x = x;
+  }
+  INFO("worst at x = " << worst_x);
+  CHECK(worst <= max_ulps);
+}
+
+// y = a plain triple loop in the order the kernels promise: sum over k from 0, then + bias.
+template <class T>
+std::vector<T> reference_forward(const edgerl::BasicMlp<T>& net, const std::vector<T>& x,
+                                 size_t batch) {
+  std::vector<T> in = x;
+  for (const auto& layer : net.layers()) {
+    std::vector<T> out(batch * layer.out);
+    const T* w = net.params() + layer.w_offset;
+    const T* bias = net.params() + layer.b_offset;
+    for (size_t b = 0; b < batch; ++b)
+      for (size_t o = 0; o < layer.out; ++o) {
+        T acc = 0;
+        for (size_t i = 0; i < layer.in; ++i) acc += in[b * layer.in + i] * w[i * layer.out + o];
+        T y = acc + bias[o];
+        if (layer.activation == Activation::tanh) y = dm::tanh(y);
+        if (layer.activation == Activation::relu) y = y > 0 ? y : 0;
+        out[b * layer.out + o] = y;
+      }
+    in = out;
+  }
+  return in;
+}
+
+template <class T>
+std::vector<T> random_vector(Pcg64& rng, size_t n, double scale = 1.0) {
+  std::vector<T> v(n);
+  for (T& x : v) x = static_cast<T>(scale * rng.normal());
+  return v;
+}
+
+// L = sum c * net(x). Checks dL/dparams and dL/dx from backward() against central differences.
+void gradient_check(const std::vector<size_t>& widths, Activation act, size_t batch) {
+  MlpD net(widths, act, 0.7);
+  Pcg64 rng(11);
+  net.init(rng);
+  // Non-zero biases so that every bias path matters.
+  for (const auto& layer : net.layers())
+    for (size_t o = 0; o < layer.out; ++o) net.params()[layer.b_offset + o] = 0.1 * rng.normal();
+  const std::vector<double> x = random_vector<double>(rng, batch * net.in_dim());
+  const std::vector<double> c = random_vector<double>(rng, batch * net.out_dim());
+  auto loss = [&](const std::vector<double>& input) {
+    std::vector<double> y(batch * net.out_dim());
+    net.forward(input.data(), batch, y.data());
+    double s = 0.0;
+    for (size_t i = 0; i < y.size(); ++i) s += c[i] * y[i];
+    return s;
+  };
+  std::vector<double> y(batch * net.out_dim()), dx(x.size());
+  net.zero_grad();
+  net.forward(x.data(), batch, y.data());
+  net.backward(c.data(), batch, dx.data());
+  const std::vector<double> grads(net.grads(), net.grads() + net.num_params());
+
+  const double h = 1e-6;
+  auto rel = [](double a, double n) {
+    return std::fabs(a - n) / std::max({std::fabs(a), std::fabs(n), 1e-6});
+  };
+  double worst = 0.0;
+  for (size_t p = 0; p < net.num_params(); ++p) {
+    const double saved = net.params()[p];
+    net.params()[p] = saved + h;
+    const double up = loss(x);
+    net.params()[p] = saved - h;
+    const double down = loss(x);
+    net.params()[p] = saved;
+    worst = std::max(worst, rel(grads[p], (up - down) / (2 * h)));
+  }
+  for (size_t i = 0; i < x.size(); ++i) {
+    std::vector<double> xp = x, xm = x;
+    xp[i] += h;
+    xm[i] -= h;
+    worst = std::max(worst, rel(dx[i], (loss(xp) - loss(xm)) / (2 * h)));
+  }
+  CHECK(worst < 1e-4);
+}
+
+}  // namespace
+
+TEST_CASE("detmath exp, log, log1p, softplus and tanh are within 2-3 ulp of libm") {
+  auto sp = [](long double x) { return x > 0 ? x + log1pl(expl(-x)) : log1pl(expl(x)); };
+  check_accuracy([](float x) { return dm::exp(x); }, [](double x) { return dm::exp(x); },
+                 [](long double x) { return expl(x); }, -750.0, 710.0, 2.0);
+  check_accuracy([](float x) { return dm::log(x); }, [](double x) { return dm::log(x); },
+                 [](long double x) { return logl(x); }, 0.0, 1e300, 2.0);
+  check_accuracy([](float x) { return dm::log1p(x); }, [](double x) { return dm::log1p(x); },
+                 [](long double x) { return log1pl(x); }, -1.0, 1e300, 2.0);
+  check_accuracy([](float x) { return dm::softplus(x); }, [](double x) { return dm::softplus(x); },
+                 sp, -700.0, 700.0, 2.0);
+  check_accuracy([](float x) { return dm::tanh(x); }, [](double x) { return dm::tanh(x); },
+                 [](long double x) { return tanhl(x); }, -1e300, 1e300, 3.0);
+}
+
+TEST_CASE("detmath handles zeros, infinities, NaN and subnormals") {
+  const float inf = std::numeric_limits<float>::infinity();
+  CHECK(dm::exp(0.0f) == 1.0f);
+  CHECK(dm::exp(-inf) == 0.0f);
+  CHECK(dm::exp(inf) == inf);
+  CHECK(dm::exp(100.0f) == inf);
+  CHECK(dm::exp(-103.0f) > 0.0f);  // subnormal, not flushed
+  CHECK(std::isnan(dm::exp(std::nanf(""))));
+  CHECK(dm::log(1.0f) == 0.0f);
+  CHECK(dm::log(0.0f) == -inf);
+  CHECK(std::isnan(dm::log(-1.0f)));
+  CHECK(dm::log(inf) == inf);
+  CHECK(dm::log(std::numeric_limits<float>::denorm_min()) ==
+        doctest::Approx(std::log(std::numeric_limits<float>::denorm_min())));
+  CHECK(dm::log1p(-1.0f) == -inf);
+  CHECK(dm::log1p(inf) == inf);
+  CHECK(std::isnan(dm::log1p(-2.0f)));
+  CHECK(dm::tanh(inf) == 1.0f);
+  CHECK(dm::tanh(-inf) == -1.0f);
+  CHECK(std::signbit(dm::tanh(-0.0f)));
+  CHECK(dm::tanh(1e-40f) == 1e-40f);
+  CHECK(std::isnan(dm::tanh(std::nan(""))));
+  CHECK(dm::softplus(1000.0) == 1000.0);
+  CHECK(dm::softplus(-1000.0) == 0.0);
+}
+
+TEST_CASE("Mlp lays out W[in][out] then b[out] per layer in one buffer") {
+  edgerl::NetworkConfig cfg;
+  cfg.layer_sizes = {64, 64};
+  cfg.activation = "tanh";
+  Mlp net(4, cfg, 2, 0.01);
+  CHECK(net.num_params() == 4 * 64 + 64 + 64 * 64 + 64 + 64 * 2 + 2);
+  REQUIRE(net.layers().size() == 3);
+  CHECK(net.layers()[1].w_offset == 4 * 64 + 64);
+  CHECK(net.layers()[1].b_offset == 4 * 64 + 64 + 64 * 64);
+  CHECK(net.layers()[0].activation == Activation::tanh);
+  CHECK(net.layers()[2].activation == Activation::identity);
+  CHECK(net.in_dim() == 4);
+  CHECK(net.out_dim() == 2);
+  edgerl::TensorList list;
+  net.append_tensors(list, "actor");
+  REQUIRE(list.size() == 1);
+  CHECK(list[0].name == "actor/params");
+  CHECK(list[0].dtype == edgerl::DType::f32);
+  CHECK(list[0].shape == std::vector<uint64_t>{net.num_params()});
+  CHECK(list[0].data == net.params());
+  cfg.activation = "sigmoid";
+  CHECK_THROWS_AS(Mlp(4, cfg, 2, 1.0), std::invalid_argument);
+  cfg.activation = "relu";
+  cfg.layer_sizes = {0};
+  CHECK_THROWS_AS(Mlp(4, cfg, 2, 1.0), std::invalid_argument);
+}
+
+TEST_CASE("forward equals a plain loop bit for bit for every tile and tail shape") {
+  // Widths and batches that leave remainders in rows, whole vectors and lanes on any target.
+  for (Activation act : {Activation::tanh, Activation::relu}) {
+    Mlp net({7, 37, 70, 3}, act, 1.0);
+    Pcg64 rng(3);
+    net.init(rng);
+    for (size_t p = 0; p < net.num_params(); ++p) net.params()[p] += 0.01f * float(rng.normal());
+    for (size_t batch : {1, 2, 5, 6, 7, 13, 64}) {
+      const std::vector<float> x = random_vector<float>(rng, batch * 7);
+      std::vector<float> y(batch * 3);
+      net.forward(x.data(), batch, y.data());
+      CHECK(y == reference_forward(net, x, batch));
+    }
+  }
+}
+
+TEST_CASE("backward matches central differences in double for tanh and relu") {
+  gradient_check({3, 5, 4, 2}, Activation::tanh, 3);
+  gradient_check({6, 17, 9, 19}, Activation::tanh, 7);  // out > in and out < in layers
+  gradient_check({3, 5, 4, 2}, Activation::relu, 3);
+  gradient_check({6, 17, 9, 19}, Activation::relu, 7);
+  gradient_check({5, 3}, Activation::tanh, 2);  // a single linear layer
+}
+
+TEST_CASE("backward accumulates into the gradients until zero_grad") {
+  Mlp net({4, 8, 2}, Activation::tanh, 1.0);
+  Pcg64 rng(5);
+  net.init(rng);
+  const std::vector<float> x = random_vector<float>(rng, 3 * 4), dy = random_vector<float>(rng, 6);
+  std::vector<float> y(6);
+  net.forward(x.data(), 3, y.data());
+  net.backward(dy.data(), 3, nullptr);
+  const std::vector<float> once(net.grads(), net.grads() + net.num_params());
+  net.forward(x.data(), 3, y.data());
+  net.backward(dy.data(), 3, nullptr);
+  for (size_t p = 0; p < net.num_params(); ++p) CHECK(net.grads()[p] == 2 * once[p]);
+  net.zero_grad();
+  for (size_t p = 0; p < net.num_params(); ++p) CHECK(net.grads()[p] == 0.0f);
+  CHECK_THROWS_AS(net.backward(dy.data(), 2, nullptr), std::invalid_argument);
+}
+
+TEST_CASE("orthogonal init gives gain-scaled orthonormal weights and zero biases") {
+  MlpD net({4, 64, 64, 2}, Activation::tanh, 0.01);
+  Pcg64 rng(1);
+  net.init(rng);
+  for (const auto& layer : net.layers()) {
+    const double* w = net.params() + layer.w_offset;
+    const double g2 = layer.init_gain * layer.init_gain;
+    // The shorter side has orthonormal vectors: columns of W[in][out] if in <= out, else rows.
+    const bool by_rows = layer.in <= layer.out;
+    const size_t count = by_rows ? layer.in : layer.out, len = by_rows ? layer.out : layer.in;
+    auto at = [&](size_t v, size_t t) {
+      return by_rows ? w[v * layer.out + t] : w[t * layer.out + v];
+    };
+    double worst = 0.0;
+    for (size_t a = 0; a < count; ++a)
+      for (size_t b = 0; b < count; ++b) {
+        double d = 0.0;
+        for (size_t t = 0; t < len; ++t) d += at(a, t) * at(b, t);
+        worst = std::max(worst, std::fabs(d / g2 - (a == b ? 1.0 : 0.0)));
+      }
+    CHECK(worst < 1e-12);
+    for (size_t o = 0; o < layer.out; ++o) CHECK(net.params()[layer.b_offset + o] == 0.0);
+  }
+  CHECK(net.layers()[0].init_gain == doctest::Approx(std::sqrt(2.0)));
+  CHECK(net.layers()[2].init_gain == 0.01);
+  // Same seed, same network; another seed, another network.
+  MlpD again({4, 64, 64, 2}, Activation::tanh, 0.01), other({4, 64, 64, 2}, Activation::tanh, 0.01);
+  Pcg64 same(1), different(2);
+  again.init(same);
+  other.init(different);
+  CHECK(std::equal(net.params(), net.params() + net.num_params(), again.params()));
+  CHECK_FALSE(std::equal(net.params(), net.params() + net.num_params(), other.params()));
+}
+
+TEST_CASE("target networks copy and Polyak-average parameters") {
+  Mlp online({3, 8, 2}, Activation::relu, 1.0), target({3, 8, 2}, Activation::relu, 1.0);
+  Pcg64 rng(9);
+  online.init(rng);
+  target.init(rng);
+  std::vector<float> before(target.params(), target.params() + target.num_params());
+  target.polyak_update(online, 0.25);
+  for (size_t p = 0; p < target.num_params(); ++p)
+    CHECK(target.params()[p] == 0.25f * online.params()[p] + 0.75f * before[p]);
+  target.copy_params_from(online);
+  CHECK(std::equal(online.params(), online.params() + online.num_params(), target.params()));
+  Mlp wider({3, 9, 2}, Activation::relu, 1.0);
+  CHECK_THROWS_AS(target.copy_params_from(wider), std::invalid_argument);
+  CHECK_THROWS_AS(target.polyak_update(wider, 0.5), std::invalid_argument);
+}
+
+TEST_CASE("forward and backward allocate nothing after warm-up") {
+  Mlp net({4, 64, 64, 2}, Activation::tanh, 0.01);
+  Pcg64 rng(2);
+  net.init(rng);
+  const std::vector<float> x = random_vector<float>(rng, 256 * 4),
+                           dy = random_vector<float>(rng, 512);
+  std::vector<float> y(512), dx(256 * 4);
+  net.forward(x.data(), 256, y.data());  // warm-up: grows the workspaces
+  const uint64_t before = edgerl::testing::allocation_count();
+  for (size_t batch : {256, 64, 1, 256}) {
+    net.forward(x.data(), batch, y.data());
+    net.backward(dy.data(), batch, dx.data());
+    net.backward(dy.data(), batch, nullptr);
+    net.zero_grad();
+  }
+  CHECK(edgerl::testing::allocation_count() == before);
+  // The counter itself works: a vector allocates.
+  std::vector<int> v(3);
+  CHECK(edgerl::testing::allocation_count() > before);
+}
