@@ -1,0 +1,90 @@
+// Adam and gradient clipping. Scalars (bias corrections, lr) are computed once per step in
+// double; the per-parameter arithmetic is float, in optax's order, and vectorises freely
+// because every parameter is independent.
+#include "edgerl/optim.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace edgerl {
+namespace {
+
+// b^t by repeated squaring: exact to a few ulp and identical everywhere (std::pow is libm's).
+double power(double b, int64_t t) {
+  double result = 1.0;
+  while (t > 0) {
+    if (t & 1) result *= b;
+    b *= b;
+    t >>= 1;
+  }
+  return result;
+}
+
+}  // namespace
+
+Adam::Adam(size_t num_params, const AdamOptions& options)
+    : options_(options), m_(num_params, 0.0f), v_(num_params, 0.0f) {
+  if (!(options.beta1 >= 0.0 && options.beta1 < 1.0) ||
+      !(options.beta2 >= 0.0 && options.beta2 < 1.0) || !(options.eps >= 0.0))
+    throw std::invalid_argument("Adam: betas must be in [0, 1) and eps >= 0");
+}
+
+void Adam::step(float* params, const float* grads) {
+  ++step_;
+  const float b1 = static_cast<float>(options_.beta1), b2 = static_cast<float>(options_.beta2);
+  const float one_minus_b1 = static_cast<float>(1.0 - options_.beta1);
+  const float one_minus_b2 = static_cast<float>(1.0 - options_.beta2);
+  const float bc1 = static_cast<float>(1.0 - power(options_.beta1, step_));
+  const float bc2 = static_cast<float>(1.0 - power(options_.beta2, step_));
+  const float eps = static_cast<float>(options_.eps), lr = static_cast<float>(options_.lr);
+  float* m = m_.data();
+  float* v = v_.data();
+  for (size_t i = 0; i < m_.size(); ++i) {
+    const float g = grads[i];
+    m[i] = one_minus_b1 * g + b1 * m[i];
+    v[i] = one_minus_b2 * (g * g) + b2 * v[i];
+    const float m_hat = m[i] / bc1, v_hat = v[i] / bc2;
+    params[i] = params[i] - lr * (m_hat / (std::sqrt(v_hat) + eps));
+  }
+}
+
+void Adam::reset() {
+  std::fill(m_.begin(), m_.end(), 0.0f);
+  std::fill(v_.begin(), v_.end(), 0.0f);
+  step_ = 0;
+}
+
+void Adam::append_tensors(TensorList& list, const std::string& prefix) {
+  list.push_back(tensor_ref(prefix + "/m", m_.data(), {m_.size()}));
+  list.push_back(tensor_ref(prefix + "/v", v_.data(), {v_.size()}));
+  list.push_back(tensor_ref(prefix + "/step", &step_, {1}));
+}
+
+double global_norm(const float* grads, size_t n) {
+  // Eight partial sums (element i goes to i % 8), combined in a fixed tree.
+  double p[8] = {};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (size_t j = 0; j < 8; ++j) {
+      const double g = grads[i + j];
+      p[j] += g * g;
+    }
+  for (size_t j = 0; i + j < n; ++j) {
+    const double g = grads[i + j];
+    p[j] += g * g;
+  }
+  const double sum = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+  return std::sqrt(sum);  // sqrt is correctly rounded in IEEE-754
+}
+
+double clip_grad_norm(float* grads, size_t n, double max_norm) {
+  const double norm = global_norm(grads, n);
+  if (max_norm > 0.0 && norm > max_norm) {
+    const float scale = static_cast<float>(max_norm / norm);
+    for (size_t i = 0; i < n; ++i) grads[i] *= scale;
+  }
+  return norm;
+}
+
+}  // namespace edgerl
