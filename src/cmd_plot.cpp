@@ -1,0 +1,113 @@
+// `edgerl plot RUN_DIR... [-o FILE]`: the runs' evaluation curves in one SVG.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "edgerl/commands.hpp"
+#include "edgerl/plot.hpp"
+
+namespace edgerl {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: edgerl plot RUN_DIR... [-o FILE] [--metric NAME] [--title TEXT]\n"
+    "\n"
+    "Draws each run's evaluation curve from RUN_DIR/eval.csv into one SVG: the mean as a line,\n"
+    "min to max as a shaded band, one colour per run with a legend. RUN_DIR may also name a\n"
+    "CSV file directly.\n"
+    "\n"
+    "  -o, --output FILE  the SVG to write (default: curve.svg)\n"
+    "  --metric NAME      the evaluation metric (default: episode_return)\n"
+    "  --title TEXT       a title above the plot\n"
+    "  -h, --help         this help\n";
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "edgerl plot: %s (see edgerl plot --help)\n", message.c_str());
+  return 2;
+}
+
+bool is_directory(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string without_trailing_slashes(std::string s) {
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+// Writes and checks every step, so a full disk is reported instead of leaving half an SVG.
+bool write_file(const std::string& path, const std::string& text, std::string& why) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return why = std::strerror(errno), false;
+  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  const bool flushed = std::fflush(f) == 0;
+  if (!(written && flushed)) why = std::strerror(errno);
+  if (std::fclose(f) != 0 && written && flushed) return why = std::strerror(errno), false;
+  return written && flushed;
+}
+
+}  // namespace
+
+int cmd_plot(const Args& args) {
+  std::vector<std::string> runs;
+  std::string output = "curve.svg", metric = "episode_return", title;
+  bool options_done = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const char* name, std::string& into) {
+      const std::string prefix = std::string(name) + "=";
+      if (a.rfind(prefix, 0) == 0) return into = a.substr(prefix.size()), true;
+      if (i + 1 >= args.size()) return false;
+      into = args[++i];
+      return true;
+    };
+    if (options_done || a.empty() || a[0] != '-' || a == "-") {
+      runs.push_back(a);
+    } else if (a == "--") {
+      options_done = true;
+    } else if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "-o" || a == "--output" || a.rfind("--output=", 0) == 0) {
+      if (!value("--output", output) || output.empty()) return usage_error(a + " needs a FILE");
+    } else if (a == "--metric" || a.rfind("--metric=", 0) == 0) {
+      if (!value("--metric", metric) || metric.empty()) return usage_error(a + " needs a NAME");
+    } else if (a == "--title" || a.rfind("--title=", 0) == 0) {
+      if (!value("--title", title)) return usage_error(a + " needs a TEXT");
+    } else {
+      return usage_error("unknown option '" + a + "'");
+    }
+  }
+  if (runs.empty()) return usage_error("no RUN_DIR given");
+
+  std::vector<Curve> curves;
+  size_t points = 0;
+  try {
+    for (const auto& run : runs) {
+      const std::string label = without_trailing_slashes(run);
+      const std::string csv = is_directory(run) ? label + "/eval.csv" : run;
+      curves.push_back(read_curve(csv, metric, label));
+      points += curves.back().timestep.size();
+    }
+  } catch (const PlotError& e) {
+    std::fprintf(stderr, "edgerl plot: %s\n", e.what());
+    return 2;
+  }
+
+  PlotOptions options;
+  options.title = title;
+  options.y_label = metric == "episode_return" ? "episode return" : metric;
+  std::string why;
+  if (!write_file(output, render_svg(curves, options), why)) {
+    std::fprintf(stderr, "edgerl plot: %s: cannot write: %s\n", output.c_str(), why.c_str());
+    return 2;
+  }
+  std::printf("wrote %s: %zu run%s, %zu points\n", output.c_str(), curves.size(),
+              curves.size() == 1 ? "" : "s", points);
+  return 0;
+}
+
+}  // namespace edgerl

@@ -1,0 +1,17 @@
+// The few file operations the log sinks share (implemented in logger.cpp). Errors throw
+// LoggerError with one line naming the file.
+#pragma once
+
+#include <string>
+
+namespace edgerl::logfiles {
+
+// The whole file; false if it does not exist. Anything but a regular file is an error.
+bool read_file(const std::string& path, std::string& contents);
+// Replaces `path` by `contents` atomically: temporary file in the same folder, fsync, rename,
+// fsync of the folder. A crash leaves the old file or the new one.
+void replace_file(const std::string& path, const std::string& contents);
+// strerror(errno) for the calling thread's errno.
+std::string last_error();
+
+}  // namespace edgerl::logfiles

@@ -1,0 +1,311 @@
+// `edgerl plot`: learning curves from the logger's eval.csv as well-formed SVG.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "edgerl/commands.hpp"
+#include "edgerl/logger.hpp"
+#include "edgerl/plot.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/edgerl-plot-XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    path = tmpl;
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// ---- a small XML well-formedness checker: "" if well-formed, else what is wrong -----------------
+
+bool name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+         c == ':' || static_cast<unsigned char>(c) >= 0x80;
+}
+
+// Text or an attribute value: '<' is not allowed and every '&' starts a known entity.
+std::string check_chars(const std::string& s, size_t from, size_t to) {
+  for (size_t i = from; i < to; ++i) {
+    if (s[i] == '<') return "'<' in text or attribute at " + std::to_string(i);
+    if (s[i] != '&') continue;
+    const size_t semi = s.find(';', i);
+    if (semi == std::string::npos || semi >= to)
+      return "unterminated entity at " + std::to_string(i);
+    const std::string ent = s.substr(i + 1, semi - i - 1);
+    const bool numeric =
+        ent.size() > 1 && ent[0] == '#' &&
+        ent.find_first_not_of(ent[1] == 'x' ? "0123456789abcdefABCDEF" : "0123456789",
+                              ent[1] == 'x' ? 2 : 1) == std::string::npos;
+    if (!numeric && ent != "amp" && ent != "lt" && ent != "gt" && ent != "quot" && ent != "apos")
+      return "unknown entity &" + ent + "; at " + std::to_string(i);
+  }
+  return "";
+}
+
+std::string xml_error(const std::string& s) {
+  std::vector<std::string> open;
+  size_t i = 0;
+  bool root_done = false;
+  if (s.compare(0, 5, "<?xml") == 0) {
+    i = s.find("?>");
+    if (i == std::string::npos) return "unterminated XML declaration";
+    i += 2;
+  }
+  while (i < s.size()) {
+    const size_t lt = s.find('<', i);
+    const size_t text_end = lt == std::string::npos ? s.size() : lt;
+    if (open.empty()) {
+      if (s.find_first_not_of(" \t\r\n", i) < text_end) return "text outside the root element";
+    } else if (auto e = check_chars(s, i, text_end); !e.empty()) {
+      return e;
+    }
+    if (lt == std::string::npos) break;
+    i = lt + 1;
+    if (s.compare(i, 3, "!--") == 0) {
+      const size_t end = s.find("-->", i);
+      if (end == std::string::npos) return "unterminated comment";
+      i = end + 3;
+      continue;
+    }
+    const bool closing = i < s.size() && s[i] == '/';
+    if (closing) ++i;
+    const size_t name_start = i;
+    while (i < s.size() && name_char(s[i])) ++i;
+    const std::string name = s.substr(name_start, i - name_start);
+    if (name.empty()) return "element without a name at " + std::to_string(name_start);
+    if (closing) {
+      if (i >= s.size() || s[i] != '>') return "bad end tag </" + name;
+      if (open.empty() || open.back() != name)
+        return "</" + name + "> does not close the open element";
+      open.pop_back();
+      ++i;
+      if (open.empty()) root_done = true;
+      continue;
+    }
+    if (root_done) return "a second root element <" + name + ">";
+    std::vector<std::string> attrs;
+    for (;;) {
+      const size_t before = i;
+      while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+      if (i >= s.size()) return "unterminated tag <" + name;
+      if (s[i] == '>' || s.compare(i, 2, "/>") == 0) break;
+      if (i == before) return "no space before an attribute of <" + name + ">";
+      const size_t a = i;
+      while (i < s.size() && name_char(s[i])) ++i;
+      const std::string attr = s.substr(a, i - a);
+      if (attr.empty() || i >= s.size() || s[i] != '=') return "bad attribute in <" + name + ">";
+      for (const auto& seen : attrs)
+        if (seen == attr) return "duplicate attribute " + attr + " in <" + name + ">";
+      attrs.push_back(attr);
+      const char quote = s[++i];
+      if (quote != '"' && quote != '\'') return "unquoted attribute " + attr;
+      const size_t end = s.find(quote, i + 1);
+      if (end == std::string::npos) return "unterminated attribute " + attr;
+      if (auto e = check_chars(s, i + 1, end); !e.empty()) return e;
+      i = end + 1;
+    }
+    if (s[i] == '/') {
+      i += 2;
+      if (open.empty()) root_done = true;
+    } else {
+      open.push_back(name);
+      ++i;
+    }
+  }
+  if (!open.empty()) return "<" + open.back() + "> is never closed";
+  if (!root_done) return "no root element";
+  return "";
+}
+
+// The number of "x,y" pairs in the points attribute of each element named `tag`.
+std::vector<size_t> point_counts(const std::string& svg, const std::string& tag) {
+  std::vector<size_t> counts;
+  for (size_t at = svg.find("<" + tag + " "); at != std::string::npos;
+       at = svg.find("<" + tag + " ", at + 1)) {
+    const size_t p = svg.find("points=\"", at) + 8;
+    const std::string points = svg.substr(p, svg.find('"', p) - p);
+    std::istringstream in(points);
+    size_t n = 0;
+    for (std::string pair; in >> pair; ++n) CHECK(pair.find(',') != std::string::npos);
+    counts.push_back(n);
+  }
+  return counts;
+}
+
+size_t occurrences(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+  return n;
+}
+
+// A run folder with `evals` rows in eval.csv, written by the logger itself.
+std::string make_run(const fs::path& base, const std::string& uid, int evals, double offset) {
+  edgerl::LoggerConfig cfg;
+  cfg.base_exp_path = base.string();
+  cfg.console.enabled = false;
+  cfg.tensorboard.enabled = false;
+  edgerl::RunInfo run{"ff_ppo", "CartPole-v1", uid, 0, evals, -1};
+  edgerl::Logger logger(cfg, run);
+  for (int e = 0; e < evals; ++e) {
+    edgerl::Metrics m;
+    const double r = offset + 10.0 * e;
+    m.add("episode_return", std::vector<double>{r - 5, r, r + 5});
+    logger.log(m, 4096 * (e + 1), e, edgerl::LogEvent::EVAL);
+  }
+  return logger.run_dir();
+}
+
+// Runs cmd_plot with stdout and stderr captured.
+struct PlotRun {
+  int status;
+  std::string out, err;
+};
+
+PlotRun run_plot(const edgerl::Args& args) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  FILE* out = std::tmpfile();
+  FILE* err = std::tmpfile();
+  const int saved_out = dup(1), saved_err = dup(2);
+  dup2(fileno(out), 1);
+  dup2(fileno(err), 2);
+  PlotRun r;
+  r.status = edgerl::cmd_plot(args);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  dup2(saved_out, 1);
+  dup2(saved_err, 2);
+  close(saved_out);
+  close(saved_err);
+  for (auto [f, s] : {std::make_pair(out, &r.out), std::make_pair(err, &r.err)}) {
+    std::rewind(f);
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s->append(buf, n);
+    std::fclose(f);
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("the XML checker itself rejects what is not well-formed") {
+  CHECK(xml_error("<a><b/></a>").empty());
+  CHECK(xml_error("<?xml version=\"1.0\"?>\n<a x=\"1 &amp; 2\">t &lt; u</a>\n").empty());
+  CHECK_FALSE(xml_error("<a><b></a>").empty());
+  CHECK_FALSE(xml_error("<a></a><b/>").empty());
+  CHECK_FALSE(xml_error("<a x=\"1\" x=\"2\"/>").empty());
+  CHECK_FALSE(xml_error("<a>R&D</a>").empty());
+  CHECK_FALSE(xml_error("<a x=\"<\"/>").empty());
+  CHECK_FALSE(xml_error("<a x=1/>").empty());
+  CHECK_FALSE(xml_error("<a>").empty());
+}
+
+TEST_CASE("a small run plots as well-formed SVG with one point per evaluation") {
+  TempDir dir;
+  const std::string run = make_run(dir.path, "run1", 7, 0);
+  const std::string svg_path = (dir.path / "curve.svg").string();
+  const PlotRun r = run_plot({run, "-o", svg_path});
+  CHECK(r.status == 0);
+  CHECK(r.err.empty());
+  CHECK(r.out == "wrote " + svg_path + ": 1 run, 7 points\n");
+  const std::string svg = slurp(svg_path);
+  CHECK(xml_error(svg) == "");
+  CHECK(svg.find("<svg xmlns=\"http://www.w3.org/2000/svg\"") != std::string::npos);
+  CHECK(point_counts(svg, "polyline") == std::vector<size_t>{7});
+  CHECK(point_counts(svg, "polygon") == std::vector<size_t>{14});  // the min-max band
+  CHECK(svg.find(">" + run + "</text>") != std::string::npos);     // the legend
+  if (std::system("command -v xmllint >/dev/null 2>&1") == 0)
+    CHECK(std::system(("xmllint --noout " + svg_path + " 2>/dev/null").c_str()) == 0);
+}
+
+TEST_CASE("several runs are overlaid in their own colours with an escaped legend") {
+  TempDir dir;
+  const std::string a = make_run(dir.path, "seed1", 5, 0);
+  const std::string b = make_run(dir.path, "seed2&<3>", 3, 40);
+  const std::string svg_path = (dir.path / "two.svg").string();
+  const PlotRun r =
+      run_plot({a + "/", b + "/eval.csv", "--output=" + svg_path, "--title", "PPO \"CartPole\""});
+  REQUIRE(r.status == 0);
+  const std::string svg = slurp(svg_path);
+  CHECK(xml_error(svg) == "");
+  CHECK(point_counts(svg, "polyline") == std::vector<size_t>{5, 3});
+  CHECK(point_counts(svg, "polygon") == std::vector<size_t>{10, 6});
+  CHECK(occurrences(svg, "stroke=\"#1f77b4\"") == 2);  // line and legend of the first run
+  CHECK(occurrences(svg, "stroke=\"#ff7f0e\"") == 2);
+  CHECK(svg.find("seed2&amp;&lt;3&gt;") != std::string::npos);
+  CHECK(svg.find(">PPO &quot;CartPole&quot;</text>") != std::string::npos);
+}
+
+TEST_CASE("a plain metric column plots as a line without a band") {
+  TempDir dir;
+  std::ofstream(dir.path / "eval.csv") << "timestep,eval_step,solve_rate,wall_time\n"
+                                          "100,0,0.5,1.0\n200,1,,2.0\n300,2,0.75,3.0\n400,3,1";
+  const auto curve = edgerl::read_curve((dir.path / "eval.csv").string(), "solve_rate", "run");
+  CHECK(curve.timestep == std::vector<double>{100, 300});  // empty cell and torn row skipped
+  CHECK(curve.lo.empty());
+  const std::string svg = edgerl::render_svg({curve}, {});
+  CHECK(xml_error(svg) == "");
+  CHECK(point_counts(svg, "polygon").empty());
+  CHECK(point_counts(svg, "polyline") == std::vector<size_t>{2});
+}
+
+TEST_CASE("bad input is one line on stderr naming the file, and status 2") {
+  TempDir dir;
+  const auto missing = run_plot({(dir.path / "nope").string()});
+  CHECK(missing.status == 2);
+  CHECK(missing.err == "edgerl plot: " + (dir.path / "nope").string() +
+                           ": cannot open: No such file or directory\n");
+
+  std::ofstream(dir.path / "bad.csv") << "timestep,episode_return_mean\n100,1.5\n200,abc\n";
+  const auto bad = run_plot({(dir.path / "bad.csv").string(), "-o", (dir.path / "x.svg").string()});
+  CHECK(bad.status == 2);
+  CHECK(bad.err ==
+        "edgerl plot: " + (dir.path / "bad.csv").string() + ":3: 'abc' is not a number\n");
+  CHECK_FALSE(fs::exists(dir.path / "x.svg"));
+
+  std::ofstream(dir.path / "other.csv") << "timestep,loss\n100,1.5\n";
+  const auto no_metric = run_plot({(dir.path / "other.csv").string()});
+  CHECK(no_metric.err.find("has no episode_return_mean or episode_return column") !=
+        std::string::npos);
+
+  for (const edgerl::Args& args :
+       {edgerl::Args{}, edgerl::Args{"--bogus", "x"}, edgerl::Args{"run", "-o"}}) {
+    const auto r = run_plot(args);
+    CHECK(r.status == 2);
+    CHECK(r.err.rfind("edgerl plot: ", 0) == 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+  const std::string run = make_run(dir.path, "ok", 2, 0);
+  const auto unwritable = run_plot({run, "-o", (dir.path / "no/such/dir.svg").string()});
+  CHECK(unwritable.status == 2);
+  CHECK(unwritable.err.find("dir.svg: cannot write: No such file or directory") !=
+        std::string::npos);
+}
+
+TEST_CASE("plot --help prints the usage and succeeds") {
+  const auto r = run_plot({"--help"});
+  CHECK(r.status == 0);
+  CHECK(r.out.rfind("usage: edgerl plot RUN_DIR...", 0) == 0);
+  CHECK(r.err.empty());
+}
