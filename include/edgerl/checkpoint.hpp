@@ -1,0 +1,146 @@
+// checkpoint: saves and restores the whole training state, as Stoix's Checkpointer does, in
+// edgerl's own file format (ckpt_format.hpp), through the durable I/O layer (io.hpp).
+//
+// Files live in <base_exp_path>/<rel_dir>/<model_name>/<checkpoint_uid>/step_<eval_step>.ckpt,
+// one per saved evaluation step. A save is one encode into memory, one write, one fsync of the
+// file and one of its folder; rotation runs only after the new file is durable. A failed save
+// never touches an earlier checkpoint. Restoring fills the caller's tensor views after checking
+// every name, dtype and shape, so training continues bit for bit. This module knows nothing of
+// what the tensors mean.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "edgerl/ckpt_format.hpp"
+#include "edgerl/config.hpp"
+#include "edgerl/io.hpp"
+#include "edgerl/tensor.hpp"
+
+namespace edgerl {
+
+// What the checkpointer uses besides the config; tests replace each.
+struct CheckpointerHooks {
+  FileSystem* fs = nullptr;                     // null: posix_fs()
+  std::function<int64_t()> now_ms;              // Unix time in ms; empty: the system clock
+  std::function<void(const std::string&)> log;  // one line per event; empty: stderr
+};
+
+struct SaveResult {
+  bool saved = false;    // a new checkpoint is durable
+  bool skipped = false;  // not due (save_interval_steps) or save_model = false
+  bool abort = false;    // the save failed and on_save_error = abort: stop with exit status 3
+  Status status;         // why the save failed
+  std::string path;
+  uint64_t bytes = 0;
+  uint64_t free_bytes = 0;           // left on the file system after the save
+  double seconds = 0;                // encode + write + fsyncs + rotation
+  std::vector<std::string> removed;  // rotated away
+};
+
+struct RestoreInfo {
+  std::string path;
+  std::string checkpoint_uid;
+  CheckpointMeta meta;                 // timestep, eval_step, episode_return, config, ...
+  std::vector<std::string> fell_back;  // newer files that failed verification: "path: why"
+};
+
+// One checkpoint file of a run: its header's metadata, or why the header is unreadable.
+struct CheckpointEntry {
+  std::string path;
+  int64_t eval_step = 0;  // from the header, or from the file name when that is unreadable
+  uint64_t size = 0;
+  size_t num_tensors = 0;
+  CheckpointMeta meta;
+  Status status;
+};
+
+struct RunListing {
+  std::string dir;
+  std::string checkpoint_uid;                // the folder's name
+  std::vector<CheckpointEntry> checkpoints;  // by eval_step, oldest first
+  std::vector<std::string> temp_files;       // write_file_atomic temporaries found there
+};
+
+// "step_000042.ckpt" for eval step 42, and back.
+std::string checkpoint_file_name(int64_t eval_step);
+bool parse_checkpoint_file_name(const std::string& name, int64_t* eval_step);
+
+// Why `name` cannot be a model_name, checkpoint_uid or rel_dir (one folder name: letters,
+// digits, '.', '_', '-', not "." or ".."), or "" when it can.
+std::string folder_name_problem(const std::string& name);
+
+// A run folder's checkpoints (headers checked, data not).
+Status list_run(FileSystem& fs, const std::string& run_dir, RunListing* out);
+// Every run folder at or below `dir` (up to 4 levels down), sorted by path.
+Status list_runs(FileSystem& fs, const std::string& dir, std::vector<RunListing>* out);
+
+// File-level reading; messages start with the path.
+Status read_checkpoint_file_info(FileSystem& fs, const std::string& path, CheckpointInfo* out);
+Status verify_checkpoint_file(FileSystem& fs, const std::string& path, CheckpointInfo* out);
+Status read_checkpoint_file(FileSystem& fs, const std::string& path, CheckpointInfo* info,
+                            std::vector<Tensor>* tensors);
+// Fills `into` from the file. The file and `into` must hold the same names with the same
+// dtypes and shapes (invalid_argument otherwise, naming the tensor and both shapes, with
+// `into` untouched); on a corruption error the contents of `into` are unspecified.
+Status load_checkpoint_file(FileSystem& fs, const std::string& path, const TensorList& into,
+                            CheckpointInfo* info);
+
+// "1.5 KiB", "12.0 MiB": sizes for people.
+std::string human_bytes(uint64_t n);
+
+class Checkpointer {
+ public:
+  // Validates the config, and when saving: picks the run folder (save_args.checkpoint_uid, or
+  // a UTC timestamp YYYYMMDDhhmmss made unique with -2, -3, ...), creates it, removes stale
+  // temporary files in every run of this model and indexes the run's existing checkpoints.
+  static Status open(const CheckpointConfig& cfg, const std::string& base_exp_path,
+                     const std::string& model_name, const std::string& config_ini,
+                     std::unique_ptr<Checkpointer>* out, CheckpointerHooks hooks = {});
+
+  // Saves `state` when the (eval_step + 1)-th evaluation is due by save_interval_steps (or
+  // `force`), then rotates: keeps the max_to_keep newest, the keep_best best by
+  // episode_return (NaN never counts as best), and every step with (eval_step + 1) %
+  // keep_period == 0. A failure is logged in one line and returned; earlier checkpoints stay.
+  SaveResult save(int64_t timestep, int64_t eval_step, const TensorList& state,
+                  double episode_return, bool force = false);
+
+  // Fills `into` from load_args: run checkpoint_uid (empty = the run with the most recent
+  // checkpoint of this model), evaluation step load_step (-1 = the newest that verifies,
+  // falling back past damaged files and saying so; an explicit step never falls back).
+  Status restore(const TensorList& into, RestoreInfo* info);
+
+  const std::string& run_dir() const { return run_dir_; }  // empty when not saving
+  const std::string& checkpoint_uid() const { return uid_; }
+
+ private:
+  Checkpointer() = default;
+  Status open_run();
+  Status remove_stale_temps_under(const std::string& model_dir);
+  void rotate(SaveResult* r);
+  SaveResult failed(SaveResult r, const Status& s, int64_t eval_step, int64_t timestep);
+  Status find_newest_run(const std::string& model_dir, std::string* uid);
+  void log(const std::string& line) const;
+
+  struct Kept {
+    int64_t eval_step;
+    double episode_return;
+    std::string path;
+  };
+
+  CheckpointConfig cfg_;
+  std::string base_;
+  std::string model_name_;
+  std::string config_ini_;
+  CheckpointerHooks hooks_;
+  FileSystem* fs_ = nullptr;
+  std::string uid_;
+  std::string run_dir_;
+  std::vector<Kept> index_;  // this run's checkpoints, by eval_step
+  std::vector<uint8_t> buffer_;
+};
+
+}  // namespace edgerl
