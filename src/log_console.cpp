@@ -34,16 +34,14 @@ int digits(int64_t v) {
   return n;
 }
 
-// Short, fixed-width-friendly numbers: integers as integers, very large or small values in
-// scientific notation, the rest with three decimals (as Stoix prints them).
+// Fixed-width-friendly numbers: three decimals as Stoix prints them, one from 1000 on, and
+// scientific notation for very large or very small magnitudes.
 void append_number(std::string& out, double v, int width) {
   char buf[64];
   const double a = std::fabs(v);
   if (!std::isfinite(v))
     std::snprintf(buf, sizeof buf, "%*s", width, std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
-  else if (a < 1e15 && v == std::floor(v))
-    std::snprintf(buf, sizeof buf, "%*.0f", width, v);
-  else if (a >= 1e6 || a < 1e-3)
+  else if (a >= 1e6 || (a < 1e-3 && v != 0))
     std::snprintf(buf, sizeof buf, "%*.3e", width, v);
   else if (a >= 1000)
     std::snprintf(buf, sizeof buf, "%*.1f", width, v);
@@ -101,6 +99,7 @@ void ConsoleSink::write(const LogRecord& record) {
       append_number(line_, s.std, -8);
     }
   }
+  while (!line_.empty() && line_.back() == ' ') line_.pop_back();
   line_ += '\n';
   clear_bar();
   std::fputs(line_.c_str(), out_);
