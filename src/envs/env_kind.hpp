@@ -17,30 +17,33 @@
 
 namespace edgerl::detail {
 
-// NumPy evaluates `x ** 2` on a float64 with libm's pow(), which is not always x*x rounded once
-// (glibc's pow is within 0.54 ULP, so it can round the other way near a half-way point). We
-// return x*x when the exact square is far enough from a half-way point that pow() cannot
-// differ (|error| <= ULP/8 leaves every other double more than 0.54 ULP away) and call pow()
-// otherwise, which keeps pow()'s exact results at a fraction of its cost.
+// NumPy evaluates `x ** 2` on a float64 with libm's pow(), which is not always x*x rounded once:
+// glibc's pow is accurate to 0.52-0.54 ULP, so where the exact square lies close to half-way
+// between two doubles it may round the other way. When the exact square x*x + lo lies within
+// 7/16 ULP of hi = x*x (rounded) and hi is not a power of two (so both neighbours of hi are a full
+// ULP away), every other double is more than 9/16 ULP away and pow() must return hi; otherwise
+// we call pow(). This keeps pow()'s exact results at a fraction of its cost.
 inline double numpy_square(double x) {
   static volatile double two = 2.0;  // volatile: the compiler would turn pow(x, 2.0) into x*x
   const double hi = x * x;
   uint64_t bits;
   std::memcpy(&bits, &hi, sizeof bits);
   const uint64_t exponent = bits & 0x7ff0000000000000ull;
+  const bool power_of_two = (bits & 0x000fffffffffffffull) == 0;
   // Normal, finite squares well above the subnormal range, where fma(x, x, -hi) is exact.
-  if (exponent >= (uint64_t{64} << 52) && exponent != 0x7ff0000000000000ull) {
+  if (!power_of_two && exponent >= (uint64_t{64} << 52) && exponent != 0x7ff0000000000000ull) {
     const double lo = std::fma(x, x, -hi);
     double binade;
     std::memcpy(&binade, &exponent, sizeof binade);  // 2^floor(log2(hi)); ULP = binade * 2^-52
-    if (std::fabs(lo) <= binade * 0x1p-55) return hi;
+    if (std::fabs(lo) <= binade * (7.0 * 0x1p-56)) return hi;
   }
   return std::pow(x, two);
 }
 
 // NumPy's float64 `a % b` (npy_divmod): fmod, then moved into b's sign as Python does.
+// fmod is exact, and fmod(a, b) == a whenever |a| < |b|, which skips the libm call then.
 inline double numpy_floor_mod(double a, double b) {
-  double mod = std::fmod(a, b);
+  double mod = std::fabs(a) < std::fabs(b) ? a : std::fmod(a, b);
   if (mod != 0.0) {
     if ((b < 0) != (mod < 0)) mod += b;
   } else {
