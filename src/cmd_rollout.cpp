@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <limits>
 #include <string>
 #include <vector>
 
@@ -78,13 +77,14 @@ double parse_double(const std::string& s, const std::string& what) {
   return v;
 }
 
-int64_t parse_int(const std::string& s, const std::string& what, int64_t lo) {
+// A whole decimal integer, or false.
+bool to_int64(const std::string& s, int64_t* out) {
   errno = 0;
   char* end = nullptr;
   const long long v = std::strtoll(s.c_str(), &end, 10);
-  if (end == s.c_str() || *end != '\0' || errno == ERANGE || v < lo)
-    throw Bad{what + " '" + s + "' is not an integer >= " + std::to_string(lo)};
-  return v;
+  if (end == s.c_str() || *end != '\0' || errno == ERANGE) return false;
+  *out = v;
+  return true;
 }
 
 uint64_t parse_seed(const std::string& s) {
@@ -126,7 +126,8 @@ Options parse_options(const Args& args) {
         o.init_state.push_back(parse_double(item, "--init-state value"));
       o.has_init_state = true;
     } else if (name == "--max-episode-steps") {
-      o.max_episode_steps = parse_int(value, "--max-episode-steps", 0);
+      if (!to_int64(value, &o.max_episode_steps) || o.max_episode_steps < 0)
+        throw Bad{"--max-episode-steps '" + value + "' is not an integer >= 0 (0 = Gymnasium's)"};
     } else {
       o.actions = value;
       o.has_actions = true;
@@ -149,7 +150,10 @@ Actions parse_actions(const std::string& text, const EnvInfo& info) {
   for (size_t i = 0; i < items.size(); ++i) {
     const std::string what = "action " + std::to_string(i + 1);
     if (info.discrete) {
-      const int64_t v = parse_int(items[i], what, std::numeric_limits<int64_t>::min());
+      int64_t v = 0;
+      if (!to_int64(items[i], &v))
+        throw Bad{what + " '" + items[i] + "' is not an integer (" + info.name +
+                  " has discrete actions)"};
       if (v < 0 || v >= info.num_actions)
         throw Bad{what + " is " + items[i] + ", outside " + info.name + "'s actions 0.." +
                   std::to_string(info.num_actions - 1)};
