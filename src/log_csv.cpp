@@ -1,9 +1,12 @@
 // The CSV sink: one file per event kind, stable columns, append-only except when resuming or
 // widening the header (both rewrite the file atomically).
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cinttypes>
 #include <cstdlib>
+#include <filesystem>
 #include <unordered_map>
 
 #include "edgerl/logger.hpp"
@@ -127,6 +130,7 @@ struct CsvSink::File {
     size_t pos = text.find('\n') + 1;
     while (pos < text.size()) {
       const size_t end = text.find('\n', pos);
+      if (end == std::string::npos) break;  // never left by this sink: rows end with a newline
       const auto row = split(std::string_view(text).substr(pos, end - pos));
       pos = end + 1;
       std::fill(moved.begin(), moved.end(), std::string_view());
@@ -146,9 +150,9 @@ CsvSink::CsvSink(std::string dir, int64_t resume_from_timestep) : dir_(std::move
   for (int k = 0; k < kNumLogEvents; ++k) {
     auto file = std::make_unique<File>();
     file->path = dir_ + "/" + event_name(static_cast<LogEvent>(k)) + ".csv";
-    std::string probe;
+    std::error_code ec;
     if (resume_from_timestep < 0) {
-      if (logfiles::read_file(file->path, probe))
+      if (std::filesystem::exists(std::filesystem::symlink_status(file->path, ec)))
         throw LoggerError(file->path + ": exists, but this is a new run; resume it from its " +
                           "checkpoint or choose another uid");
     } else if (file->load_and_cut(resume_from_timestep)) {
@@ -171,6 +175,7 @@ void CsvSink::write(const LogRecord& record) {
       sort_columns(wider);
       file.set_columns(std::move(wider));
       file.open("wb");
+      created_file_ = true;
       const std::string header = header_line(file.columns);
       if (std::fwrite(header.data(), 1, header.size(), file.f) != header.size())
         return fail(file.path + ": write failed: " + logfiles::last_error());
@@ -201,6 +206,17 @@ void CsvSink::flush() {
   for (auto& file : files_)
     if (file->f && std::fflush(file->f) != 0)
       return fail(file->path + ": write failed: " + logfiles::last_error());
+}
+
+void CsvSink::sync() {
+  flush();
+  if (!error().empty()) return;
+  for (auto& file : files_)
+    if (file->f && ::fsync(fileno(file->f)) != 0)
+      return fail(file->path + ": sync failed: " + logfiles::last_error());
+  if (created_file_ && !logfiles::sync_dir(dir_))
+    return fail(dir_ + ": sync failed: " + logfiles::last_error());
+  created_file_ = false;
 }
 
 }  // namespace edgerl

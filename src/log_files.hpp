@@ -11,6 +11,8 @@ bool read_file(const std::string& path, std::string& contents);
 // Replaces `path` by `contents` atomically: temporary file in the same folder, fsync, rename,
 // fsync of the folder. A crash leaves the old file or the new one.
 void replace_file(const std::string& path, const std::string& contents);
+// fsync of a folder, so that files created in it survive a power cut; false on failure.
+bool sync_dir(const std::string& dir);
 // strerror(errno) for the calling thread's errno.
 std::string last_error();
 

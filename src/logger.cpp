@@ -63,12 +63,15 @@ void replace_file(const std::string& path, const std::string& contents) {
     std::remove(tmp.c_str());
     throw LoggerError(path + ": cannot rewrite: " + reason);
   }
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  sync_dir(std::filesystem::path(path).parent_path().string());
+}
+
+bool sync_dir(const std::string& dir) {
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
 }
 
 }  // namespace logfiles
@@ -291,10 +294,22 @@ void Logger::log(const Metrics& metrics, int64_t timestep, int64_t eval_step, Lo
     if (!sink->error().empty()) continue;
     sink->write(record_);
     sink->flush();
-    if (!sink->error().empty() && io_.diagnostics)
-      std::fprintf(io_.diagnostics, "edgerl: warning: %s; this log stops here, training goes on\n",
-                   sink->error().c_str());
+    warn_if_failed(*sink);
   }
+}
+
+void Logger::sync() {
+  for (auto& sink : sinks_) {
+    if (!sink->error().empty()) continue;
+    sink->sync();
+    warn_if_failed(*sink);
+  }
+}
+
+void Logger::warn_if_failed(const LogSink& sink) const {
+  if (!sink.error().empty() && io_.diagnostics)
+    std::fprintf(io_.diagnostics, "edgerl: warning: %s; this log stops here, training goes on\n",
+                 sink.error().c_str());
 }
 
 void Logger::log_throughput(const Throughput& throughput, int64_t timestep, int64_t eval_step) {

@@ -348,6 +348,7 @@ void TensorBoardSink::write(const LogRecord& record) {
       if (fd >= 0) ::close(fd);
       return fail(path_ + ": cannot create: " + logfiles::last_error());
     }
+    created_file_ = true;
     buffer_.clear();
     tfevents::append_record(buffer_, tfevents::encode_file_version_event(now));
   }
@@ -366,6 +367,15 @@ void TensorBoardSink::write(const LogRecord& record) {
 void TensorBoardSink::flush() {
   if (file_ && error().empty() && std::fflush(file_) != 0)
     fail(path_ + ": write failed: " + logfiles::last_error());
+}
+
+void TensorBoardSink::sync() {
+  flush();
+  if (!file_ || !error().empty()) return;
+  if (::fsync(fileno(file_)) != 0) return fail(path_ + ": sync failed: " + logfiles::last_error());
+  if (created_file_ && !logfiles::sync_dir(dir_))
+    return fail(dir_ + ": sync failed: " + logfiles::last_error());
+  created_file_ = false;
 }
 
 }  // namespace edgerl

@@ -245,7 +245,10 @@ TEST_CASE("a resumed run's CSV equals the uninterrupted run's apart from wall_ti
     edgerl::LoggerIo io;
     io.clock = [] { return 2000.0; };
     Logger logger(config_at(broken.path), run_info(), io);
-    for (int64_t e = 0; e < 7; ++e) log_cycle(logger, e);
+    for (int64_t e = 0; e < 7; ++e) {
+      log_cycle(logger, e);
+      logger.sync();  // before each checkpoint save
+    }
   }
   std::ofstream(broken.path / run / "eval.csv", std::ios::app) << "7000,6,13";  // torn row
   {

@@ -92,6 +92,8 @@ class LogSink {
   virtual ~LogSink() = default;
   virtual void write(const LogRecord& record) = 0;
   virtual void flush() {}
+  // Flushes and makes what was written durable (fsync).
+  virtual void sync() { flush(); }
   const std::string& error() const { return error_; }
 
  protected:
@@ -151,12 +153,14 @@ class CsvSink : public LogSink {
   CsvSink& operator=(const CsvSink&) = delete;
   void write(const LogRecord& record) override;
   void flush() override;
+  void sync() override;
 
  private:
   struct File;
   std::string dir_;
   std::vector<std::unique_ptr<File>> files_;  // indexed by LogEvent
   std::string row_;
+  bool created_file_ = false;  // the folder needs an fsync at the next sync()
 };
 
 // events.out.tfevents.<time>.<host> in `dir`, one Event per record with tags
@@ -170,6 +174,7 @@ class TensorBoardSink : public LogSink {
   TensorBoardSink& operator=(const TensorBoardSink&) = delete;
   void write(const LogRecord& record) override;
   void flush() override;
+  void sync() override;
   const std::string& path() const { return path_; }  // empty until the first record
 
  private:
@@ -178,6 +183,7 @@ class TensorBoardSink : public LogSink {
   std::string path_;
   FILE* file_ = nullptr;
   std::string buffer_;
+  bool created_file_ = false;
 };
 
 // What one evaluation cycle did, measured by the training loop around learn() and evaluate().
@@ -225,12 +231,16 @@ class Logger {
   void log(const Metrics& metrics, int64_t timestep, int64_t eval_step, LogEvent event);
   // MISC train_steps_per_second and eval_steps_per_second (each only if its seconds > 0).
   void log_throughput(const Throughput& throughput, int64_t timestep, int64_t eval_step);
+  // Makes everything logged so far durable. The loop calls it before saving a checkpoint, so
+  // that a run resumed from that checkpoint finds every row up to it even after a power cut.
+  void sync();
   // Moves the console progress bar between evaluations (cheap; throttled).
   void progress(int64_t timestep);
 
   const std::string& run_dir() const { return run_dir_; }
 
  private:
+  void warn_if_failed(const LogSink& sink) const;
   std::string run_dir_;
   std::vector<std::unique_ptr<LogSink>> sinks_;
   ConsoleSink* console_ = nullptr;
