@@ -328,6 +328,21 @@ TEST_CASE("envs: Acrobot-v1 started high terminates on the first step") {
   CHECK(tr.rewards[0] == 0.0);
 }
 
+TEST_CASE("envs: Acrobot-v1 does not hang on absurd angles set from outside") {
+  Env env("Acrobot-v1");
+  env.reset(0);
+  const double huge[4] = {1e300, -1e17, 0.0, 0.0};
+  env.set_state(huge);
+  env.step(1);
+  CHECK(std::fabs(env.state()[0]) <= M_PI);
+  CHECK(std::fabs(env.state()[1]) <= M_PI);
+  const double inf[4] = {INFINITY, 0.0, 0.0, 0.0};
+  env.reset();
+  env.set_state(inf);
+  env.step(1);
+  CHECK(std::isnan(env.state()[0]));
+}
+
 TEST_CASE("envs: MountainCar-v0 left alone is truncated at step 200") {
   // "== MountainCar idle": action 1 (no push) from reset(seed=0).
   const Trajectory tr = run(

@@ -111,8 +111,13 @@ struct Acrobot {
     dy[3] = ddtheta2;
   }
 
+  // Gymnasium's wrap(x, -pi, pi): subtract or add 2 pi until x is inside. Its loop needs
+  // |x| / 2 pi rounds and never ends for an infinite x (or one so large that x - 2 pi == x);
+  // such angles can only come from a state set from outside, so we reduce them first (and
+  // give NaN for infinity) rather than hang.
   static double wrap(double x) {
     const double diff = M_PI - -M_PI;
+    if (std::fabs(x) > 1e6) x = std::isinf(x) ? NAN : std::remainder(x, diff);
     while (x > M_PI) x = x - diff;
     while (x < -M_PI) x = x + diff;
     return x;
