@@ -3,6 +3,7 @@
 // arithmetic done on 64-bit halves so 32-bit ARM builds give the same bits.
 #include "edgerl/rng.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -125,30 +126,30 @@ Pcg64::Pcg64(const SeedSequence& seq) {
 }
 
 void Pcg64::seed128(uint64_t s_hi, uint64_t s_lo, uint64_t i_hi, uint64_t i_lo) {
-  state_hi_ = 0;
-  state_lo_ = 0;
-  inc_hi_ = (i_hi << 1) | (i_lo >> 63);
-  inc_lo_ = (i_lo << 1) | 1u;
+  w_[0] = 0;
+  w_[1] = 0;
+  w_[2] = (i_hi << 1) | (i_lo >> 63);
+  w_[3] = (i_lo << 1) | 1u;
   step();
-  add128(state_hi_, state_lo_, s_hi, s_lo);
+  add128(w_[0], w_[1], s_hi, s_lo);
   step();
-  has_normal_ = false;
-  cached_normal_ = 0.0;
+  w_[4] = 0;
+  w_[5] = 0;
 }
 
 void Pcg64::step() {
   uint64_t hi, lo;
-  mul64(state_lo_, kMulLo, hi, lo);
-  hi += state_hi_ * kMulLo + state_lo_ * kMulHi;
-  state_hi_ = hi;
-  state_lo_ = lo;
-  add128(state_hi_, state_lo_, inc_hi_, inc_lo_);
+  mul64(w_[1], kMulLo, hi, lo);
+  hi += w_[0] * kMulLo + w_[1] * kMulHi;
+  w_[0] = hi;
+  w_[1] = lo;
+  add128(w_[0], w_[1], w_[2], w_[3]);
 }
 
 uint64_t Pcg64::next_u64() {
   step();
-  const uint64_t x = state_hi_ ^ state_lo_;
-  const unsigned rot = static_cast<unsigned>(state_hi_ >> 58);
+  const uint64_t x = w_[0] ^ w_[1];
+  const unsigned rot = static_cast<unsigned>(w_[0] >> 58);
   return (x >> rot) | (x << ((64u - rot) & 63u));
 }
 
@@ -161,9 +162,11 @@ double Pcg64::uniform(double lo, double hi) {
 }
 
 double Pcg64::normal() {
-  if (has_normal_) {
-    has_normal_ = false;
-    return cached_normal_;
+  if (w_[4] == 1) {
+    w_[4] = 0;
+    double cached;
+    std::memcpy(&cached, &w_[5], sizeof cached);
+    return cached;
   }
   double x1, x2, r2;
   do {
@@ -172,8 +175,9 @@ double Pcg64::normal() {
     r2 = x1 * x1 + x2 * x2;
   } while (r2 >= 1.0 || r2 == 0.0);
   const double f = std::sqrt(-2.0 * portable_log(r2) / r2);  // sqrt is exact in IEEE-754
-  cached_normal_ = f * x1;
-  has_normal_ = true;
+  const double cached = f * x1;
+  std::memcpy(&w_[5], &cached, sizeof cached);
+  w_[4] = 1;
   return f * x2;
 }
 
@@ -212,19 +216,14 @@ void Pcg64::shuffle(uint32_t* idx, size_t n) {
 }
 
 std::array<uint64_t, Pcg64::kStateWords> Pcg64::state() const {
-  uint64_t bits;
-  std::memcpy(&bits, &cached_normal_, sizeof bits);
-  return {state_hi_, state_lo_, inc_hi_, inc_lo_, has_normal_ ? 1u : 0u, bits};
+  std::array<uint64_t, kStateWords> out;
+  std::copy(w_, w_ + kStateWords, out.begin());
+  return out;
 }
 
 bool Pcg64::set_state(const std::array<uint64_t, kStateWords>& w) {
   if ((w[3] & 1u) == 0 || w[4] > 1) return false;  // PCG increments are odd
-  state_hi_ = w[0];
-  state_lo_ = w[1];
-  inc_hi_ = w[2];
-  inc_lo_ = w[3];
-  has_normal_ = w[4] == 1;
-  std::memcpy(&cached_normal_, &w[5], sizeof cached_normal_);
+  std::copy(w.begin(), w.end(), w_);
   return true;
 }
 

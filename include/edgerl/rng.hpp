@@ -69,18 +69,22 @@ class Pcg64 {
   // Restores a state from state(); returns false (and changes nothing) if it is invalid.
   bool set_state(const std::array<uint64_t, kStateWords>& words);
 
+  // The state() words in place, for a tensor view (checkpoints read and write them directly).
+  // After writing into them, check valid() before drawing.
+  uint64_t* words() { return w_; }
+  bool valid() const { return (w_[3] & 1u) == 1 && w_[4] <= 1; }
+
   // Raw PCG64 words (state, increment), as numpy's bit_generator.state shows them.
-  uint64_t state_hi() const { return state_hi_; }
-  uint64_t state_lo() const { return state_lo_; }
-  uint64_t inc_hi() const { return inc_hi_; }
-  uint64_t inc_lo() const { return inc_lo_; }
+  uint64_t state_hi() const { return w_[0]; }
+  uint64_t state_lo() const { return w_[1]; }
+  uint64_t inc_hi() const { return w_[2]; }
+  uint64_t inc_lo() const { return w_[3]; }
 
  private:
   void seed128(uint64_t s_hi, uint64_t s_lo, uint64_t i_hi, uint64_t i_lo);
   void step();
-  uint64_t state_hi_ = 0, state_lo_ = 0, inc_hi_ = 0, inc_lo_ = 1;
-  bool has_normal_ = false;
-  double cached_normal_ = 0.0;
+  // state hi, state lo, increment hi, increment lo, has cached normal, cached normal bits.
+  uint64_t w_[kStateWords] = {0, 0, 0, 1, 0, 0};
 };
 
 // Natural logarithm from IEEE basic operations only: identical bits on every platform
