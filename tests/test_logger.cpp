@@ -409,6 +409,31 @@ TEST_CASE("console lines are aligned, plain off a terminal and coloured when for
   std::fclose(coloured);
 }
 
+TEST_CASE("auto console modes stay plain off a terminal and always forces colour and bar") {
+  TempDir dir;
+  for (const char* mode : {"auto", "never", "always"}) {
+    CAPTURE(mode);
+    FILE* out = std::tmpfile();
+    auto cfg = config_at(dir.path / mode, true);
+    cfg.console.colour = mode;
+    cfg.console.progress = mode;
+    edgerl::LoggerIo io;
+    io.console = out;
+    {
+      Logger logger(cfg, run_info(), io);
+      log_cycle(logger, 0);
+      logger.progress(1500);
+    }
+    const std::string s = read_all(out);
+    const bool forced = std::string(mode) == "always";
+    CHECK(s.find("EVAL") != std::string::npos);
+    CHECK((s.find('\033') != std::string::npos) == forced);
+    CHECK((s.find("\r[") != std::string::npos) == forced);
+    CHECK(s.back() == '\n');
+    std::fclose(out);
+  }
+}
+
 TEST_CASE("the progress bar shows the fraction done and the ETA from the measured rate") {
   FILE* out = std::tmpfile();
   double now = 1000.0;
