@@ -20,7 +20,13 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"train", edgerl::cmd_train, "train an agent (--config FILE, section.key=value overrides)"},
+    {"eval", edgerl::cmd_eval, "evaluate the policy stored in a checkpoint"},
     {"config", edgerl::cmd_config, "print the resolved config as INI (--doc: key reference)"},
+    {"ckpt", edgerl::cmd_ckpt, "list, inspect, verify checkpoints; print their config"},
+    {"rollout", edgerl::cmd_rollout, "step an environment with given actions, print CSV"},
+    {"export", edgerl::cmd_export, "export checkpoint tensors as .npz or .safetensors"},
+    {"plot", edgerl::cmd_plot, "draw episode return against timestep as SVG"},
 };
 
 const char* kHelpTail =

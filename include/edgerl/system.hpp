@@ -28,9 +28,9 @@ struct ActRequest {
   const float* obs = nullptr;  // [n][obs_dim], raw observations from the environment
   size_t n = 0;
   bool greedy = true;
-  Pcg64* rng = nullptr;        // for sampled (non-greedy) actions
-  int32_t* discrete = nullptr;    // [n] when the action space is discrete
-  float* continuous = nullptr;    // [n][action_dim] otherwise
+  Pcg64* rng = nullptr;         // for sampled (non-greedy) actions
+  int32_t* discrete = nullptr;  // [n] when the action space is discrete
+  float* continuous = nullptr;  // [n][action_dim] otherwise
 };
 
 class System {

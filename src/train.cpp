@@ -1,0 +1,366 @@
+// The training loop and the `edgerl train` / `edgerl eval` sub-commands.
+#include "edgerl/train.hpp"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <memory>
+#include <sstream>
+
+#include "edgerl/checkpoint.hpp"
+#include "edgerl/cli.hpp"
+#include "edgerl/commands.hpp"
+#include "edgerl/evaluator.hpp"
+#include "edgerl/io.hpp"
+#include "edgerl/logger.hpp"
+#include "edgerl/system.hpp"
+
+namespace edgerl {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+bool path_exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+// A UTC timestamp run id (as the checkpointer picks), made unique against `parent`.
+std::string fresh_uid(const std::string& parent) {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm);
+  std::string uid = buf;
+  for (int i = 2; path_exists(join_path(parent, uid)); ++i)
+    uid = std::string(buf) + "-" + std::to_string(i);
+  return uid;
+}
+
+std::string scenario_of(const Config& cfg) {
+  return cfg.env.scenario_name;
+}
+
+// The keys that decide what training computes: a resumed run should use the same ones.
+std::string training_keys(const std::string& ini) {
+  std::istringstream in(ini);
+  std::string line, section, out;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] == '[') section = line;
+    const bool relevant = section.rfind("[logger", 0) != 0 && !line.empty() && line[0] != ';' &&
+                          line[0] != '[' && line.rfind("total_timesteps", 0) != 0 &&
+                          line.rfind("num_evaluation", 0) != 0;
+    if (relevant) out += section + line + "\n";
+  }
+  return out;
+}
+
+// The first key whose value differs between two resolved configs (training keys only).
+std::string first_difference(const std::string& a, const std::string& b) {
+  std::istringstream ia(training_keys(a)), ib(training_keys(b));
+  std::string la, lb;
+  while (std::getline(ia, la) && std::getline(ib, lb))
+    if (la != lb) return la + " (checkpoint: " + lb + ")";
+  return "";
+}
+
+void write_summary(const std::string& run_dir, const TrainSummary& s) {
+  char buf[1024];
+  std::snprintf(buf, sizeof buf,
+                "; edgerl run summary\n[final]\nepisode_return_mean = %.9g\n"
+                "episode_return_std = %.9g\nabsolute_episode_return_mean = %.9g\n"
+                "timesteps = %lld\nwall_seconds = %.3f\nsteps_per_second = %.1f\n",
+                s.episode_return_mean, s.episode_return_std, s.absolute_episode_return_mean,
+                static_cast<long long>(s.timesteps), s.wall_seconds, s.steps_per_second);
+  const std::string text = buf;
+  const Status st = write_file_atomic(posix_fs(), join_path(run_dir, "summary.ini"),
+                                      reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  if (!st.ok()) throw UsageError("cannot write summary.ini: " + st.message(), 1);
+}
+
+double stddev(const std::vector<double>& v, double mean) {
+  if (v.empty()) return 0;
+  double s = 0;
+  for (double x : v) s += (x - mean) * (x - mean);
+  return std::sqrt(s / static_cast<double>(v.size()));
+}
+
+}  // namespace
+
+TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Config cfg = cfg_in;
+  auto& ck = cfg.logger.checkpointing;
+  std::unique_ptr<System> system = make_system(cfg);
+  TensorList state;
+  system->append_tensors(state);
+  const std::string model = model_name(cfg);
+
+  // Resume: restore the whole learner state, then keep saving into the same run.
+  TrainSummary summary;
+  int64_t resume_timestep = -1;
+  if (ck.load_model) {
+    std::unique_ptr<Checkpointer> loader;
+    CheckpointConfig load_cfg = ck;
+    load_cfg.save_model = false;
+    Status st = Checkpointer::open(load_cfg, cfg.logger.base_exp_path, model, to_ini(cfg), &loader);
+    RestoreInfo info;
+    if (st.ok()) st = loader->restore(state, &info);
+    if (!st.ok()) throw UsageError("cannot resume: " + st.message());
+    for (const auto& f : info.fell_back)
+      std::fprintf(opt.err, "edgerl train: skipped damaged checkpoint %s\n", f.c_str());
+    try {
+      system->after_restore();
+    } catch (const std::exception& e) {
+      throw UsageError(info.path + ": restored state is impossible: " + e.what());
+    }
+    const std::string diff = first_difference(to_ini(cfg), info.meta.config_ini);
+    if (!diff.empty())
+      std::fprintf(opt.err,
+                   "edgerl train: warning: resuming with a different config: %s; the run will "
+                   "not match an uninterrupted one\n",
+                   diff.c_str());
+    ck.save_args.checkpoint_uid = info.checkpoint_uid;
+    resume_timestep = system->counters().timestep;
+    summary.start_eval_step = system->counters().eval_step;
+    std::fprintf(opt.out, "resumed from %s (eval step %lld, timestep %lld)\n", info.path.c_str(),
+                 static_cast<long long>(info.meta.eval_step),
+                 static_cast<long long>(info.meta.timestep));
+  }
+
+  std::unique_ptr<Checkpointer> ckpt;
+  if (ck.save_model) {
+    if (!ck.load_model && !ck.save_args.checkpoint_uid.empty()) {
+      const std::string run =
+          join_path(join_path(join_path(cfg.logger.base_exp_path, ck.save_args.rel_dir), model),
+                    ck.save_args.checkpoint_uid);
+      RunListing existing;
+      if (list_run(posix_fs(), run, &existing).ok() && !existing.checkpoints.empty())
+        throw UsageError(run +
+                         " already holds checkpoints: resume it with "
+                         "logger.checkpointing.load_model=true or choose another checkpoint_uid");
+    }
+    CheckpointerHooks hooks;
+    hooks.log = [&opt](const std::string& line) { std::fprintf(opt.err, "%s\n", line.c_str()); };
+    const Status st =
+        Checkpointer::open(ck, cfg.logger.base_exp_path, model, to_ini(cfg), &ckpt, hooks);
+    if (!st.ok()) throw UsageError("cannot open checkpoint folder: " + st.message());
+    summary.checkpoint_dir = ckpt->run_dir();
+  }
+
+  RunInfo run;
+  run.system_name = cfg.system.system_name;
+  run.scenario = scenario_of(cfg);
+  run.uid = ckpt ? ckpt->checkpoint_uid()
+            : !ck.save_args.checkpoint_uid.empty()
+                ? ck.save_args.checkpoint_uid
+                : fresh_uid(join_path(join_path(cfg.logger.base_exp_path, run.system_name),
+                                      run.scenario));
+  run.total_timesteps =
+      system->updates_per_eval() * system->steps_per_update() * cfg.arch.num_evaluation;
+  run.num_evaluation = cfg.arch.num_evaluation;
+  run.resume_from_timestep = resume_timestep;
+  LoggerIo io;
+  io.console = opt.out;
+  io.diagnostics = opt.err;
+  std::unique_ptr<Logger> logger;
+  try {
+    logger = std::make_unique<Logger>(cfg.logger, run, io);
+  } catch (const LoggerError& e) {
+    throw UsageError(e.what());
+  }
+  summary.run_dir = logger->run_dir();
+
+  const int64_t start_timestep = system->counters().timestep;
+  EvalResult last;
+  for (int64_t eval_step = system->counters().eval_step; eval_step < cfg.arch.num_evaluation;
+       ++eval_step) {
+    Throughput tp;
+    Metrics train_metrics, act_metrics;
+    const auto t_learn = std::chrono::steady_clock::now();
+    const int64_t before = system->counters().timestep;
+    system->learn(train_metrics, act_metrics);
+    tp.train_seconds = seconds_since(t_learn);
+    tp.train_steps = system->counters().timestep - before;
+    const int64_t t = system->counters().timestep;
+    if (!act_metrics.empty()) logger->log(act_metrics, t, eval_step, LogEvent::ACT);
+    logger->log(train_metrics, t, eval_step, LogEvent::TRAIN);
+
+    const auto t_eval = std::chrono::steady_clock::now();
+    last = evaluate(*system, cfg, cfg.arch.num_eval_episodes, static_cast<uint64_t>(eval_step));
+    tp.eval_seconds = seconds_since(t_eval);
+    tp.eval_steps = last.steps;
+    logger->log(last.metrics(), t, eval_step, LogEvent::EVAL);
+    logger->log_throughput(tp, t, eval_step);
+
+    if (ckpt) {
+      const SaveResult r = ckpt->save(t, eval_step, state, last.mean_return);
+      if (r.abort) {
+        summary.exit_status = 3;
+        std::fprintf(opt.err,
+                     "edgerl train: stopping: the checkpoint could not be saved "
+                     "(on_save_error = abort)\n");
+        summary.timesteps = t;
+        summary.wall_seconds = seconds_since(t0);
+        return summary;
+      }
+    }
+  }
+  if (last.episode_return.empty())  // resumed a finished run: evaluate its final policy again
+    last = evaluate(*system, cfg, cfg.arch.num_eval_episodes,
+                    static_cast<uint64_t>(cfg.arch.num_evaluation - 1));
+
+  summary.absolute_episode_return_mean = NAN;
+  const int64_t t_end = system->counters().timestep;
+  if (cfg.arch.absolute_metric) {
+    const EvalResult abs = evaluate(*system, cfg, 10 * cfg.arch.num_eval_episodes,
+                                    static_cast<uint64_t>(cfg.arch.num_evaluation));
+    logger->log(abs.metrics(), t_end, cfg.arch.num_evaluation, LogEvent::ABSOLUTE);
+    summary.absolute_episode_return_mean = abs.mean_return;
+  }
+  summary.episode_return_mean = last.mean_return;
+  summary.episode_return_std = stddev(last.episode_return, last.mean_return);
+  summary.timesteps = t_end;
+  summary.wall_seconds = seconds_since(t0);
+  summary.steps_per_second =
+      summary.wall_seconds > 0 ? static_cast<double>(t_end - start_timestep) / summary.wall_seconds
+                               : 0;
+  write_summary(summary.run_dir, summary);
+  std::fprintf(opt.out,
+               "final: episode_return %.2f ± %.2f, absolute %.2f, %lld timesteps in %.2f s "
+               "(%.0f steps/s)\n",
+               summary.episode_return_mean, summary.episode_return_std,
+               summary.absolute_episode_return_mean, static_cast<long long>(summary.timesteps),
+               summary.wall_seconds, summary.steps_per_second);
+  return summary;
+}
+
+namespace {
+
+const char* kTrainHelp =
+    "usage: edgerl train [--config FILE] [section.key=value ...]\n"
+    "\n"
+    "Trains an agent: num_evaluation times learn, evaluate, log and checkpoint, then a final\n"
+    "absolute-metric evaluation. Without --config the built-in default (PPO on CartPole-v1)\n"
+    "is used. Logs go to <base_exp_path>/<system_name>/<scenario>/<uid>/, checkpoints to\n"
+    "<base_exp_path>/checkpoints/<model_name>/<uid>/.\n"
+    "\n"
+    "  --config FILE   INI config (see edgerl config --doc, docs/config.md)\n"
+    "\n"
+    "Resume an interrupted run (the newest run of this model, or a given uid):\n"
+    "  edgerl train logger.checkpointing.load_model=true\n"
+    "  edgerl train logger.checkpointing.load_model=true "
+    "logger.checkpointing.load_args.checkpoint_uid=UID\n"
+    "\n"
+    "Exit status: 0 done, 2 bad config or input, 3 a save failed with on_save_error=abort.\n";
+
+const char* kEvalHelp =
+    "usage: edgerl eval CHECKPOINT [--episodes N] [--greedy | --stochastic] [--seed S]\n"
+    "\n"
+    "Evaluates the policy stored in a checkpoint file with the config stored in it, on fresh\n"
+    "environments, and prints episode_return and episode_length (mean, std, min, max).\n";
+
+}  // namespace
+
+int cmd_train(const Args& args) {
+  const ConfigArgs ca = split_config_args(args);
+  for (const auto& a : ca.rest) {
+    if (a == "--help" || a == "-h") {
+      std::fputs(kTrainHelp, stdout);
+      return 0;
+    }
+    throw UsageError("unexpected argument '" + a + "' (see edgerl train --help)");
+  }
+  const Config cfg = load_config_args(ca);
+  return train(cfg).exit_status;
+}
+
+int cmd_eval(const Args& args) {
+  std::string path;
+  int64_t episodes = -1;
+  int greedy = -1;
+  bool has_seed = false;
+  uint64_t seed = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= args.size()) throw UsageError(a + " needs a value");
+      return args[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      std::fputs(kEvalHelp, stdout);
+      return 0;
+    } else if (a == "--episodes") {
+      const std::string v = value();
+      char* end = nullptr;
+      episodes = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end || episodes < 1 || episodes > (1 << 24))
+        throw UsageError("--episodes " + v + ": expected an integer from 1 to 16777216");
+    } else if (a == "--greedy") {
+      greedy = 1;
+    } else if (a == "--stochastic") {
+      greedy = 0;
+    } else if (a == "--seed") {
+      const std::string v = value();
+      char* end = nullptr;
+      seed = std::strtoull(v.c_str(), &end, 10);
+      if (v.empty() || *end || v[0] == '-')
+        throw UsageError("--seed " + v + ": expected a non-negative integer");
+      has_seed = true;
+    } else if (!a.empty() && a[0] == '-') {
+      throw UsageError("unknown option '" + a + "' (see edgerl eval --help)");
+    } else if (path.empty()) {
+      path = a;
+    } else {
+      throw UsageError("unexpected argument '" + a + "'");
+    }
+  }
+  if (path.empty()) throw UsageError("needs a checkpoint file (see edgerl eval --help)");
+  CheckpointInfo info;
+  Status st = read_checkpoint_file_info(posix_fs(), path, &info);
+  if (!st.ok()) throw UsageError(st.message());
+  Config cfg;
+  try {
+    cfg = load_config_text(info.meta.config_ini, path + " (stored config)");
+  } catch (const ConfigError& e) {
+    throw UsageError(std::string("the config stored in the checkpoint is unusable: ") + e.what());
+  }
+  if (episodes > 0) cfg.arch.num_eval_episodes = episodes;
+  if (greedy >= 0) cfg.arch.evaluation_greedy = greedy == 1;
+  if (has_seed) cfg.arch.seed = seed;
+  std::unique_ptr<System> system = make_system(cfg);
+  TensorList state;
+  system->append_tensors(state);
+  st = load_checkpoint_file(posix_fs(), path, state, &info);
+  if (!st.ok()) throw UsageError(st.message());
+  try {
+    system->after_restore();
+  } catch (const std::exception& e) {
+    throw UsageError(path + ": restored state is impossible: " + e.what());
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const EvalResult r = evaluate(*system, cfg, cfg.arch.num_eval_episodes, 0x65766131u);
+  const double secs = seconds_since(t0);
+  double mn = r.episode_return[0], mx = mn;
+  for (double x : r.episode_return) mn = std::min(mn, x), mx = std::max(mx, x);
+  double len = 0;
+  for (double x : r.episode_length) len += x;
+  std::printf("%s: %s on %s, timestep %lld, %lld %s episodes\n", path.c_str(),
+              cfg.system.system_name.c_str(), cfg.env.scenario_name.c_str(),
+              static_cast<long long>(info.meta.timestep),
+              static_cast<long long>(cfg.arch.num_eval_episodes),
+              cfg.arch.evaluation_greedy ? "greedy" : "stochastic");
+  std::printf(
+      "episode_return %.3f ± %.3f (min %.3f, max %.3f), episode_length %.1f, %.0f steps/s\n",
+      r.mean_return, stddev(r.episode_return, r.mean_return), mn, mx,
+      len / static_cast<double>(r.episode_length.size()),
+      secs > 0 ? static_cast<double>(r.steps) / secs : 0.0);
+  return 0;
+}
+
+}  // namespace edgerl
