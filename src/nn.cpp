@@ -102,61 +102,33 @@ inline void tile(const Operands<T>& op, size_t m0, size_t n0, size_t K, Into int
   }
 }
 
-// The columns left over after whole vectors (fewer than one vector's lanes), same order.
+// The columns left over after whole vectors (fewer than one vector's lanes), same order. One
+// column at a time, so that the R sums stay in registers as independent chains.
 template <class T, int R>
 inline void tail(const Operands<T>& op, size_t m0, size_t n0, size_t N, size_t K, Into into) {
-  constexpr size_t L = Simd<T>::kLanes;
-  T acc[R][L] = {};
-  const size_t cols = N - n0;
   const T* a = op.a + m0 * op.a_rs;
-  for (size_t k = 0; k < K; ++k) {
-    const T* b = op.b + k * op.ldb + n0;
-    for (int r = 0; r < R; ++r) {
-      const T s = a[r * op.a_rs + k * op.a_cs];
-      for (size_t j = 0; j < cols; ++j) acc[r][j] += s * b[j];
+  for (size_t n = n0; n < N; ++n) {
+    T acc[R] = {};
+    const T* b = op.b + n;
+    for (size_t k = 0; k < K; ++k) {
+      const T bk = b[k * op.ldb];
+      for (int r = 0; r < R; ++r) acc[r] += a[r * op.a_rs + k * op.a_cs] * bk;
     }
-  }
-  for (int r = 0; r < R; ++r) {
-    T* c = op.c + (m0 + r) * op.ldc + n0;
-    for (size_t j = 0; j < cols; ++j) {
+    for (int r = 0; r < R; ++r) {
+      T& c = op.c[(m0 + r) * op.ldc + n];
       switch (into) {
         case Into::store:
-          c[j] = acc[r][j];
+          c = acc[r];
           break;
         case Into::add_bias:
-          c[j] = acc[r][j] + op.bias[n0 + j];
+          c = acc[r] + op.bias[n];
           break;
         case Into::accumulate:
-          c[j] = c[j] + acc[r][j];
+          c = c + acc[r];
           break;
       }
     }
   }
-}
-
-template <class T, int R>
-void row_block(const Operands<T>& op, size_t m0, size_t N, size_t K, Into into) {
-  constexpr size_t L = Simd<T>::kLanes;
-  size_t n0 = 0;
-  for (; n0 + kTileVecs * L <= N; n0 += kTileVecs * L) tile<T, R, kTileVecs>(op, m0, n0, K, into);
-  for (; n0 + L <= N; n0 += L) tile<T, R, 1>(op, m0, n0, K, into);
-  if (n0 < N) tail<T, R>(op, m0, n0, N, K, into);
-}
-
-template <class T, int R>
-void remainder_rows(const Operands<T>& op, size_t m0, size_t rows, size_t N, size_t K, Into into) {
-  if constexpr (R > 1) {
-    if (rows < static_cast<size_t>(R)) return remainder_rows<T, R - 1>(op, m0, rows, N, K, into);
-  }
-  row_block<T, R>(op, m0, N, K, into);
-}
-
-// C[M][N] (into) A[M][K] * B[K][N].
-template <class T>
-void gemm(const Operands<T>& op, size_t M, size_t N, size_t K, Into into) {
-  size_t m0 = 0;
-  for (; m0 + kTileRows <= M; m0 += kTileRows) row_block<T, kTileRows>(op, m0, N, K, into);
-  if (m0 < M) remainder_rows<T, kTileRows - 1>(op, m0, M - m0, N, K, into);
 }
 
 template <class T>
@@ -171,6 +143,36 @@ void activate(Activation act, T* y, size_t n) {
     case Activation::identity:
       break;
   }
+}
+
+// Rows m0..m0+R of C, then their activation while they are still in L1 (needs ldc == N).
+template <class T, int R>
+void row_block(const Operands<T>& op, size_t m0, size_t N, size_t K, Into into, Activation act) {
+  constexpr size_t L = Simd<T>::kLanes;
+  size_t n0 = 0;
+  for (; n0 + kTileVecs * L <= N; n0 += kTileVecs * L) tile<T, R, kTileVecs>(op, m0, n0, K, into);
+  for (; n0 + L <= N; n0 += L) tile<T, R, 1>(op, m0, n0, K, into);
+  if (n0 < N) tail<T, R>(op, m0, n0, N, K, into);
+  activate(act, op.c + m0 * op.ldc, R * N);
+}
+
+template <class T, int R>
+void remainder_rows(const Operands<T>& op, size_t m0, size_t rows, size_t N, size_t K, Into into,
+                    Activation act) {
+  if constexpr (R > 1) {
+    if (rows < static_cast<size_t>(R))
+      return remainder_rows<T, R - 1>(op, m0, rows, N, K, into, act);
+  }
+  row_block<T, R>(op, m0, N, K, into, act);
+}
+
+// C[M][N] (into) A[M][K] * B[K][N], then C = act(C) (only with ldc == N).
+template <class T>
+void gemm(const Operands<T>& op, size_t M, size_t N, size_t K, Into into,
+          Activation act = Activation::identity) {
+  size_t m0 = 0;
+  for (; m0 + kTileRows <= M; m0 += kTileRows) row_block<T, kTileRows>(op, m0, N, K, into, act);
+  if (m0 < M) remainder_rows<T, kTileRows - 1>(op, m0, M - m0, N, K, into, act);
 }
 
 // g = dL/dy * y'(x), from the activation's output y.
@@ -305,8 +307,7 @@ void BasicMlp<T>::forward(const T* x, size_t batch, T* y) {
     T* out = l + 1 < layers_.size() ? hidden_[l].data() : y;
     const Operands<T> op{in,        layer.in, 1,         params_.data() + layer.w_offset,
                          layer.out, out,      layer.out, params_.data() + layer.b_offset};
-    gemm(op, batch, layer.out, layer.in, Into::add_bias);
-    activate(layer.activation, out, batch * layer.out);
+    gemm(op, batch, layer.out, layer.in, Into::add_bias, layer.activation);
     in = out;
   }
 }

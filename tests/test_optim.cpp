@@ -155,6 +155,6 @@ TEST_CASE("an Adam step allocates nothing") {
 TEST_CASE("a short training run gives pinned bits on every build") {
   // The same numbers must come out of native (AVX-512), portable (SSE2) and aarch64 builds:
   // a change here means results now depend on the build, or the maths changed on purpose.
-  CHECK(training_hash(edgerl::Activation::tanh) == 15426487651046677982ull);
+  CHECK(training_hash(edgerl::Activation::tanh) == 11079491359626544460ull);
   CHECK(training_hash(edgerl::Activation::relu) == 789231842023281548ull);
 }

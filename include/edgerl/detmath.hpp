@@ -35,7 +35,7 @@ struct Traits<float> {
   static constexpr U kSqrtHalfBits = 0x3f3504f3u;
   static constexpr float kSubnormalScale = 33554432.0f;  // 2^25
   static constexpr I kSubnormalExp = 25;
-  static constexpr int kExpTerms = 7;  // Taylor terms r^2/2! .. r^8/8! for |r| <= ln2/2
+  static constexpr int kExpTerms = 6;  // Taylor terms r^2/2! .. r^7/7! for |r| <= ln2/2
   static constexpr int kLogTerms = 5;  // atanh series terms in s^2, |s| <= 0.1716
 };
 
