@@ -264,7 +264,7 @@ Logger::Logger(const LoggerConfig& config, const RunInfo& run, LoggerIo io)
   if (config.csv.enabled)
     sinks_.push_back(std::make_unique<CsvSink>(run_dir_, resume_from_timestep_));
   if (config.tensorboard.enabled)
-    sinks_.push_back(std::make_unique<TensorBoardSink>(run_dir_, resume_from_timestep_, io_.clock));
+    sinks_.push_back(std::make_unique<TensorBoardSink>(run_dir_, resume_from_timestep_));
 }
 
 Logger::Logger(std::string run_dir, std::vector<std::unique_ptr<LogSink>> sinks,

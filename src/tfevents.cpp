@@ -315,8 +315,8 @@ void truncate_event_file(const std::string& path, int64_t max_step) {
 
 }  // namespace
 
-TensorBoardSink::TensorBoardSink(std::string dir, int64_t resume_from_timestep, WallClock clock)
-    : dir_(std::move(dir)), clock_(std::move(clock)) {
+TensorBoardSink::TensorBoardSink(std::string dir, int64_t resume_from_timestep)
+    : dir_(std::move(dir)) {
   if (resume_from_timestep < 0) return;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
@@ -335,7 +335,7 @@ void TensorBoardSink::write(const LogRecord& record) {
   if (!error().empty()) return;
   if (!file_) {
     // The name carries the creation time, so a resumed run's file sorts after the earlier ones.
-    const double now = clock_();
+    const double now = record.wall_time;
     const std::string stem = dir_ + "/" + kEventFilePrefix +
                              std::to_string(static_cast<int64_t>(now)) + "." + host_name();
     int fd = -1;

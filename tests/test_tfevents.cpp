@@ -274,12 +274,12 @@ TEST_CASE("the record reader stops at a torn or corrupt record") {
 TEST_CASE("the TensorBoard sink writes brain.Event:2 first, then one event per record") {
   TempDir dir;
   {
-    edgerl::TensorBoardSink sink(dir.path.string(), -1, [] { return 1700000000.5; });
+    edgerl::TensorBoardSink sink(dir.path.string(), -1);
     sink.write(record(100, 10.5));
     sink.write(record(200, 20.5));
     sink.flush();
     CHECK(sink.error().empty());
-    CHECK(fs::path(sink.path()).filename().string().rfind("events.out.tfevents.1700000000.", 0) ==
+    CHECK(fs::path(sink.path()).filename().string().rfind("events.out.tfevents.1700000100.", 0) ==
           0);
   }
   const auto files = event_files(dir.path);
@@ -288,7 +288,7 @@ TEST_CASE("the TensorBoard sink writes brain.Event:2 first, then one event per r
   REQUIRE(payloads.size() == 3);
   const TestEvent first = parse_event(payloads[0]);
   CHECK(first.file_version == "brain.Event:2");
-  CHECK(first.wall_time == 1700000000.5);
+  CHECK(first.wall_time == 1.7e9 + 100);  // the first record's time
   const TestEvent second = parse_event(payloads[2]);
   CHECK(second.step == 200);
   CHECK(second.wall_time == 1.7e9 + 200);
@@ -301,7 +301,7 @@ TEST_CASE("the TensorBoard sink writes brain.Event:2 first, then one event per r
 TEST_CASE("a resumed TensorBoard run cuts the old file at the resume point and starts a new one") {
   TempDir dir;
   {
-    edgerl::TensorBoardSink crashed(dir.path.string(), -1, [] { return 1000.0; });
+    edgerl::TensorBoardSink crashed(dir.path.string(), -1);
     for (int64_t t = 100; t <= 500; t += 100) crashed.write(record(t, static_cast<double>(t)));
     crashed.flush();
   }
@@ -311,7 +311,7 @@ TEST_CASE("a resumed TensorBoard run cuts the old file at the resume point and s
     torn << bytes("\x30\x00\x00", 3);
   }
   {
-    edgerl::TensorBoardSink resumed(dir.path.string(), 300, [] { return 2000.0; });
+    edgerl::TensorBoardSink resumed(dir.path.string(), 300);
     for (int64_t t = 400; t <= 600; t += 100) resumed.write(record(t, static_cast<double>(t)));
     resumed.flush();
   }

@@ -163,12 +163,13 @@ class CsvSink : public LogSink {
   bool created_file_ = false;  // the folder needs an fsync at the next sync()
 };
 
-// events.out.tfevents.<time>.<host> in `dir`, one Event per record with tags
-// "<kind>/<column>" at step = timestep. On resume every earlier event file is cut after its
-// last whole record with step <= resume_from_timestep and a new file is started.
+// events.out.tfevents.<time>.<host> in `dir` (created with the first record, named by its
+// wall_time), one Event per record with tags "<kind>/<column>" at step = timestep. On resume
+// every earlier event file is cut after its last whole record with step <=
+// resume_from_timestep and a new file is started.
 class TensorBoardSink : public LogSink {
  public:
-  TensorBoardSink(std::string dir, int64_t resume_from_timestep, WallClock clock);
+  TensorBoardSink(std::string dir, int64_t resume_from_timestep);
   ~TensorBoardSink() override;
   TensorBoardSink(const TensorBoardSink&) = delete;
   TensorBoardSink& operator=(const TensorBoardSink&) = delete;
@@ -179,7 +180,6 @@ class TensorBoardSink : public LogSink {
 
  private:
   std::string dir_;
-  WallClock clock_;
   std::string path_;
   FILE* file_ = nullptr;
   std::string buffer_;
