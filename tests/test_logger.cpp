@@ -461,6 +461,52 @@ TEST_CASE("the progress bar shows the fraction done and the ETA from the measure
   std::fclose(out);
 }
 
+namespace {
+
+// Keeps what it is given; fails on its `fail_at`-th write.
+class RecordingSink : public edgerl::LogSink {
+ public:
+  explicit RecordingSink(int fail_at) : fail_at_(fail_at) {}
+  void write(const edgerl::LogRecord& r) override {
+    if (++writes_ == fail_at_) return fail("recording: disk on fire");
+    records.push_back(r);
+  }
+  std::vector<edgerl::LogRecord> records;
+
+ private:
+  int fail_at_;
+  int writes_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("custom sinks get reduced records; a failing one is dropped after one warning") {
+  FILE* diagnostics = std::tmpfile();
+  auto good = std::make_unique<RecordingSink>(0);
+  auto bad = std::make_unique<RecordingSink>(2);
+  RecordingSink* good_view = good.get();
+  RecordingSink* bad_view = bad.get();
+  std::vector<std::unique_ptr<edgerl::LogSink>> sinks;
+  sinks.push_back(std::move(bad));
+  sinks.push_back(std::move(good));
+  edgerl::LoggerIo io;
+  io.diagnostics = diagnostics;
+  io.clock = [] { return 42.0; };
+  Logger logger("unused", std::move(sinks), 1000, io);
+  Metrics m;
+  m.add("episode_return", std::vector<double>{1, 3});
+  for (int64_t t = 1000; t <= 4000; t += 1000) logger.log(m, t, t / 1000, LogEvent::EVAL);
+  REQUIRE(good_view->records.size() == 3);  // t = 1000 is the resume point
+  CHECK(good_view->records[0].timestep == 2000);
+  CHECK(good_view->records[0].wall_time == 42.0);
+  CHECK(good_view->records[0].scalars.size() == 4);
+  CHECK(good_view->records[0].scalars[1].value == 1.0);  // episode_return_std
+  CHECK(bad_view->records.size() == 1);
+  CHECK(read_all(diagnostics) ==
+        "edgerl: warning: recording: disk on fire; this log stops here, training goes on\n");
+  std::fclose(diagnostics);
+}
+
 TEST_CASE("a log that cannot be written warns once and training goes on") {
   TempDir dir;
   FILE* diagnostics = std::tmpfile();
