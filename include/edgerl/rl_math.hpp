@@ -39,6 +39,14 @@ class RunningMeanStd {
   double clip_;
 };
 
+// PPO's clipped surrogate for one sample, loss = -min(r A, clip(r, 1-eps, 1+eps) A) with
+// r = exp(log_ratio); *dloss_dlogp gets d loss / d log pi(a|s) (zero where the clip binds).
+float clipped_surrogate_loss(float ratio, float advantage, float eps, float* dloss_dlogp);
+
+// PPO's value loss for one sample: 0.5 (v - R)^2, or with clipping
+// 0.5 max((v - R)^2, (v_old + clip(v - v_old, -eps, eps) - R)^2); *dloss_dv gets its gradient.
+float value_loss(float v, float v_old, float ret, float eps, bool clip, float* dloss_dv);
+
 // start + (end - start) * min(1, step / duration); duration <= 0 gives end.
 double linear_schedule(double start, double end, double step, double duration);
 

@@ -329,18 +329,15 @@ class FfPpo final : public System {
       }
       const float log_ratio = logp - logp_[j];
       const float ratio = detmath::exp(log_ratio);
-      const float a = mb_adv_[i];
-      const float surr1 = ratio * a;
-      const float surr2 = std::min(std::max(ratio, 1.0f - eps), 1.0f + eps) * a;
-      // d(-min(surr1, surr2))/dlogp: zero where the clipped term is the smaller one.
-      const float g_logp = surr2 < surr1 ? 0.0f : -a * ratio * inv_m;
+      float g_logp;
+      loss += clipped_surrogate_loss(ratio, mb_adv_[i], eps, &g_logp);
+      g_logp *= inv_m;
       if (discrete_)
         categorical::backward(out, act_dim_, static_cast<size_t>(act_i_[j]), g_logp,
                               -ent_coef * inv_m, dout);
       else
         diag_gaussian::backward(out, log_std_.data(), &act_f_[j * act_dim_], act_dim_, g_logp,
                                 -ent_coef * inv_m, dout, log_std_grad_.data());
-      loss += -std::min(surr1, surr2);
       ent += h;
       kl += (ratio - 1.0f) - log_ratio;
       clipped += std::fabs(ratio - 1.0f) > eps ? 1.0 : 0.0;
@@ -362,18 +359,8 @@ class FfPpo final : public System {
     double loss = 0;
     for (size_t i = 0; i < M; ++i) {
       const size_t j = idx[i];
-      const float v = mb_values_[i], ret = returns_[j], old = values_[j];
-      const float err = v - ret;
-      float l = err * err, dv = err;
-      if (sys_.clip_value_loss) {
-        const float delta = std::min(std::max(v - old, -eps), eps);
-        const float err_c = old + delta - ret;
-        if (err_c * err_c > l) {
-          l = err_c * err_c;
-          dv = (v - old > -eps && v - old < eps) ? err_c : 0.0f;
-        }
-      }
-      loss += 0.5 * l;
+      float dv;
+      loss += value_loss(mb_values_[i], values_[j], returns_[j], eps, sys_.clip_value_loss, &dv);
       mb_dvalues_[i] = dv * scale;
     }
     critic_.zero_grad();

@@ -38,7 +38,9 @@ void ReplayBuffer::sample(Pcg64& rng, size_t batch, uint32_t* indices) const {
   for (size_t b = 0; b < batch; ++b) indices[b] = static_cast<uint32_t>(rng.below(size_));
 }
 
-bool ReplayBuffer::consistent() const { return pos_ < capacity_ && size_ <= capacity_ && (size_ == capacity_ || pos_ == size_); }
+bool ReplayBuffer::consistent() const {
+  return pos_ < capacity_ && size_ <= capacity_ && (size_ == capacity_ || pos_ == size_);
+}
 
 void ReplayBuffer::append_tensors(TensorList& out, const std::string& prefix) {
   const uint64_t cap = capacity_;

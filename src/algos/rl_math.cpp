@@ -65,6 +65,29 @@ void RunningMeanStd::append_tensors(TensorList& out, const std::string& prefix) 
   out.push_back(tensor_ref(prefix + "count", &count_, {}));
 }
 
+float clipped_surrogate_loss(float ratio, float advantage, float eps, float* dloss_dlogp) {
+  const float surr1 = ratio * advantage;
+  const float surr2 = std::min(std::max(ratio, 1.0f - eps), 1.0f + eps) * advantage;
+  // d(-surr1)/dlogp = -A r; the clipped term is constant in logp where it is the minimum.
+  *dloss_dlogp = surr2 < surr1 ? 0.0f : -advantage * ratio;
+  return -std::min(surr1, surr2);
+}
+
+float value_loss(float v, float v_old, float ret, float eps, bool clip, float* dloss_dv) {
+  const float err = v - ret;
+  float sq = err * err;
+  *dloss_dv = err;
+  if (clip) {
+    const float delta = v - v_old;
+    const float err_c = v_old + std::min(std::max(delta, -eps), eps) - ret;
+    if (err_c * err_c > sq) {
+      sq = err_c * err_c;
+      *dloss_dv = (delta > -eps && delta < eps) ? err_c : 0.0f;
+    }
+  }
+  return 0.5f * sq;
+}
+
 double linear_schedule(double start, double end, double step, double duration) {
   if (duration <= 0 || step >= duration) return end;
   const double frac = std::min(1.0, std::max(0.0, step / duration));

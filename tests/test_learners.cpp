@@ -1,0 +1,189 @@
+// Learners: the PPO losses and their gradients, short training runs that must learn, and
+// byte-identical results for the same config and seed.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "edgerl/algos.hpp"
+#include "edgerl/config.hpp"
+#include "edgerl/rl_math.hpp"
+#include "edgerl/system.hpp"
+#include "edgerl/train.hpp"
+
+using namespace edgerl;
+
+namespace {
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char buf[] = "/tmp/edgerl-learn-XXXXXX";
+    path = ::mkdtemp(buf);
+  }
+  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+};
+
+// A quiet run of a built-in config with overrides, in `dir`.
+TrainSummary quiet_train(const std::string& builtin, const std::string& dir,
+                         std::vector<std::string> overrides) {
+  overrides.insert(
+      overrides.begin(),
+      {"logger.base_exp_path=" + dir, "logger.loggers.console.enabled=false",
+       "logger.loggers.tensorboard.enabled=false", "logger.checkpointing.save_model=false"});
+  const Config cfg = load_config_text(builtin_config_text(builtin), builtin, overrides);
+  FILE* null = std::fopen("/dev/null", "w");
+  TrainOptions opt;
+  opt.out = null;
+  opt.err = null;
+  const TrainSummary s = train(cfg, opt);
+  std::fclose(null);
+  return s;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The CSV without its last column (wall_time).
+std::string without_wall_time(const std::string& csv) {
+  std::istringstream in(csv);
+  std::string line, out;
+  while (std::getline(in, line)) out += line.substr(0, line.rfind(',')) + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("clipped surrogate: value and gradient match the PPO paper's objective") {
+  float g;
+  // Inside the clip range both terms agree: loss = -r A, dloss/dlogp = -r A.
+  CHECK(clipped_surrogate_loss(1.1f, 2.0f, 0.2f, &g) == doctest::Approx(-2.2f));
+  CHECK(g == doctest::Approx(-2.2f));
+  // A > 0 and r above 1 + eps: the clipped term is smaller and constant: no gradient.
+  CHECK(clipped_surrogate_loss(1.5f, 2.0f, 0.2f, &g) == doctest::Approx(-2.4f));
+  CHECK(g == 0.0f);
+  // A < 0 and r below 1 - eps: clipped, no gradient.
+  CHECK(clipped_surrogate_loss(0.5f, -1.0f, 0.2f, &g) == doctest::Approx(0.8f));
+  CHECK(g == 0.0f);
+  // A < 0 and r above 1 + eps: the unclipped term is the minimum: gradient flows.
+  CHECK(clipped_surrogate_loss(1.5f, -1.0f, 0.2f, &g) == doctest::Approx(1.5f));
+  CHECK(g == doctest::Approx(1.5f));
+}
+
+TEST_CASE("clipped surrogate gradient equals finite differences in log pi") {
+  for (float adv : {-1.7f, 0.4f, 2.5f})
+    for (float logr = -0.5f; logr <= 0.5f; logr += 0.0625f) {
+      float g;
+      clipped_surrogate_loss(std::exp(logr), adv, 0.2f, &g);
+      const float h = 1e-3f, d1 = std::exp(logr + h), d0 = std::exp(logr - h);
+      float unused;
+      const double fd = (clipped_surrogate_loss(d1, adv, 0.2f, &unused) -
+                         clipped_surrogate_loss(d0, adv, 0.2f, &unused)) /
+                        (2.0 * h);
+      // Skip the two kinks, where the one-sided derivatives differ.
+      if (std::fabs(std::exp(logr) - 1.2f) < 2e-3f || std::fabs(std::exp(logr) - 0.8f) < 2e-3f)
+        continue;
+      CAPTURE(adv);
+      CAPTURE(logr);
+      CHECK(g == doctest::Approx(fd).epsilon(2e-3));
+    }
+}
+
+TEST_CASE("value loss clips around the old value and passes the right gradient") {
+  float g;
+  CHECK(value_loss(2.0f, 1.0f, 0.0f, 0.2f, false, &g) == 2.0f);
+  CHECK(g == 2.0f);
+  // v moved far from v_old towards the return: the clipped error is larger and constant in v.
+  CHECK(value_loss(0.0f, 1.0f, 0.0f, 0.2f, true, &g) == doctest::Approx(0.5f * 0.8f * 0.8f));
+  CHECK(g == 0.0f);
+  // v moved away from the return: the unclipped error dominates.
+  CHECK(value_loss(2.0f, 1.0f, 0.0f, 0.2f, true, &g) == 2.0f);
+  CHECK(g == 2.0f);
+}
+
+TEST_CASE("a discrete-action system on a continuous environment is a config error") {
+  const Config cfg =
+      load_config_text(builtin_config_text("ppo_pendulum.ini"), "p", {"system.system_name=ff_ppo"});
+  CHECK_THROWS_WITH_AS(make_system(cfg), doctest::Contains("needs discrete actions"), ConfigError);
+  const Config dqn =
+      load_config_text(builtin_config_text("ppo_pendulum.ini"), "p", {"system.system_name=ff_dqn"});
+  CHECK_THROWS_AS(make_system(dqn), ConfigError);
+}
+
+TEST_CASE("ff_ppo learns CartPole: mean return above 150 after 50k steps") {
+  TempDir t;
+  const TrainSummary s = quiet_train("ppo_cartpole.ini", t.path,
+                                     {"arch.total_timesteps=51200", "arch.num_evaluation=5"});
+  CHECK(s.timesteps == 51200);
+  CHECK(s.episode_return_mean > 150);
+}
+
+TEST_CASE("ff_ppo learns Acrobot: mean return above -200 after 100k steps") {
+  TempDir t;
+  const TrainSummary s = quiet_train("ppo_acrobot.ini", t.path,
+                                     {"arch.total_timesteps=102400", "arch.num_evaluation=2"});
+  CHECK(s.episode_return_mean > -200);
+}
+
+TEST_CASE("ff_ppo_continuous learns Pendulum: mean return above -500 after 150k steps") {
+  TempDir t;
+  const TrainSummary s = quiet_train("ppo_pendulum.ini", t.path,
+                                     {"arch.total_timesteps=147456", "arch.num_evaluation=2"});
+  CHECK(s.episode_return_mean > -500);
+}
+
+TEST_CASE("ff_dqn learns CartPole: mean return above 100 after 60k steps") {
+  TempDir t;
+  const TrainSummary s = quiet_train(
+      "dqn_cartpole.ini", t.path,
+      {"arch.total_timesteps=60000", "arch.num_evaluation=2", "system.exploration_fraction=0.3"});
+  CHECK(s.episode_return_mean > 100);
+}
+
+TEST_CASE("the same config and seed give byte-identical state and logs") {
+  for (const char* name : {"ppo_cartpole.ini", "dqn_cartpole.ini", "ppo_pendulum.ini"}) {
+    CAPTURE(name);
+    TempDir a, b;
+    const std::vector<std::string> o = {"arch.total_timesteps=20480", "arch.num_evaluation=2",
+                                        "logger.checkpointing.save_args.checkpoint_uid=run"};
+    quiet_train(name, a.path, o);
+    quiet_train(name, b.path, o);
+    const Config cfg = load_config_text(builtin_config_text(name), name);
+    const std::string rel = "/" + cfg.system.system_name + "/" + cfg.env.scenario_name + "/run/";
+    for (const char* csv : {"eval.csv", "train.csv", "absolute.csv"}) {
+      CAPTURE(csv);
+      const std::string ca = slurp(a.path + rel + csv);
+      REQUIRE(!ca.empty());
+      CHECK(without_wall_time(ca) == without_wall_time(slurp(b.path + rel + csv)));
+    }
+  }
+}
+
+TEST_CASE("two systems built from one config hold identical state, and training moves it") {
+  const Config cfg = load_config_text(builtin_config_text("ppo_cartpole.ini"), "c",
+                                      {"arch.total_timesteps=20480", "arch.num_evaluation=2"});
+  auto a = make_system(cfg), b = make_system(cfg);
+  Metrics m1, m2, m3, m4;
+  a->learn(m1, m2);
+  b->learn(m3, m4);
+  TensorList ta, tb;
+  a->append_tensors(ta);
+  b->append_tensors(tb);
+  REQUIRE(ta.size() == tb.size());
+  for (size_t i = 0; i < ta.size(); ++i) {
+    CAPTURE(ta[i].name);
+    CHECK(ta[i].size_bytes() == tb[i].size_bytes());
+    CHECK(std::memcmp(ta[i].data, tb[i].data, ta[i].size_bytes()) == 0);
+  }
+  CHECK(a->counters().timestep == 10240);
+  CHECK(a->counters().eval_step == 1);
+}
