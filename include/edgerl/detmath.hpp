@@ -118,23 +118,29 @@ inline T exp(T x) {
   return (p * detail::pow2<T>(n1)) * detail::pow2<T>(n - n1);
 }
 
-// tanh(x) = sign(x) * E / (E + 2) with E = expm1(2|x|): no cancellation near 0.
+// tanh(x) = sign(x) * E / (E + 2) with E = expm1(2|x|): no cancellation near 0. The clamp
+// and the NaN case are integer masks rather than selects: a select lets the compiler split
+// off the constant |x| > 20 path as a branch, which stops SSE2 builds from vectorising.
 template <class T>
 inline T tanh(T x) {
   using Tr = detail::Traits<T>;
   using U = typename Tr::U;
   using I = typename Tr::I;
   constexpr U kSign = U(1) << (sizeof(T) * 8 - 1);
+  constexpr U kInfBits = ((U(1) << (sizeof(T) * 8 - 1 - Tr::kMantBits)) - 1) << Tr::kMantBits;
   const U xb = detail::bits_as<U>(x);
-  T a = detail::bits_as<T>(static_cast<U>(xb & ~kSign));
-  a = a > Tr::kTanhClamp ? Tr::kTanhClamp : a;
+  const U ab = xb & ~kSign;
+  const U clamp_bits = detail::bits_as<U>(Tr::kTanhClamp);
+  const U over = U(0) - static_cast<U>(ab > clamp_bits);  // all ones for |x| > 20 (or NaN)
+  const T a = detail::bits_as<T>(static_cast<U>((ab & ~over) | (clamp_bits & over)));
   I n;
   const T r = detail::reduce_ln2(a + a, n);
   const T em1 = r + detail::expm1_tail(r);  // expm1(r)
   const T s = detail::pow2<T>(n);           // n <= 58: 2^n and 2^n - 1 are exact enough
   const T e = s * em1 + (s - T(1));         // expm1(2|x|)
-  const T t = e / (e + T(2));
-  return detail::bits_as<T>(static_cast<U>(detail::bits_as<U>(t) | (xb & kSign)));
+  const U tb = detail::bits_as<U>(e / (e + T(2))) | (xb & kSign);
+  const U nan = U(0) - static_cast<U>(ab > kInfBits);
+  return detail::bits_as<T>(static_cast<U>((tb & ~nan) | (xb & nan)));
 }
 
 // Natural logarithm: log(0) = -inf, log(x < 0) = NaN, log(inf) = inf.
