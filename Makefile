@@ -21,9 +21,9 @@ endif
 
 BASE_FLAGS := $(shell cat build-flags.txt)
 CPPFLAGS += -Iinclude -I$(BUILD)/gen -D_FILE_OFFSET_BITS=64
-CXXFLAGS ?=
-CXXFLAGS += $(BASE_FLAGS) $(ARCH_FLAGS)
-LDLIBS += -linih -lz
+# CXXFLAGS and LDFLAGS from the command line come last (make sanitize uses them).
+ALL_CXXFLAGS = $(BASE_FLAGS) $(ARCH_FLAGS) $(CXXFLAGS)
+LDLIBS += -linih -lz -pthread
 
 LIB_SRCS := $(shell cat src/sources.txt)
 TEST_SRCS := $(shell cat tests/sources.txt)
@@ -39,7 +39,7 @@ GEN := $(BUILD)/gen/builtin_configs.inc
 DEB_PACKAGES := g++ make pkg-config libxtensor-dev libinih-dev zlib1g-dev doctest-dev \
                 meson ninja-build clang-14 libclang-rt-14-dev python3-numpy
 
-.PHONY: all run test unit-test script-test sanitize bench fuzz deps clean format check-format
+.PHONY: all run test unit-test script-test fuzz-smoke sanitize bench fuzz deps clean format check-format
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/edgerl
@@ -61,13 +61,21 @@ run: deps
 	$(BUILD)/edgerl train
 
 test: deps
-	@$(MAKE) --no-print-directory unit-test script-test
+	@$(MAKE) --no-print-directory unit-test script-test fuzz-smoke
 
 unit-test: $(BUILD)/edgerl_tests
 	$(BUILD)/edgerl_tests
 
 script-test: $(BUILD)/edgerl
 	@tests/run_scripts.sh $(BUILD)/edgerl
+
+# The checkpoint reader under libFuzzer + ASan + UBSan: bounded in make test, longer in make fuzz.
+FUZZ_SECONDS ?= 60
+fuzz-smoke:
+	@tests/fuzz/run.sh 20
+
+fuzz: deps
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build-san PORTABLE=1 \
@@ -79,13 +87,13 @@ bench: $(BUILD)/edgerl_bench $(BUILD)/edgerl
 	$(BUILD)/edgerl_bench
 
 $(BUILD)/edgerl: $(MAIN_OBJ) $(BUILD)/libedgerl.a
-	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/edgerl_tests: $(TEST_OBJS) $(BUILD)/libedgerl.a
-	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/edgerl_bench: $(BENCH_OBJS) $(BUILD)/libedgerl.a
-	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libedgerl.a: $(LIB_OBJS)
 	@rm -f $@
@@ -97,12 +105,12 @@ $(GEN): $(CONFIGS) tools/embed_configs.sh
 
 $(BUILD)/obj/%.o: %.cpp $(BUILD)/flags.stamp | $(GEN)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c -o $@ $<
+	$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) -MMD -MP -c -o $@ $<
 
 # Rebuild everything when the flags change (e.g. PORTABLE=1 after a native build).
 $(BUILD)/flags.stamp: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS)' > $@.new
+	@echo '$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) $(LDFLAGS)' > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
 FORCE:

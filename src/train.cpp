@@ -5,9 +5,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <cstring>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "edgerl/checkpoint.hpp"
 #include "edgerl/cli.hpp"
@@ -89,6 +93,102 @@ double stddev(const std::vector<double>& v, double mean) {
   for (double x : v) s += (x - mean) * (x - mean);
   return std::sqrt(s / static_cast<double>(v.size()));
 }
+
+// Saves checkpoints on a thread of its own, so that the fsyncs that make a save durable (tens
+// of milliseconds on an SD card or a busy disk) overlap the next learn() instead of stalling
+// training. The loop hands over a copy of the learner state (a memcpy, microseconds) and at
+// most one save is in flight: the next hand-over, and the end of training, wait for it.
+// Before each save the thread makes the logs durable (Logger::sync) under the logger's lock,
+// so a checkpoint never describes a timestep whose log rows could be lost in a power cut.
+class BackgroundSaver {
+ public:
+  BackgroundSaver(Checkpointer& ckpt, Logger& logger, std::mutex& logger_mutex)
+      : ckpt_(ckpt), logger_(logger), logger_mutex_(logger_mutex), thread_([this] { run(); }) {}
+
+  ~BackgroundSaver() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  // The result of the previous save (waiting for it), then a copy of `state` queued for saving.
+  SaveResult submit(int64_t timestep, int64_t eval_step, const TensorList& state,
+                    double episode_return) {
+    SaveResult previous = wait();
+    snapshot(state);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = Job{timestep, eval_step, episode_return};
+      pending_ = true;
+    }
+    cv_.notify_all();
+    return previous;
+  }
+
+  // Waits for the save in flight, if any, and returns its result.
+  SaveResult wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [this] { return !pending_; });
+    SaveResult r = std::move(result_);
+    result_ = SaveResult{};
+    return r;
+  }
+
+ private:
+  struct Job {
+    int64_t timestep = 0, eval_step = 0;
+    double episode_return = 0;
+  };
+
+  void snapshot(const TensorList& state) {
+    if (copy_.size() != state.size()) {
+      copy_.assign(state.size(), Tensor{});
+      for (size_t i = 0; i < state.size(); ++i) {
+        copy_[i].name = state[i].name;
+        copy_[i].dtype = state[i].dtype;
+        copy_[i].shape = state[i].shape;
+        copy_[i].bytes.resize(state[i].size_bytes());
+      }
+      views_ = tensor_refs(copy_);
+    }
+    for (size_t i = 0; i < state.size(); ++i)
+      if (state[i].size_bytes()) std::memcpy(copy_[i].bytes.data(), state[i].data, state[i].size_bytes());
+  }
+
+  void run() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || pending_; });
+      if (!pending_) return;
+      const Job job = job_;
+      lock.unlock();
+      {
+        std::lock_guard<std::mutex> log_lock(logger_mutex_);
+        logger_.sync();
+      }
+      SaveResult r = ckpt_.save(job.timestep, job.eval_step, views_, job.episode_return);
+      lock.lock();
+      result_ = std::move(r);
+      pending_ = false;
+      cv_.notify_all();
+    }
+  }
+
+  Checkpointer& ckpt_;
+  Logger& logger_;
+  std::mutex& logger_mutex_;
+  std::vector<Tensor> copy_;
+  TensorList views_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  Job job_;
+  bool pending_ = false, stop_ = false;
+  SaveResult result_;
+  std::thread thread_;  // last: starts after everything it uses exists
+};
 
 }  // namespace
 
@@ -176,6 +276,20 @@ TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
   }
   summary.run_dir = logger->run_dir();
 
+  std::mutex logger_mutex;
+  std::unique_ptr<BackgroundSaver> saver;
+  if (ckpt) saver = std::make_unique<BackgroundSaver>(*ckpt, *logger, logger_mutex);
+  // A failed save with on_save_error = abort stops training (exit status 3).
+  auto save_failed = [&](const SaveResult& r) {
+    if (!r.abort) return false;
+    summary.exit_status = 3;
+    std::fprintf(opt.err, "edgerl train: stopping: a checkpoint could not be saved "
+                          "(on_save_error = abort)\n");
+    summary.timesteps = system->counters().timestep;
+    summary.wall_seconds = seconds_since(t0);
+    return true;
+  };
+
   const int64_t start_timestep = system->counters().timestep;
   EvalResult last;
   for (int64_t eval_step = system->counters().eval_step; eval_step < cfg.arch.num_evaluation;
@@ -188,29 +302,20 @@ TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
     tp.train_seconds = seconds_since(t_learn);
     tp.train_steps = system->counters().timestep - before;
     const int64_t t = system->counters().timestep;
-    if (!act_metrics.empty()) logger->log(act_metrics, t, eval_step, LogEvent::ACT);
-    logger->log(train_metrics, t, eval_step, LogEvent::TRAIN);
-
     const auto t_eval = std::chrono::steady_clock::now();
     last = evaluate(*system, cfg, cfg.arch.num_eval_episodes, static_cast<uint64_t>(eval_step));
     tp.eval_seconds = seconds_since(t_eval);
     tp.eval_steps = last.steps;
-    logger->log(last.metrics(), t, eval_step, LogEvent::EVAL);
-    logger->log_throughput(tp, t, eval_step);
-
-    if (ckpt) {
-      const SaveResult r = ckpt->save(t, eval_step, state, last.mean_return);
-      if (r.abort) {
-        summary.exit_status = 3;
-        std::fprintf(opt.err,
-                     "edgerl train: stopping: the checkpoint could not be saved "
-                     "(on_save_error = abort)\n");
-        summary.timesteps = t;
-        summary.wall_seconds = seconds_since(t0);
-        return summary;
-      }
+    {
+      std::lock_guard<std::mutex> lock(logger_mutex);
+      if (!act_metrics.empty()) logger->log(act_metrics, t, eval_step, LogEvent::ACT);
+      logger->log(train_metrics, t, eval_step, LogEvent::TRAIN);
+      logger->log(last.metrics(), t, eval_step, LogEvent::EVAL);
+      logger->log_throughput(tp, t, eval_step);
     }
+    if (saver && save_failed(saver->submit(t, eval_step, state, last.mean_return))) return summary;
   }
+  if (saver && save_failed(saver->wait())) return summary;
   if (last.episode_return.empty())  // resumed a finished run: evaluate its final policy again
     last = evaluate(*system, cfg, cfg.arch.num_eval_episodes,
                     static_cast<uint64_t>(cfg.arch.num_evaluation - 1));
@@ -220,6 +325,7 @@ TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
   if (cfg.arch.absolute_metric) {
     const EvalResult abs = evaluate(*system, cfg, 10 * cfg.arch.num_eval_episodes,
                                     static_cast<uint64_t>(cfg.arch.num_evaluation));
+    std::lock_guard<std::mutex> lock(logger_mutex);
     logger->log(abs.metrics(), t_end, cfg.arch.num_evaluation, LogEvent::ABSOLUTE);
     summary.absolute_episode_return_mean = abs.mean_return;
   }
