@@ -42,6 +42,17 @@ Config load_config_args(const ConfigArgs& ca) {
     validate(cfg);
     return cfg;
   }
+  const std::string prefix = "builtin:";
+  if (ca.config_path.rfind(prefix, 0) == 0) {
+    const std::string name = ca.config_path.substr(prefix.size());
+    const std::string text = builtin_config_text(name);
+    if (text.empty()) {
+      std::string names;
+      for (const auto& n : builtin_config_names()) names += (names.empty() ? "" : ", ") + n;
+      throw ConfigError("no built-in config named '" + name + "' (built in: " + names + ")");
+    }
+    return load_config_text(text, "<built-in " + name + ">", ca.overrides);
+  }
   return load_config(ca.config_path, ca.overrides);
 }
 

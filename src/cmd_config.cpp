@@ -16,7 +16,8 @@ const char* kHelp =
     "applied and validated) as INI. Feeding that output back with --config gives the same\n"
     "config.\n"
     "\n"
-    "  --config FILE   INI file to start from (default: built-in ppo_cartpole.ini)\n"
+    "  --config FILE   INI file to start from (default: built-in ppo_cartpole.ini);\n"
+    "                  builtin:NAME for a config compiled into the binary\n"
     "  --doc           print the reference of every section and key (Markdown)\n"
     "  --list          list the configs compiled into the binary\n"
     "  --show NAME     print a built-in config file as shipped\n";

@@ -34,6 +34,9 @@ expect_error 2 "bad.ini:3: unknown key arch.num_envz (did you mean arch.num_envs
 expect_error 2 "needs a file name" $EDGERL config --config
 expect_error 2 "unexpected argument" $EDGERL config --bogus
 
+expect_error 2 "no built-in config named 'nope.ini'" $EDGERL config --config builtin:nope.ini
+$EDGERL config --config builtin:ppo_pendulum.ini | grep -q '^name = Pendulum-v1$' || fail "builtin: config"
+
 # Round trip: the printed config, read back, prints identically.
 $EDGERL config arch.seed=7 system.actor_lr=0.001 > resolved.ini
 $EDGERL config --config resolved.ini > again.ini
