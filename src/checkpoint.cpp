@@ -291,7 +291,11 @@ Status Checkpointer::open(const CheckpointConfig& cfg, const std::string& base_e
   c->fs_ = c->hooks_.fs ? c->hooks_.fs : &posix_fs();
   if (!c->hooks_.now_ms) c->hooks_.now_ms = system_now_ms;
   if (cfg.save_model) {
-    s = c->open_run();
+    c->model_dir_ = join_path(join_path(base_exp_path, cfg.save_args.rel_dir), model_name);
+    s = create_dirs(*c->fs_, c->model_dir_);
+    if (s.ok()) s = c->remove_stale_temps_under(c->model_dir_);
+    if (s.ok() && (!cfg.save_args.checkpoint_uid.empty() || !cfg.load_model))
+      s = c->start_run(cfg.save_args.checkpoint_uid);
     if (!s.ok()) return s;
   }
   if (cfg.load_model && (!cfg.save_model || cfg.load_args.rel_dir != cfg.save_args.rel_dir)) {
@@ -304,40 +308,36 @@ Status Checkpointer::open(const CheckpointConfig& cfg, const std::string& base_e
   return Status();
 }
 
-Status Checkpointer::open_run() {
-  const std::string model_dir = join_path(join_path(base_, cfg_.save_args.rel_dir), model_name_);
-  Status s = create_dirs(*fs_, model_dir);
-  if (!s.ok()) return s;
-  s = remove_stale_temps_under(model_dir);
-  if (!s.ok()) return s;
-
+Status Checkpointer::start_run(const std::string& uid) {
+  Status s;
   bool created = false;
-  if (!cfg_.save_args.checkpoint_uid.empty()) {
-    uid_ = cfg_.save_args.checkpoint_uid;
-    s = fs_->create_dir(join_path(model_dir, uid_), &created);
+  if (!uid.empty()) {
+    uid_ = uid;
+    s = fs_->create_dir(join_path(model_dir_, uid_), &created);
   } else {
     // mkdir is atomic, so two runs started in the same second still get their own folders.
     const std::string stamp = utc_timestamp(hooks_.now_ms());
     for (int n = 1; s.ok() && !created && n <= 1000; ++n) {
       uid_ = n == 1 ? stamp : stamp + "-" + std::to_string(n);
-      s = fs_->create_dir(join_path(model_dir, uid_), &created);
+      s = fs_->create_dir(join_path(model_dir_, uid_), &created);
     }
     if (s.ok() && !created)
-      return Status::io_error(model_dir + ": no free run folder name for " + stamp);
+      return Status::io_error(model_dir_ + ": no free run folder name for " + stamp);
   }
-  if (s.ok() && created) s = fs_->sync_dir(model_dir);
+  if (s.ok() && created) s = fs_->sync_dir(model_dir_);
   if (!s.ok()) return s;
-  run_dir_ = join_path(model_dir, uid_);
-
+  const std::string run_dir = join_path(model_dir_, uid_);
   RunListing run;
-  s = list_run(*fs_, run_dir_, &run);
+  s = list_run(*fs_, run_dir, &run);
   if (!s.ok()) return s;
+  run_dir_ = run_dir;
   for (const CheckpointEntry& e : run.checkpoints) {
     if (e.status.ok())
       index_.push_back({e.eval_step, e.meta.episode_return, e.path});
     else
       log("checkpoint: ignoring unreadable " + e.status.message());
   }
+  log("checkpoint: saving to " + run_dir_);
   return Status();
 }
 
@@ -367,6 +367,10 @@ SaveResult Checkpointer::save(int64_t timestep, int64_t eval_step, const TensorL
   if (eval_step < 0)
     return failed(r, Status::invalid_argument("eval_step " + std::to_string(eval_step) + " < 0"),
                   eval_step, timestep);
+  if (run_dir_.empty()) {
+    const Status s = start_run("");
+    if (!s.ok()) return failed(r, s, eval_step, timestep);
+  }
 
   CheckpointMeta meta;
   meta.timestep = timestep;
@@ -533,6 +537,15 @@ Status Checkpointer::restore(const TensorList& into, RestoreInfo* info) {
   out.meta = std::move(got.meta);
   log("checkpoint: restored " + out.path + " (eval step " + std::to_string(out.meta.eval_step) +
       ", timestep " + std::to_string(out.meta.timestep) + ")");
+  if (cfg_.save_model && run_dir_.empty()) {
+    const int64_t restored = out.meta.eval_step;
+    const bool newest = run.checkpoints.back().eval_step <= restored;
+    if (!newest)
+      log("checkpoint: " + run.dir + " has checkpoints after eval step " +
+          std::to_string(restored) + "; this run continues in a new folder");
+    s = start_run(newest ? uid : "");
+    if (!s.ok()) return s;
+  }
   if (info) *info = std::move(out);
   return Status();
 }

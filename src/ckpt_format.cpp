@@ -147,24 +147,43 @@ struct StoredTensor {
   }
 };
 
+// Whether compressing `n` raw bytes is likely to pay off: large tensors are judged by three
+// slices (start, middle, end) first, so that incompressible state such as trained weights
+// and optimizer moments costs a few slices of work instead of the whole tensor's.
+bool probe_says_compress(const uint8_t* raw, uint64_t n, int level) {
+  if (n <= kCkptProbeAbove) return true;
+  const uint64_t slice = kCkptProbeSlice;
+  std::vector<uint8_t> buf(::compressBound(static_cast<uLong>(slice)));
+  uint64_t in = 0, out = 0;
+  for (uint64_t start : {uint64_t{0}, n / 2 - slice / 2, n - slice}) {
+    uLongf len = static_cast<uLongf>(buf.size());
+    if (::compress2(buf.data(), &len, raw + start, static_cast<uLong>(slice), level) != Z_OK)
+      return false;
+    in += slice;
+    out += len;
+  }
+  return out <= in - in / 8;
+}
+
 StoredTensor store(const TensorRef& t, int level) {
   StoredTensor s;
   checked_raw_size(t.shape, t.dtype, &s.raw_size);
   const uint8_t* raw = static_cast<const uint8_t*>(t.data);
   s.crc = crc32_of(0, raw, s.raw_size);
   s.stored_crc = s.crc;
-  if (level == 0 || s.raw_size < kCkptMinCompressBytes) return s;
+  if (level == 0 || s.raw_size < kCkptMinCompressBytes ||
+      !probe_says_compress(raw, s.raw_size, level))
+    return s;
   uLongf n = ::compressBound(static_cast<uLong>(s.raw_size));
   s.compressed.resize(n);
   if (::compress2(s.compressed.data(), &n, raw, static_cast<uLong>(s.raw_size), level) == Z_OK &&
-      n < s.raw_size - s.raw_size / 16) {
+      n <= s.raw_size - s.raw_size / 8) {
     s.compressed.resize(n);
     s.compression = Compression::zlib;
     s.stored_crc = crc32_of(0, s.compressed.data(), n);
     return s;
   }
   s.compressed = {};
-  s.stored_crc = s.crc;
   return s;
 }
 

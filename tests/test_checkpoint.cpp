@@ -258,6 +258,44 @@ TEST_CASE(
   }
 }
 
+TEST_CASE(
+    "ckpt checkpointer: a resumed run saves into its folder, or a new one after an older step") {
+  TempDir dir;
+  Logged logged;
+  FakeLearner l(4);
+  {
+    auto c = open_ok(config(""), dir.path(), &logged);  // a timestamped run folder
+    for (int64_t e = 0; e < 3; ++e) REQUIRE(train_eval_step(l, *c, e).saved);
+  }
+  CheckpointConfig cfg = config("");
+  cfg.load_model = true;
+  auto c = open_ok(cfg, dir.path(), &logged);
+  CHECK(c->run_dir().empty());  // chosen by restore()
+  RestoreInfo info;
+  REQUIRE(c->restore(l.tensors(), &info).ok());
+  CHECK(info.checkpoint_uid == "20260101000000");
+  CHECK(c->run_dir() == dir / "checkpoints/ff_ppo/20260101000000");
+  REQUIRE(train_eval_step(l, *c, 3).saved);
+  CHECK(steps_in(c->run_dir()) == std::vector<int64_t>{0, 1, 2, 3});
+
+  // From an older step, the abandoned steps 2 and 3 stay where they are, apart from the new run.
+  cfg.load_args.load_step = 1;
+  c = open_ok(cfg, dir.path(), &logged);
+  REQUIRE(c->restore(l.tensors(), &info).ok());
+  CHECK(info.meta.eval_step == 1);
+  CHECK(c->run_dir() == dir / "checkpoints/ff_ppo/20260101000000-2");
+  CHECK(logged.has("has checkpoints after eval step 1; this run continues in a new folder"));
+  REQUIRE(train_eval_step(l, *c, 2).saved);
+  CHECK(steps_in(c->run_dir()) == std::vector<int64_t>{2});
+  CHECK(steps_in(dir / "checkpoints/ff_ppo/20260101000000") == std::vector<int64_t>{0, 1, 2, 3});
+
+  // Saving without restoring first starts a new run.
+  cfg.load_args.load_step = -1;
+  c = open_ok(cfg, dir.path(), &logged);
+  REQUIRE(train_eval_step(l, *c, 0).saved);
+  CHECK(c->run_dir() == dir / "checkpoints/ff_ppo/20260101000000-3");
+}
+
 TEST_CASE("ckpt checkpointer: save_interval_steps saves every Nth evaluation, force always") {
   TempDir dir;
   Logged logged;

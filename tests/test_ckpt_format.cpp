@@ -110,6 +110,41 @@ TEST_CASE("ckpt format: compressible tensors are compressed, noise and small one
   CHECK(same_tensors(ts, back));
 }
 
+TEST_CASE("ckpt format: only tensors that shrink by an eighth are compressed; large ones probed") {
+  Pcg64 rng(11);
+  auto floats = [&](size_t n) {
+    std::vector<uint8_t> b(n * 4);
+    for (size_t i = 0; i < n; ++i) {
+      const float f = static_cast<float>(rng.normal() * 0.1);
+      std::memcpy(&b[4 * i], &f, 4);
+    }
+    return b;
+  };
+  std::vector<Tensor> ts(5);
+  ts[0] = {"weights_small", DType::f32, {4096}, floats(4096)};  // about 7% smaller: raw
+  ts[1] = {"weights_large", DType::f32, {1 << 18}, floats(1 << 18)};
+  // Half noise, half zeros (a replay buffer being filled): the probe sees the zeros.
+  ts[2] = {"half_filled", DType::f32, {1 << 18}, floats(1 << 18)};
+  std::fill(ts[2].bytes.begin() + (1 << 19), ts[2].bytes.end(), 0);
+  ts[3] = {"counts", DType::i64, {1 << 15}, std::vector<uint8_t>(1 << 18)};
+  for (size_t i = 0; i < ts[3].bytes.size(); i += 8) ts[3].bytes[i] = static_cast<uint8_t>(i >> 3);
+  // Zeros only where the probe does not look: judged by the probe alone, it stays raw.
+  ts[4] = {"zeros_unprobed", DType::f32, {1 << 18}, floats(1 << 18)};
+  std::fill(ts[4].bytes.begin() + (1 << 17), ts[4].bytes.begin() + (7 << 16), 0);
+  std::fill(ts[4].bytes.begin() + (9 << 16), ts[4].bytes.begin() + (7 << 17), 0);
+  CheckpointInfo info;
+  std::vector<Tensor> back;
+  REQUIRE(decode(encode(sample_meta(), ts, 6), &info, &back).ok());
+  CHECK(same_tensors(ts, back));
+  CHECK(info.tensors[0].compression == Compression::none);
+  CHECK(info.tensors[1].compression == Compression::none);
+  CHECK(info.tensors[2].compression == Compression::zlib);
+  CHECK(info.tensors[2].stored_size < info.tensors[2].raw_size * 6 / 10);
+  CHECK(info.tensors[3].compression == Compression::zlib);
+  CHECK(info.tensors[3].stored_size < info.tensors[3].raw_size / 20);
+  CHECK(info.tensors[4].compression == Compression::none);
+}
+
 TEST_CASE("ckpt format: NaN and infinite returns keep their exact bits") {
   std::vector<Tensor> none;
   for (double r :

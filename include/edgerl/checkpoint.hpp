@@ -92,11 +92,15 @@ Status load_checkpoint_file(FileSystem& fs, const std::string& path, const Tenso
 // "1.5 KiB", "12.0 MiB": sizes for people.
 std::string human_bytes(uint64_t n);
 
+// Not thread-safe: one thread at a time may call a Checkpointer (the training loop may hand
+// save() to a background thread as long as no other call overlaps it); the log hook runs on
+// the calling thread.
 class Checkpointer {
  public:
-  // Validates the config, and when saving: picks the run folder (save_args.checkpoint_uid, or
-  // a UTC timestamp YYYYMMDDhhmmss made unique with -2, -3, ...), creates it, removes stale
-  // temporary files in every run of this model and indexes the run's existing checkpoints.
+  // Validates the config; when saving, removes stale temporary files in every run of this
+  // model and picks the run folder: save_args.checkpoint_uid; else, with load_model, the run
+  // that restore() resumes (chosen there); else a UTC timestamp YYYYMMDDhhmmss made unique with
+  // -2, -3, ... The folder is created and its existing checkpoints indexed for rotation.
   static Status open(const CheckpointConfig& cfg, const std::string& base_exp_path,
                      const std::string& model_name, const std::string& config_ini,
                      std::unique_ptr<Checkpointer>* out, CheckpointerHooks hooks = {});
@@ -111,14 +115,18 @@ class Checkpointer {
   // Fills `into` from load_args: run checkpoint_uid (empty = the run with the most recent
   // checkpoint of this model), evaluation step load_step (-1 = the newest that verifies,
   // falling back past damaged files and saying so; an explicit step never falls back).
+  // Without a save_args.checkpoint_uid, later saves go to the restored run's folder when the
+  // restored checkpoint is that run's newest file, else to a new timestamped folder (so a run
+  // resumed from an older step never mixes with the steps it abandoned).
   Status restore(const TensorList& into, RestoreInfo* info);
 
-  const std::string& run_dir() const { return run_dir_; }  // empty when not saving
+  // The folder saves go to; empty until chosen (not saving, or waiting for restore()).
+  const std::string& run_dir() const { return run_dir_; }
   const std::string& checkpoint_uid() const { return uid_; }
 
  private:
   Checkpointer() = default;
-  Status open_run();
+  Status start_run(const std::string& uid);
   Status remove_stale_temps_under(const std::string& model_dir);
   void rotate(SaveResult* r);
   SaveResult failed(SaveResult r, const Status& s, int64_t eval_step, int64_t timestep);
@@ -137,6 +145,7 @@ class Checkpointer {
   std::string config_ini_;
   CheckpointerHooks hooks_;
   FileSystem* fs_ = nullptr;
+  std::string model_dir_;  // where this model's runs are saved
   std::string uid_;
   std::string run_dir_;
   std::vector<Kept> index_;  // this run's checkpoints, by eval_step

@@ -35,8 +35,13 @@ constexpr size_t kCkptMaxRank = 32;
 constexpr size_t kCkptMaxNameBytes = 256;           // tensor names
 constexpr size_t kCkptMaxLabelBytes = 1024;         // model_name, checkpoint_uid, version
 constexpr uint64_t kCkptMaxHeaderBytes = 64 << 20;  // header, including the config text
-// Tensors smaller than this are stored raw: compressing them saves nothing worth a zlib call.
+// The writer's compression policy (not part of the format; readers take any choice):
+// tensors under kCkptMinCompressBytes are stored raw; tensors over kCkptProbeAbove are first
+// probed with three slices of kCkptProbeSlice bytes; compressed data is kept only when it is
+// at least 1/8 smaller than the raw bytes.
 constexpr uint64_t kCkptMinCompressBytes = 256;
+constexpr uint64_t kCkptProbeAbove = 64 << 10;
+constexpr uint64_t kCkptProbeSlice = 16 << 10;
 
 enum class Compression : uint8_t { none = 0, zlib = 1 };
 const char* compression_name(Compression c);
@@ -80,9 +85,9 @@ struct CheckpointInfo {
 // "__metadata__" is reserved (safetensors uses it).
 std::string tensor_name_problem(const std::string& name);
 
-// The checkpoint bytes for `tensors` (in list order) and `meta`. Tensors of at least
-// kCkptMinCompressBytes are zlib-compressed at `compression_level` (0..9; 0 = all raw) when
-// that saves at least 1/16 of their size. Same input, same bytes. Errors: invalid_argument.
+// The checkpoint bytes for `tensors` (in list order) and `meta`, compressed at
+// `compression_level` (0..9; 0 = all raw) by the policy above. Same input, same bytes.
+// Errors: invalid_argument.
 Status encode_checkpoint(const CheckpointMeta& meta, const TensorList& tensors,
                          int compression_level, std::vector<uint8_t>* out);
 
