@@ -152,7 +152,7 @@ struct StoredTensor {
 // and optimizer moments costs a few slices of work instead of the whole tensor's.
 bool probe_says_compress(const uint8_t* raw, uint64_t n, int level) {
   if (n <= kCkptProbeAbove) return true;
-  const uint64_t slice = kCkptProbeSlice;
+  const uint64_t slice = std::min(kCkptProbeSlice, n / 16);
   std::vector<uint8_t> buf(::compressBound(static_cast<uLong>(slice)));
   uint64_t in = 0, out = 0;
   for (uint64_t start : {uint64_t{0}, n / 2 - slice / 2, n - slice}) {

@@ -36,11 +36,12 @@ constexpr size_t kCkptMaxNameBytes = 256;           // tensor names
 constexpr size_t kCkptMaxLabelBytes = 1024;         // model_name, checkpoint_uid, version
 constexpr uint64_t kCkptMaxHeaderBytes = 64 << 20;  // header, including the config text
 // The writer's compression policy (not part of the format; readers take any choice):
-// tensors under kCkptMinCompressBytes are stored raw; tensors over kCkptProbeAbove are first
-// probed with three slices of kCkptProbeSlice bytes; compressed data is kept only when it is
-// at least 1/8 smaller than the raw bytes.
+// tensors under kCkptMinCompressBytes are stored raw; a tensor of n > kCkptProbeAbove bytes
+// is first probed with three slices of min(kCkptProbeSlice, n / 16) bytes (start, middle,
+// end) and stays raw unless they shrink by 1/8; compressed data is kept only when it is at
+// least 1/8 smaller than the raw bytes.
 constexpr uint64_t kCkptMinCompressBytes = 256;
-constexpr uint64_t kCkptProbeAbove = 64 << 10;
+constexpr uint64_t kCkptProbeAbove = 16 << 10;
 constexpr uint64_t kCkptProbeSlice = 16 << 10;
 
 enum class Compression : uint8_t { none = 0, zlib = 1 };
