@@ -155,7 +155,8 @@ class BackgroundSaver {
       views_ = tensor_refs(copy_);
     }
     for (size_t i = 0; i < state.size(); ++i)
-      if (state[i].size_bytes()) std::memcpy(copy_[i].bytes.data(), state[i].data, state[i].size_bytes());
+      if (state[i].size_bytes())
+        std::memcpy(copy_[i].bytes.data(), state[i].data, state[i].size_bytes());
   }
 
   void run() {
@@ -201,41 +202,15 @@ TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
   system->append_tensors(state);
   const std::string model = model_name(cfg);
 
-  // Resume: restore the whole learner state, then keep saving into the same run.
+  // One checkpointer restores (load_model) and saves (save_model). Resuming restores the whole
+  // learner state; saves then continue in the restored run's folder (or a new one when an
+  // older step than the run's newest was restored).
   TrainSummary summary;
   int64_t resume_timestep = -1;
-  if (ck.load_model) {
-    std::unique_ptr<Checkpointer> loader;
-    CheckpointConfig load_cfg = ck;
-    load_cfg.save_model = false;
-    Status st = Checkpointer::open(load_cfg, cfg.logger.base_exp_path, model, to_ini(cfg), &loader);
-    RestoreInfo info;
-    if (st.ok()) st = loader->restore(state, &info);
-    if (!st.ok()) throw UsageError("cannot resume: " + st.message());
-    for (const auto& f : info.fell_back)
-      std::fprintf(opt.err, "edgerl train: skipped damaged checkpoint %s\n", f.c_str());
-    try {
-      system->after_restore();
-    } catch (const std::exception& e) {
-      throw UsageError(info.path + ": restored state is impossible: " + e.what());
-    }
-    const std::string diff = first_difference(to_ini(cfg), info.meta.config_ini);
-    if (!diff.empty())
-      std::fprintf(opt.err,
-                   "edgerl train: warning: resuming with a different config: %s; the run will "
-                   "not match an uninterrupted one\n",
-                   diff.c_str());
-    ck.save_args.checkpoint_uid = info.checkpoint_uid;
-    resume_timestep = system->counters().timestep;
-    summary.start_eval_step = system->counters().eval_step;
-    std::fprintf(opt.out, "resumed from %s (eval step %lld, timestep %lld)\n", info.path.c_str(),
-                 static_cast<long long>(info.meta.eval_step),
-                 static_cast<long long>(info.meta.timestep));
-  }
-
+  std::string resumed_uid;
   std::unique_ptr<Checkpointer> ckpt;
-  if (ck.save_model) {
-    if (!ck.load_model && !ck.save_args.checkpoint_uid.empty()) {
+  if (ck.save_model || ck.load_model) {
+    if (ck.save_model && !ck.load_model && !ck.save_args.checkpoint_uid.empty()) {
       const std::string run =
           join_path(join_path(join_path(cfg.logger.base_exp_path, ck.save_args.rel_dir), model),
                     ck.save_args.checkpoint_uid);
@@ -247,10 +222,31 @@ TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
     }
     CheckpointerHooks hooks;
     hooks.log = [&opt](const std::string& line) { std::fprintf(opt.err, "%s\n", line.c_str()); };
-    const Status st =
-        Checkpointer::open(ck, cfg.logger.base_exp_path, model, to_ini(cfg), &ckpt, hooks);
+    Status st = Checkpointer::open(ck, cfg.logger.base_exp_path, model, to_ini(cfg), &ckpt, hooks);
     if (!st.ok()) throw UsageError("cannot open checkpoint folder: " + st.message());
-    summary.checkpoint_dir = ckpt->run_dir();
+    if (ck.load_model) {
+      RestoreInfo info;
+      st = ckpt->restore(state, &info);
+      if (!st.ok()) throw UsageError("cannot resume: " + st.message());
+      try {
+        system->after_restore();
+      } catch (const std::exception& e) {
+        throw UsageError(info.path + ": restored state is impossible: " + e.what());
+      }
+      const std::string diff = first_difference(to_ini(cfg), info.meta.config_ini);
+      if (!diff.empty())
+        std::fprintf(opt.err,
+                     "edgerl train: warning: resuming with a different config: %s; the run will "
+                     "not match an uninterrupted one\n",
+                     diff.c_str());
+      resumed_uid = info.checkpoint_uid;
+      resume_timestep = system->counters().timestep;
+      summary.start_eval_step = system->counters().eval_step;
+      std::fprintf(opt.out, "resumed from %s (eval step %lld, timestep %lld)\n", info.path.c_str(),
+                   static_cast<long long>(info.meta.eval_step),
+                   static_cast<long long>(info.meta.timestep));
+    }
+    if (ck.save_model) summary.checkpoint_dir = ckpt->run_dir();
   }
 
   RunInfo run;
@@ -278,13 +274,14 @@ TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
 
   std::mutex logger_mutex;
   std::unique_ptr<BackgroundSaver> saver;
-  if (ckpt) saver = std::make_unique<BackgroundSaver>(*ckpt, *logger, logger_mutex);
+  if (ck.save_model) saver = std::make_unique<BackgroundSaver>(*ckpt, *logger, logger_mutex);
   // A failed save with on_save_error = abort stops training (exit status 3).
   auto save_failed = [&](const SaveResult& r) {
     if (!r.abort) return false;
     summary.exit_status = 3;
-    std::fprintf(opt.err, "edgerl train: stopping: a checkpoint could not be saved "
-                          "(on_save_error = abort)\n");
+    std::fprintf(opt.err,
+                 "edgerl train: stopping: a checkpoint could not be saved "
+                 "(on_save_error = abort)\n");
     summary.timesteps = system->counters().timestep;
     summary.wall_seconds = seconds_since(t0);
     return true;
