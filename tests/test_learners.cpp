@@ -12,6 +12,7 @@
 
 #include "edgerl/algos.hpp"
 #include "edgerl/config.hpp"
+#include "edgerl/envs.hpp"
 #include "edgerl/rl_math.hpp"
 #include "edgerl/system.hpp"
 #include "edgerl/train.hpp"
@@ -141,12 +142,96 @@ TEST_CASE("ff_ppo_continuous learns Pendulum: mean return above -500 after 150k 
   CHECK(s.episode_return_mean > -500);
 }
 
-TEST_CASE("ff_dqn learns CartPole: mean return above 100 after 60k steps") {
+TEST_CASE("ff_dqn learns CartPole: mean return above 100 after 150k steps") {
   TempDir t;
-  const TrainSummary s = quiet_train(
-      "dqn_cartpole.ini", t.path,
-      {"arch.total_timesteps=60000", "arch.num_evaluation=2", "system.exploration_fraction=0.3"});
+  const TrainSummary s = quiet_train("dqn_cartpole.ini", t.path,
+                                     {"arch.total_timesteps=150000", "arch.num_evaluation=2"});
   CHECK(s.episode_return_mean > 100);
+}
+
+// The view named `name` in a learner's tensor list (a failed check if there is none).
+const TensorRef& tensor_named(const TensorList& list, const std::string& name) {
+  for (const TensorRef& t : list)
+    if (t.name == name) return t;
+  FAIL("no tensor " << name);
+  return list.front();
+}
+
+TEST_CASE("ff_dqn stores n-step windows: discounted rewards, the observation after the window") {
+  // A greedy untrained policy (no gradient steps) is replayed on a fresh copy of the training
+  // environment through act(); every step starts one window of up to n = 3 steps that ends
+  // early at the episode's end. Windows cut by termination are stored without bootstrap,
+  // windows cut by the time limit (9 steps here) are dropped, all others are stored in order.
+  const Config cfg =
+      load_config_text(builtin_config_text("dqn_cartpole.ini"), "d",
+                       {"system.n_step=3", "system.warmup_steps=1000000", "system.epsilon_start=0",
+                        "system.training_epsilon=0", "arch.total_timesteps=300",
+                        "arch.num_evaluation=1", "env.kwargs.max_episode_steps=9"});
+  auto sys = make_system(cfg);
+  Metrics train, act;
+  sys->learn(train, act);
+  REQUIRE(sys->counters().timestep == 300);
+  TensorList ts;
+  sys->append_tensors(ts);
+
+  VecEnv env(cfg.env, 1, cfg.arch.seed);
+  env.reset();
+  const size_t od = env.obs_dim(), steps = 300;
+  std::vector<float> obs(steps * od), next(steps * od), rew(steps);
+  std::vector<int32_t> actions(steps);
+  std::vector<uint8_t> term(steps), done(steps);
+  for (size_t t = 0; t < steps; ++t) {
+    std::copy(env.obs(), env.obs() + od, &obs[t * od]);
+    ActRequest r;
+    r.obs = env.obs();
+    r.n = 1;
+    r.discrete = &actions[t];
+    sys->act(r);
+    env.step(&actions[t]);
+    rew[t] = env.rewards()[0];
+    term[t] = env.terminated()[0];
+    done[t] = env.terminated()[0] || env.truncated()[0];
+    std::copy(done[t] ? env.final_obs() : env.obs(), (done[t] ? env.final_obs() : env.obs()) + od,
+              &next[t * od]);
+  }
+
+  const float* b_obs = static_cast<const float*>(tensor_named(ts, "buffer/obs").data);
+  const float* b_next = static_cast<const float*>(tensor_named(ts, "buffer/next_obs").data);
+  const int32_t* b_act = static_cast<const int32_t*>(tensor_named(ts, "buffer/action").data);
+  const float* b_rew = static_cast<const float*>(tensor_named(ts, "buffer/reward").data);
+  const uint8_t* b_term = static_cast<const uint8_t*>(tensor_named(ts, "buffer/terminated").data);
+  const uint64_t b_size = *static_cast<const uint64_t*>(tensor_named(ts, "buffer/size").data);
+  int64_t* queued = static_cast<int64_t*>(tensor_named(ts, "nstep/count").data);
+  size_t stored = 0, short_terminated = 0, dropped = 0;
+  for (size_t t = 0; t < steps; ++t) {
+    size_t end = t;  // the window's last step
+    while (end < t + 2 && end + 1 < steps && !done[end]) ++end;
+    if (!done[end] && end < t + 2) break;  // still queued when training stopped
+    if (!term[end] && end < t + 2) {       // cut by the time limit
+      ++dropped;
+      continue;
+    }
+    CAPTURE(t);
+    REQUIRE(stored < b_size);
+    double ret = 0, discount = 1;
+    for (size_t k = t; k <= end; ++k, discount *= 0.99) ret += discount * rew[k];
+    CHECK(std::memcmp(&b_obs[stored * od], &obs[t * od], od * sizeof(float)) == 0);
+    CHECK(std::memcmp(&b_next[stored * od], &next[end * od], od * sizeof(float)) == 0);
+    CHECK(b_act[stored] == actions[t]);
+    CHECK(b_rew[stored] == static_cast<float>(ret));
+    CHECK(b_term[stored] == term[end]);
+    short_terminated += term[end] && end < t + 2;
+    ++stored;
+  }
+  CHECK(stored == b_size);
+  CHECK(short_terminated > 0);
+  CHECK(dropped > 0);
+  CHECK(stored + dropped + static_cast<size_t>(*queued) == steps);
+
+  // The queue length is tied to the environment's step counter; a mismatch is refused.
+  CHECK_NOTHROW(sys->after_restore());
+  *queued = (*queued + 1) % 3;
+  CHECK_THROWS(sys->after_restore());
 }
 
 TEST_CASE("the same config and seed give byte-identical state and logs") {

@@ -26,7 +26,7 @@ struct SystemConfig {
   double gamma = 0.99;
   // PPO.
   int64_t rollout_length = 128;
-  int64_t epochs = 4;
+  int64_t epochs = 4;  // PPO: passes over each rollout; DQN: gradient steps per update
   int64_t num_minibatches = 4;
   double gae_lambda = 0.95;
   double clip_eps = 0.2;
@@ -49,6 +49,7 @@ struct SystemConfig {
   double evaluation_epsilon = 0.0;
   double huber_loss_parameter = 0.0;  // 0 = mean squared error, > 0 = Huber with this delta
   bool double_q = false;
+  int64_t n_step = 1;  // rewards summed into one transition before bootstrapping
 };
 
 struct ArchConfig {
