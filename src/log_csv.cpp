@@ -33,17 +33,6 @@ void sort_columns(std::vector<std::string>& columns) {
             [](const std::string& a, const std::string& b) { return sort_key(a) < sort_key(b); });
 }
 
-std::vector<std::string_view> split(std::string_view line) {
-  std::vector<std::string_view> cells;
-  size_t start = 0;
-  for (;;) {
-    const size_t comma = line.find(',', start);
-    cells.push_back(line.substr(start, comma - start));
-    if (comma == std::string_view::npos) return cells;
-    start = comma + 1;
-  }
-}
-
 bool parse_int(std::string_view cell, int64_t& v) {
   const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), v);
   return ec == std::errc() && end == cell.data() + cell.size() && !cell.empty();
@@ -93,7 +82,7 @@ struct CsvSink::File {
     if (!logfiles::read_file(path, text)) return false;
     const size_t header_end = text.find('\n');
     if (header_end == std::string::npos) return false;  // torn before its first line
-    const auto header = split(std::string_view(text).substr(0, header_end));
+    const auto header = logfiles::split_csv_line(std::string_view(text).substr(0, header_end));
     if (header.size() < 3 || header[0] != "timestep" || header[1] != "eval_step" ||
         header.back() != "wall_time")
       throw LoggerError(path + ": not an edgerl log (its header is not timestep,eval_step,...," +
@@ -103,7 +92,7 @@ struct CsvSink::File {
     while (keep < text.size()) {
       const size_t end = text.find('\n', keep);
       if (end == std::string::npos) break;  // a torn last line
-      const auto row = split(std::string_view(text).substr(keep, end - keep));
+      const auto row = logfiles::split_csv_line(std::string_view(text).substr(keep, end - keep));
       int64_t t;
       if (row.size() != header.size() || !parse_int(row[0], t) || t > max_timestep) break;
       keep = end + 1;
@@ -131,7 +120,7 @@ struct CsvSink::File {
     while (pos < text.size()) {
       const size_t end = text.find('\n', pos);
       if (end == std::string::npos) break;  // never left by this sink: rows end with a newline
-      const auto row = split(std::string_view(text).substr(pos, end - pos));
+      const auto row = logfiles::split_csv_line(std::string_view(text).substr(pos, end - pos));
       pos = end + 1;
       std::fill(moved.begin(), moved.end(), std::string_view());
       for (size_t i = 0; i < columns.size() && i + 2 < row.size(); ++i)

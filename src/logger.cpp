@@ -1,6 +1,8 @@
 // The logger: metrics, Stoix's reductions, the run folder and the fan-out to the sinks.
 #include "edgerl/logger.hpp"
 
+#include "edgerl/io.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,33 +47,24 @@ bool read_file(const std::string& path, std::string& contents) {
 }
 
 void replace_file(const std::string& path, const std::string& contents) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw LoggerError(tmp + ": cannot create: " + last_error());
-  size_t done = 0;
-  while (done < contents.size()) {
-    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  const bool ok = done == contents.size() && ::fsync(fd) == 0;
-  const std::string why = ok ? "" : last_error();
-  ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string reason = ok ? last_error() : why;
-    std::remove(tmp.c_str());
-    throw LoggerError(path + ": cannot rewrite: " + reason);
-  }
-  sync_dir(std::filesystem::path(path).parent_path().string());
+  const Status st = write_file_atomic(
+      posix_fs(), path, reinterpret_cast<const uint8_t*>(contents.data()), contents.size());
+  if (!st.ok()) throw LoggerError(path + ": cannot rewrite: " + st.message());
 }
 
 bool sync_dir(const std::string& dir) {
-  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return false;
-  const bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  return ok;
+  return posix_fs().sync_dir(dir.empty() ? "." : dir).ok();
+}
+
+std::vector<std::string_view> split_csv_line(std::string_view line) {
+  std::vector<std::string_view> cells;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = line.find(',', start);
+    cells.push_back(line.substr(start, comma - start));
+    if (comma == std::string_view::npos) return cells;
+    start = comma + 1;
+  }
 }
 
 }  // namespace logfiles

@@ -1,6 +1,8 @@
 // Learning curves: eval.csv in, SVG out.
 #include "edgerl/plot.hpp"
 
+#include "log_files.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -17,17 +19,6 @@ namespace {
 // Tableau 10, the palette of matplotlib's default cycle.
 constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-
-std::vector<std::string_view> split(std::string_view line) {
-  std::vector<std::string_view> cells;
-  size_t start = 0;
-  for (;;) {
-    const size_t comma = line.find(',', start);
-    cells.push_back(line.substr(start, comma - start));
-    if (comma == std::string_view::npos) return cells;
-    start = comma + 1;
-  }
-}
 
 std::string read_text(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "rb");
@@ -136,7 +127,7 @@ Curve read_curve(const std::string& csv_path, const std::string& metric, std::st
   const std::string text = read_text(csv_path);
   const size_t header_end = text.find('\n');
   if (header_end == std::string::npos) throw PlotError(csv_path + ": has no header line");
-  const auto header = split(std::string_view(text).substr(0, header_end));
+  const auto header = logfiles::split_csv_line(std::string_view(text).substr(0, header_end));
   auto column = [&](const std::string& name) -> long {
     const auto it = std::find(header.begin(), header.end(), name);
     return it == header.end() ? -1 : it - header.begin();
@@ -157,7 +148,7 @@ Curve read_curve(const std::string& csv_path, const std::string& metric, std::st
   for (int line = 2; pos < text.size(); ++line) {
     const size_t end = text.find('\n', pos);
     if (end == std::string::npos) break;  // torn by a run that is still writing
-    const auto cells = split(std::string_view(text).substr(pos, end - pos));
+    const auto cells = logfiles::split_csv_line(std::string_view(text).substr(pos, end - pos));
     pos = end + 1;
     const std::string where = csv_path + ":" + std::to_string(line);
     if (cells.size() != header.size())

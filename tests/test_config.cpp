@@ -10,8 +10,18 @@
 #include <string>
 
 #include "edgerl/config.hpp"
+#include "test_util.hpp"
 
 using namespace edgerl;
+using edgerl::testing::slurp;
+
+// A temporary folder with small config files written into it.
+struct ConfigDir : edgerl::testing::TempDir {
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path / name) << text;
+    return (path / name).string();
+  }
+};
 
 namespace {
 
@@ -23,26 +33,6 @@ std::string error_of(const std::string& text, const std::vector<std::string>& ov
   }
   return "";
 }
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char buf[] = "/tmp/edgerl-config-XXXXXX";
-    path = ::mkdtemp(buf);
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path + "/" + name) << text;
-    return path + "/" + name;
-  }
-};
 
 }  // namespace
 
@@ -159,7 +149,7 @@ TEST_CASE("overrides: later values win, malformed or unknown ones are refused") 
 }
 
 TEST_CASE("base = composes configs; the including file wins; cycles are errors") {
-  TempDir t;
+  ConfigDir t;
   t.write("a.ini", "[arch]\nnum_envs = 8\nseed = 5\n");
   const std::string b = t.write("b.ini", "base = a.ini\n[arch]\nseed = 7\n");
   const Config c = load_config(b);
@@ -185,7 +175,7 @@ TEST_CASE("base = composes configs; the including file wins; cycles are errors")
 }
 
 TEST_CASE("base = can name a built-in config") {
-  TempDir t;
+  ConfigDir t;
   const std::string p = t.write("mine.ini", "base = ppo_cartpole.ini\n[arch]\nseed = 3\n");
   const Config c = load_config(p);
   CHECK(c.arch.seed == 3);

@@ -16,26 +16,20 @@
 #include "edgerl/rl_math.hpp"
 #include "edgerl/system.hpp"
 #include "edgerl/train.hpp"
+#include "test_util.hpp"
 
 using namespace edgerl;
+using edgerl::testing::slurp;
+using edgerl::testing::TempDir;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char buf[] = "/tmp/edgerl-learn-XXXXXX";
-    path = ::mkdtemp(buf);
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
-
 // A quiet run of a built-in config with overrides, in `dir`.
-TrainSummary quiet_train(const std::string& builtin, const std::string& dir,
+TrainSummary quiet_train(const std::string& builtin, const std::filesystem::path& dir,
                          std::vector<std::string> overrides) {
   overrides.insert(
       overrides.begin(),
-      {"logger.base_exp_path=" + dir, "logger.loggers.console.enabled=false",
+      {"logger.base_exp_path=" + dir.string(), "logger.loggers.console.enabled=false",
        "logger.loggers.tensorboard.enabled=false", "logger.checkpointing.save_model=false"});
   const Config cfg = load_config_text(builtin_config_text(builtin), builtin, overrides);
   FILE* null = std::fopen("/dev/null", "w");
@@ -45,13 +39,6 @@ TrainSummary quiet_train(const std::string& builtin, const std::string& dir,
   const TrainSummary s = train(cfg, opt);
   std::fclose(null);
   return s;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // The CSV without its last column (wall_time).
@@ -246,9 +233,9 @@ TEST_CASE("the same config and seed give byte-identical state and logs") {
     const std::string rel = "/" + cfg.system.system_name + "/" + cfg.env.scenario_name + "/run/";
     for (const char* csv : {"eval.csv", "train.csv", "absolute.csv"}) {
       CAPTURE(csv);
-      const std::string ca = slurp(a.path + rel + csv);
+      const std::string ca = slurp(a.path.string() + rel + csv);
       REQUIRE(!ca.empty());
-      CHECK(without_wall_time(ca) == without_wall_time(slurp(b.path + rel + csv)));
+      CHECK(without_wall_time(ca) == without_wall_time(slurp(b.path.string() + rel + csv)));
     }
   }
 }

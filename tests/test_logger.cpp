@@ -16,30 +16,16 @@
 
 #include "edgerl/logger.hpp"
 #include "edgerl/tfevents.hpp"
+#include "test_util.hpp"
 
 using edgerl::LogEvent;
 using edgerl::Logger;
 using edgerl::Metrics;
 namespace fs = std::filesystem;
+using edgerl::testing::slurp;
+using edgerl::testing::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/edgerl-logger-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string read_all(FILE* f) {
   std::fflush(f);

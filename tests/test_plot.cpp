@@ -14,27 +14,13 @@
 #include "edgerl/commands.hpp"
 #include "edgerl/logger.hpp"
 #include "edgerl/plot.hpp"
+#include "test_util.hpp"
 
 namespace fs = std::filesystem;
+using edgerl::testing::slurp;
+using edgerl::testing::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/edgerl-plot-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // ---- a small XML well-formedness checker: "" if well-formed, else what is wrong -----------------
 

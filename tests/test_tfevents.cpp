@@ -15,9 +15,12 @@
 
 #include "edgerl/logger.hpp"
 #include "edgerl/tfevents.hpp"
+#include "test_util.hpp"
 
 namespace tfe = edgerl::tfevents;
 namespace fs = std::filesystem;
+using edgerl::testing::slurp;
+using edgerl::testing::TempDir;
 
 namespace {
 
@@ -118,23 +121,6 @@ std::vector<std::string> parse_records(const std::string& file) {
   }
   return out;
 }
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/edgerl-tfevents-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 std::vector<fs::path> event_files(const fs::path& dir) {
   std::vector<fs::path> files;
