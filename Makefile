@@ -85,6 +85,7 @@ sanitize: deps
 
 bench: $(BUILD)/edgerl_bench $(BUILD)/edgerl
 	$(BUILD)/edgerl_bench
+	bench/solve.sh $(BUILD)/edgerl
 
 $(BUILD)/edgerl: $(MAIN_OBJ) $(BUILD)/libedgerl.a
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
