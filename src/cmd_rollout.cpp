@@ -36,9 +36,12 @@ const char* kHelp =
     "                           dtheta1,dtheta2; MountainCar* position,velocity;\n"
     "                           Pendulum theta,theta_dot\n"
     "  --max-episode-steps N    time limit (default 0 = Gymnasium's)\n"
-    "  --actions a1,a2,...      discrete: integers 0..n-1; continuous: numbers (rounded to\n"
-    "                           float32 as the Box action space holds them, clipped inside\n"
-    "                           as Gymnasium clips them)\n";
+    "  --actions a1,a2,...      discrete: integers 0..n-1; continuous: numbers inside the\n"
+    "                           action space (Pendulum -2..2, MountainCarContinuous -1..1),\n"
+    "                           rounded to float32 as the Box holds them\n"
+    "\n"
+    "An unknown environment, a state of the wrong length or an action outside the action\n"
+    "space is one error line on stderr and exit status 2.\n";
 
 struct Options {
   std::string env;
@@ -162,6 +165,11 @@ Actions parse_actions(const std::string& text, const EnvInfo& info) {
       const double v = parse_double(items[i], what);
       const float f = static_cast<float>(v);
       if (!std::isfinite(f)) throw Bad{what + " '" + items[i] + "' does not fit in a float32"};
+      if (f < info.action_low || f > info.action_high) {
+        char range[64];
+        std::snprintf(range, sizeof range, "%g..%g", info.action_low, info.action_high);
+        throw Bad{what + " is " + items[i] + ", outside " + info.name + "'s action space " + range};
+      }
       a.continuous.push_back(f);
     }
   }

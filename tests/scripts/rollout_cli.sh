@@ -61,10 +61,12 @@ $EDGERL rollout --env Acrobot-v1 --init-state 3.0,0.1,0,0 --actions 1 > acro.csv
 expect_line acro.csv 2 "0,-0.989992499,0.141120002,0.995004177,0.099833414,0,0,,,,"
 expect_line acro.csv 3 "1,-0.986988544,0.160790563,0.992246389,0.12428616,-0.2036805,0.253113776,1,0,1,0"
 
-# MountainCarContinuous-v0 clips the force but charges the unclipped (float32) action.
-$EDGERL rollout --env MountainCarContinuous-v0 --seed 1 --actions 2,-3,0.5,0.3 > mcc.csv
-expect_line mcc.csv 3 "1,-0.496330202,0.00130547362,2,-0.40000000000000002,0,0"
-expect_line mcc.csv 4 "2,-0.496729016,-0.000398812641,-3,-0.90000000000000002,0,0"
+# MountainCarContinuous-v0 at the edges of its action space (the CLI refuses actions outside
+# it; tests/test_envs.cpp checks that the environment clips the force but charges the
+# unclipped action, as Gymnasium does).
+$EDGERL rollout --env MountainCarContinuous-v0 --seed 1 --actions 1,-1,0.5,0.3 > mcc.csv
+expect_line mcc.csv 3 "1,-0.496330202,0.00130547362,1,-0.10000000000000001,0,0"
+expect_line mcc.csv 4 "2,-0.496729016,-0.000398812641,-1,-0.10000000000000001,0,0"
 expect_line mcc.csv 6 "4,-0.496181697,0.000397456926,0.300000012,-0.0090000007152557515,0,0"
 
 # Pendulum-v1 from a spinning state, with a 2-step limit: truncation, then the same state again.
@@ -91,6 +93,9 @@ expect_error "--init-state has 3 values; Pendulum-v1 needs 2 (theta,theta_dot)" 
   $EDGERL rollout --env Pendulum-v1 --init-state 1,2,3 --actions 0
 expect_error "--init-state value 'abc' is not a finite number" \
   $EDGERL rollout --env Pendulum-v1 --init-state 1,abc --actions 0
+expect_error "action 2 is 3, outside Pendulum-v1's action space -2..2" $EDGERL rollout --env Pendulum-v1 --actions 0.5,3
+expect_error "action 1 is -1.5, outside MountainCarContinuous-v0's action space -1..1" \
+  $EDGERL rollout --env MountainCarContinuous-v0 --actions -1.5
 expect_error "action 1 'inf' is not a finite number" $EDGERL rollout --env Pendulum-v1 --actions inf
 expect_error "--actions a1,a2,... is required" $EDGERL rollout --env CartPole-v1
 expect_error "--env NAME is required" $EDGERL rollout --actions 1
