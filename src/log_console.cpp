@@ -108,6 +108,7 @@ void ConsoleSink::write(const LogRecord& record) {
 
 void ConsoleSink::progress(int64_t timestep, bool force) {
   if (!style_.progress || !error().empty()) return;
+  last_timestep_ = timestep;
   const double now = style_.clock();
   if (!force && now - last_draw_ < 0.1) return;
   last_draw_ = now;
@@ -139,6 +140,15 @@ void ConsoleSink::progress(int64_t timestep, bool force) {
 void ConsoleSink::flush() {
   if (error().empty() && std::fflush(out_) != 0)
     fail(std::string("console output failed: ") + logfiles::last_error());
+}
+
+void ConsoleSink::message(FILE* out, const std::string& line) {
+  const bool had_bar = bar_len_ > 0;
+  clear_bar();
+  std::fflush(out_);
+  std::fprintf(out, "%s\n", line.c_str());
+  std::fflush(out);
+  if (had_bar) progress(last_timestep_, true);
 }
 
 void ConsoleSink::finish() {

@@ -320,4 +320,17 @@ void Logger::progress(int64_t timestep) {
   if (console_ && console_->error().empty()) console_->progress(timestep);
 }
 
+void Logger::note(const std::string& line) {
+  if (console_ && console_->error().empty()) {
+    console_->message(io_.diagnostics, line);
+  } else {
+    std::fprintf(io_.diagnostics, "%s\n", line.c_str());
+    std::fflush(io_.diagnostics);
+  }
+}
+
+void Logger::finish() {
+  if (console_) console_->finish();
+}
+
 }  // namespace edgerl

@@ -206,6 +206,10 @@ TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
   // learner state; saves then continue in the restored run's folder (or a new one when an
   // older step than the run's newest was restored).
   TrainSummary summary;
+  // The logger (once it exists) prints the checkpointer's lines so they never tear the
+  // console's progress bar; its lock also orders them with the saver thread's sync().
+  std::mutex logger_mutex;
+  Logger* notes = nullptr;
   int64_t resume_timestep = -1;
   std::string resumed_uid;
   std::unique_ptr<Checkpointer> ckpt;
@@ -221,7 +225,13 @@ TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
                          "logger.checkpointing.load_model=true or choose another checkpoint_uid");
     }
     CheckpointerHooks hooks;
-    hooks.log = [&opt](const std::string& line) { std::fprintf(opt.err, "%s\n", line.c_str()); };
+    hooks.log = [&](const std::string& line) {
+      std::lock_guard<std::mutex> lock(logger_mutex);
+      if (notes)
+        notes->note(line);
+      else
+        std::fprintf(opt.err, "%s\n", line.c_str());
+    };
     Status st = Checkpointer::open(ck, cfg.logger.base_exp_path, model, to_ini(cfg), &ckpt, hooks);
     if (!st.ok()) throw UsageError("cannot open checkpoint folder: " + st.message());
     if (ck.load_model) {
@@ -271,8 +281,15 @@ TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
     throw UsageError(e.what());
   }
   summary.run_dir = logger->run_dir();
+  {
+    std::lock_guard<std::mutex> lock(logger_mutex);
+    notes = logger.get();
+  }
 
-  std::mutex logger_mutex;
+  system->set_progress([&](int64_t timestep) {
+    std::lock_guard<std::mutex> lock(logger_mutex);
+    logger->progress(timestep);
+  });
   std::unique_ptr<BackgroundSaver> saver;
   if (ck.save_model) saver = std::make_unique<BackgroundSaver>(*ckpt, *logger, logger_mutex);
   // A failed save with on_save_error = abort stops training (exit status 3).
@@ -334,6 +351,10 @@ TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
       summary.wall_seconds > 0 ? static_cast<double>(t_end - start_timestep) / summary.wall_seconds
                                : 0;
   write_summary(summary.run_dir, summary);
+  {
+    std::lock_guard<std::mutex> lock(logger_mutex);
+    logger->finish();
+  }
   std::fprintf(opt.out,
                "final: episode_return %.2f ± %.2f, absolute %.2f, %lld timesteps in %.2f s "
                "(%.0f steps/s)\n",

@@ -127,6 +127,9 @@ class ConsoleSink : public LogSink {
   void flush() override;
   // Redraws the bar at `timestep` (at most ten times a second unless forced).
   void progress(int64_t timestep, bool force = false);
+  // Prints one line to `out` (e.g. stderr, which shares the terminal) without tearing the bar:
+  // the bar is cleared first and redrawn after.
+  void message(FILE* out, const std::string& line);
   // Ends the bar's line so that later output starts on a fresh line.
   void finish();
 
@@ -136,7 +139,8 @@ class ConsoleSink : public LogSink {
   ConsoleStyle style_;
   double start_time_;
   double last_draw_ = -1;
-  size_t bar_len_ = 0;  // characters of the bar currently on screen, 0 if none
+  size_t bar_len_ = 0;         // characters of the bar currently on screen, 0 if none
+  int64_t last_timestep_ = 0;  // of the latest progress() call
   std::string line_;
 };
 
@@ -236,6 +240,10 @@ class Logger {
   void sync();
   // Moves the console progress bar between evaluations (cheap; throttled).
   void progress(int64_t timestep);
+  // One line on the diagnostics stream that leaves the progress bar intact (checkpoint news).
+  void note(const std::string& line);
+  // Ends the progress bar's line; later output starts on a fresh line.
+  void finish();
 
   const std::string& run_dir() const { return run_dir_; }
 

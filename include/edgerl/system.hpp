@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -57,6 +58,18 @@ class System {
   virtual int64_t updates_per_eval() const = 0;
   // Environment steps per update.
   virtual int64_t steps_per_update() const = 0;
+
+  // Called with the timestep after every update inside learn() (the loop moves the console's
+  // progress bar with it); empty = nothing.
+  void set_progress(std::function<void(int64_t)> fn) { progress_ = std::move(fn); }
+
+ protected:
+  void report_progress(int64_t timestep) const {
+    if (progress_) progress_(timestep);
+  }
+
+ private:
+  std::function<void(int64_t)> progress_;
 };
 
 // The system named by config.system.system_name. Throws ConfigError for an unusable config

@@ -95,6 +95,7 @@ class FfDqn final : public System {
         }
       }
       counters_.update += 1;
+      report_progress(counters_.timestep);
     }
     counters_.eval_step += 1;
     if (!losses.empty()) {

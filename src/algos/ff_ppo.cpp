@@ -118,6 +118,7 @@ class FfPpo final : public System {
       }
       counters_.update += 1;
       counters_.timestep += static_cast<int64_t>(T_ * E_);
+      report_progress(counters_.timestep);
     }
     counters_.eval_step += 1;
     train.add("actor_loss", std::move(actor_loss));
