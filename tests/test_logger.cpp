@@ -447,6 +447,34 @@ TEST_CASE("the progress bar shows the fraction done and the ETA from the measure
   std::fclose(out);
 }
 
+TEST_CASE("a message on the shared terminal clears the bar, prints its line and redraws the bar") {
+  FILE* out = std::tmpfile();
+  FILE* err = std::tmpfile();
+  double now = 1000.0;
+  edgerl::ConsoleStyle style;
+  style.progress = true;
+  style.total_timesteps = 1000;
+  style.clock = [&] { return now; };
+  {
+    edgerl::ConsoleSink sink(out, style);
+    now = 1010.0;
+    sink.progress(500);
+    sink.message(err, "checkpoint: saved x.ckpt");
+    sink.finish();
+  }
+  const std::string o = read_all(out), e = read_all(err);
+  CHECK(e == "checkpoint: saved x.ckpt\n");
+  // Drawn, cleared (carriage return, blanks, carriage return), drawn again, ended.
+  const size_t first = o.find("]  50%"), clear = o.find("\r ", first),
+               again = o.find("]  50%", clear);
+  CHECK(first != std::string::npos);
+  CHECK(clear != std::string::npos);
+  CHECK(again != std::string::npos);
+  CHECK(o.back() == '\n');
+  std::fclose(out);
+  std::fclose(err);
+}
+
 namespace {
 
 // Keeps what it is given; fails on its `fail_at`-th write.
