@@ -78,9 +78,11 @@ void write_summary(const std::string& run_dir, const TrainSummary& s) {
   std::snprintf(buf, sizeof buf,
                 "; edgerl run summary\n[final]\nepisode_return_mean = %.9g\n"
                 "episode_return_std = %.9g\nabsolute_episode_return_mean = %.9g\n"
+                "absolute_episode_return_std = %.9g\n"
                 "timesteps = %lld\nwall_seconds = %.3f\nsteps_per_second = %.1f\n",
                 s.episode_return_mean, s.episode_return_std, s.absolute_episode_return_mean,
-                static_cast<long long>(s.timesteps), s.wall_seconds, s.steps_per_second);
+                s.absolute_episode_return_std, static_cast<long long>(s.timesteps), s.wall_seconds,
+                s.steps_per_second);
   const std::string text = buf;
   const Status st = write_file_atomic(posix_fs(), join_path(run_dir, "summary.ini"),
                                       reinterpret_cast<const uint8_t*>(text.data()), text.size());
@@ -335,6 +337,7 @@ TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
                     static_cast<uint64_t>(cfg.arch.num_evaluation - 1));
 
   summary.absolute_episode_return_mean = NAN;
+  summary.absolute_episode_return_std = NAN;
   const int64_t t_end = system->counters().timestep;
   if (cfg.arch.absolute_metric) {
     const EvalResult abs = evaluate(*system, cfg, 10 * cfg.arch.num_eval_episodes,
@@ -342,6 +345,7 @@ TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
     std::lock_guard<std::mutex> lock(logger_mutex);
     logger->log(abs.metrics(), t_end, cfg.arch.num_evaluation, LogEvent::ABSOLUTE);
     summary.absolute_episode_return_mean = abs.mean_return;
+    summary.absolute_episode_return_std = stddev(abs.episode_return, abs.mean_return);
   }
   summary.episode_return_mean = last.mean_return;
   summary.episode_return_std = stddev(last.episode_return, last.mean_return);
@@ -356,11 +360,12 @@ TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
     logger->finish();
   }
   std::fprintf(opt.out,
-               "final: episode_return %.2f ± %.2f, absolute %.2f, %lld timesteps in %.2f s "
+               "final: episode_return %.2f ± %.2f, absolute %.2f ± %.2f, %lld timesteps in %.2f s "
                "(%.0f steps/s)\n",
                summary.episode_return_mean, summary.episode_return_std,
-               summary.absolute_episode_return_mean, static_cast<long long>(summary.timesteps),
-               summary.wall_seconds, summary.steps_per_second);
+               summary.absolute_episode_return_mean, summary.absolute_episode_return_std,
+               static_cast<long long>(summary.timesteps), summary.wall_seconds,
+               summary.steps_per_second);
   return summary;
 }
 

@@ -20,6 +20,7 @@ struct TrainSummary {
   double episode_return_mean = 0;  // last evaluation
   double episode_return_std = 0;
   double absolute_episode_return_mean = 0;  // NaN without arch.absolute_metric
+  double absolute_episode_return_std = 0;
   int64_t timesteps = 0;
   double wall_seconds = 0;
   double steps_per_second = 0;  // training steps of this process per wall second
