@@ -3,20 +3,8 @@
 # verify/inspect/config/ls read them, exports load in numpy with the same values, and damaged
 # files are one line on stderr naming the file, with exit status 2.
 set -eu
-fail() { echo "FAIL: $*"; exit 1; }
+. "$EDGERL_SRC/tests/script_lib.sh"
 
-# expect_error STATUS PATTERN cmd...: exit status, exactly one stderr line, matching PATTERN.
-expect_error() {
-  want=$1 pattern=$2
-  shift 2
-  set +e
-  "$@" > out.txt 2> err.txt
-  got=$?
-  set -e
-  [ "$got" = "$want" ] || fail "'$*' exited $got, expected $want; stderr: $(cat err.txt)"
-  [ "$(wc -l < err.txt)" = 1 ] || fail "'$*' printed $(wc -l < err.txt) stderr lines: $(cat err.txt)"
-  grep -q -- "$pattern" err.txt || fail "'$*' stderr '$(cat err.txt)' lacks '$pattern'"
-}
 
 # Debian's python3 has python3-numpy; a python3 earlier on PATH may not.
 PY= NP=

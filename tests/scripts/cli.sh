@@ -1,20 +1,8 @@
 # The command line's contract: help and version work, every mistake is one line on stderr
 # with exit status 2, and `edgerl config` output reads back as the same config.
 set -eu
-fail() { echo "FAIL: $*"; exit 1; }
+. "$EDGERL_SRC/tests/script_lib.sh"
 
-# expect_error STATUS PATTERN cmd...: exit status, exactly one stderr line, matching PATTERN.
-expect_error() {
-  want=$1 pattern=$2
-  shift 2
-  set +e
-  "$@" > out.txt 2> err.txt
-  got=$?
-  set -e
-  [ "$got" = "$want" ] || fail "'$*' exited $got, expected $want; stderr: $(cat err.txt)"
-  [ "$(wc -l < err.txt)" = 1 ] || fail "'$*' printed $(wc -l < err.txt) stderr lines: $(cat err.txt)"
-  grep -q -- "$pattern" err.txt || fail "'$*' stderr '$(cat err.txt)' lacks '$pattern'"
-}
 
 $EDGERL --help | grep -q "usage: edgerl <command>" || fail "--help"
 $EDGERL --version | grep -q "^edgerl [0-9]" || fail "--version"

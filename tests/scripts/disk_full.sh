@@ -3,7 +3,7 @@
 # First through the free-space check (min_free_bytes larger than any disk), then, when this
 # machine lets us mount a tiny tmpfs (root), through a real ENOSPC from write().
 set -eu
-fail() { echo "FAIL: $*"; exit 1; }
+. "$EDGERL_SRC/tests/script_lib.sh"
 O="arch.total_timesteps=20480 arch.num_evaluation=4 logger.loggers.console.enabled=false
    logger.loggers.tensorboard.enabled=false"
 

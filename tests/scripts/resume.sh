@@ -2,7 +2,7 @@
 # resumed from its newest checkpoint ends with the same learner state (every tensor's CRC) and
 # the same CSV logs (apart from wall-clock columns) as a run that was never interrupted.
 set -eu
-fail() { echo "FAIL: $*"; exit 1; }
+. "$EDGERL_SRC/tests/script_lib.sh"
 # Small enough to run in seconds, long enough to kill in the middle.
 O="arch.total_timesteps=81920 arch.num_evaluation=16 logger.loggers.console.enabled=false
    logger.checkpointing.save_args.max_to_keep=3 logger.checkpointing.save_args.checkpoint_uid=run"
