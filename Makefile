@@ -39,7 +39,7 @@ GEN := $(BUILD)/gen/builtin_configs.inc
 DEB_PACKAGES := g++ make pkg-config libxtensor-dev libinih-dev zlib1g-dev doctest-dev \
                 meson ninja-build clang-14 libclang-rt-14-dev python3-numpy
 
-.PHONY: all run test unit-test script-test fuzz-smoke sanitize bench fuzz deps clean format check-format
+.PHONY: all run test unit-test script-test fuzz-smoke same-bits sanitize bench fuzz deps clean format check-format
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/edgerl
@@ -61,13 +61,18 @@ run: deps
 	$(BUILD)/edgerl train
 
 test: deps
-	@$(MAKE) --no-print-directory unit-test script-test fuzz-smoke
+	@$(MAKE) --no-print-directory unit-test script-test fuzz-smoke same-bits
 
 unit-test: $(BUILD)/edgerl_tests
 	$(BUILD)/edgerl_tests
 
 script-test: $(BUILD)/edgerl
 	@tests/run_scripts.sh $(BUILD)/edgerl
+
+# A portable build (no -march=native) must train to the same bits as this one.
+same-bits: $(BUILD)/edgerl
+	@$(MAKE) --no-print-directory PORTABLE=1 BUILD=build-portable build-portable/edgerl
+	tests/same_bits.sh $(BUILD)/edgerl build-portable/edgerl
 
 # The checkpoint reader under libFuzzer + ASan + UBSan: bounded in make test, longer in make fuzz.
 FUZZ_SECONDS ?= 60
@@ -123,6 +128,6 @@ check-format:
 	clang-format --dry-run -Werror $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD) build-san build-fuzz
+	rm -rf $(BUILD) build-san build-fuzz build-portable
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
