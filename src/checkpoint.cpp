@@ -308,6 +308,21 @@ Status Checkpointer::open(const CheckpointConfig& cfg, const std::string& base_e
   return Status();
 }
 
+Status create_timestamped_dir(FileSystem& fs, const std::string& parent, int64_t now_ms,
+                              std::string* name) {
+  // mkdir is atomic, so two runs started in the same second still get their own folders.
+  const std::string stamp = utc_timestamp(now_ms);
+  bool created = false;
+  Status s;
+  for (int n = 1; s.ok() && !created && n <= 1000; ++n) {
+    *name = n == 1 ? stamp : stamp + "-" + std::to_string(n);
+    s = fs.create_dir(join_path(parent, *name), &created);
+  }
+  if (s.ok() && !created)
+    return Status::io_error(parent + ": no free run folder name for " + stamp);
+  return s;
+}
+
 Status Checkpointer::start_run(const std::string& uid) {
   Status s;
   bool created = false;
@@ -315,14 +330,8 @@ Status Checkpointer::start_run(const std::string& uid) {
     uid_ = uid;
     s = fs_->create_dir(join_path(model_dir_, uid_), &created);
   } else {
-    // mkdir is atomic, so two runs started in the same second still get their own folders.
-    const std::string stamp = utc_timestamp(hooks_.now_ms());
-    for (int n = 1; s.ok() && !created && n <= 1000; ++n) {
-      uid_ = n == 1 ? stamp : stamp + "-" + std::to_string(n);
-      s = fs_->create_dir(join_path(model_dir_, uid_), &created);
-    }
-    if (s.ok() && !created)
-      return Status::io_error(model_dir_ + ": no free run folder name for " + stamp);
+    s = create_timestamped_dir(*fs_, model_dir_, hooks_.now_ms(), &uid_);
+    created = s.ok();
   }
   if (s.ok() && created) s = fs_->sync_dir(model_dir_);
   if (!s.ok()) return s;

@@ -26,19 +26,16 @@ EvalResult evaluate(System& system, const Config& cfg, int64_t num_episodes, uin
     const size_t n = static_cast<size_t>(std::min(kChunk, num_episodes - done));
     VecEnv env(cfg.env, n, env_seed);
     env_seed += n;
-    const size_t obs_dim = env.obs_dim();
     const size_t adim = env.is_discrete() ? 1 : env.action_dim();
     std::vector<int32_t> discrete(n);
     std::vector<float> continuous(n * adim);
     std::vector<double> ret(n, 0.0), len(n, 0.0);
     std::vector<uint8_t> finished(n, 0);
-    std::vector<float> obs(n * obs_dim);
     size_t remaining = n;
     env.reset();
     while (remaining > 0) {
-      std::copy(env.obs(), env.obs() + n * obs_dim, obs.begin());
       ActRequest req;
-      req.obs = obs.data();
+      req.obs = env.obs();  // valid until the next step; act() never steps these envs
       req.n = n;
       req.greedy = cfg.arch.evaluation_greedy;
       req.rng = &rng;

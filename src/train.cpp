@@ -1,13 +1,10 @@
 // The training loop and the `edgerl train` / `edgerl eval` sub-commands.
 #include "edgerl/train.hpp"
 
-#include <sys/stat.h>
-
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
-#include <ctime>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -28,26 +25,16 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-bool path_exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0;
-}
-
-// A UTC timestamp run id (as the checkpointer picks), made unique against `parent`.
-std::string fresh_uid(const std::string& parent) {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm);
-  std::string uid = buf;
-  for (int i = 2; path_exists(join_path(parent, uid)); ++i)
-    uid = std::string(buf) + "-" + std::to_string(i);
+// A timestamp run id for a run without checkpoints; its folder is created under `parent`.
+std::string new_run_uid(const std::string& parent) {
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  std::string uid;
+  Status st = create_dirs(posix_fs(), parent);
+  if (st.ok()) st = create_timestamped_dir(posix_fs(), parent, now_ms, &uid);
+  if (!st.ok()) throw UsageError("cannot create a run folder: " + st.message());
   return uid;
-}
-
-std::string scenario_of(const Config& cfg) {
-  return cfg.env.scenario_name;
 }
 
 // The keys that decide what training computes: a resumed run should use the same ones.
@@ -263,12 +250,17 @@ TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
 
   RunInfo run;
   run.system_name = cfg.system.system_name;
-  run.scenario = scenario_of(cfg);
-  run.uid = ckpt ? ckpt->checkpoint_uid()
-            : !ck.save_args.checkpoint_uid.empty()
-                ? ck.save_args.checkpoint_uid
-                : fresh_uid(join_path(join_path(cfg.logger.base_exp_path, run.system_name),
-                                      run.scenario));
+  run.scenario = cfg.env.scenario_name;
+  // Logs live beside the checkpoints' run id: the saving run's, else the resumed run's.
+  if (ck.save_model)
+    run.uid = ckpt->checkpoint_uid();
+  else if (!resumed_uid.empty())
+    run.uid = resumed_uid;
+  else if (!ck.save_args.checkpoint_uid.empty())
+    run.uid = ck.save_args.checkpoint_uid;
+  else
+    run.uid =
+        new_run_uid(join_path(join_path(cfg.logger.base_exp_path, run.system_name), run.scenario));
   run.total_timesteps =
       system->updates_per_eval() * system->steps_per_update() * cfg.arch.num_evaluation;
   run.num_evaluation = cfg.arch.num_evaluation;

@@ -89,6 +89,12 @@ Status read_checkpoint_file(FileSystem& fs, const std::string& path, CheckpointI
 Status load_checkpoint_file(FileSystem& fs, const std::string& path, const TensorList& into,
                             CheckpointInfo* info);
 
+// Creates a new folder in `parent` named by the UTC time (YYYYMMDDhhmmss, then -2, -3, ... when
+// taken) and returns its name: the run id the checkpointer (and the logger, without
+// checkpoints) uses when none is configured. `parent` must exist.
+Status create_timestamped_dir(FileSystem& fs, const std::string& parent, int64_t now_ms,
+                              std::string* name);
+
 // "1.5 KiB", "12.0 MiB": sizes for people.
 std::string human_bytes(uint64_t n);
 
