@@ -1,5 +1,6 @@
 # edgerl — make build. meson.build builds the same targets from the same lists:
-#   src/sources.txt, tests/sources.txt, bench/sources.txt (sources), build-flags.txt (flags).
+#   src/sources.txt (libedgerl.a), src/cli/sources.txt (the command line, libedgerl_cli.a),
+#   tests/sources.txt, bench/sources.txt, and build-flags.txt (flags).
 #
 #   make            build/edgerl (optimised for this CPU; PORTABLE=1 for any CPU of the arch)
 #   make run        install missing Debian packages, build, train the default config
@@ -20,20 +21,22 @@ else
 endif
 
 BASE_FLAGS := $(shell cat build-flags.txt)
-CPPFLAGS += -Iinclude -I$(BUILD)/gen -D_FILE_OFFSET_BITS=64
+CPPFLAGS += -Iinclude -Isrc -I$(BUILD)/gen -D_FILE_OFFSET_BITS=64
 # CXXFLAGS and LDFLAGS from the command line come last (make sanitize uses them).
 ALL_CXXFLAGS = $(BASE_FLAGS) $(ARCH_FLAGS) $(CXXFLAGS)
 LDLIBS += -linih -lz -pthread
 
 LIB_SRCS := $(shell cat src/sources.txt)
+CLI_SRCS := $(shell cat src/cli/sources.txt)
 TEST_SRCS := $(shell cat tests/sources.txt)
 BENCH_SRCS := $(shell cat bench/sources.txt)
 CONFIGS := $(sort $(wildcard configs/*.ini))
 
 LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o)
+CLI_OBJS := $(CLI_SRCS:%.cpp=$(BUILD)/obj/%.o)
 TEST_OBJS := $(TEST_SRCS:%.cpp=$(BUILD)/obj/%.o)
 BENCH_OBJS := $(BENCH_SRCS:%.cpp=$(BUILD)/obj/%.o)
-MAIN_OBJ := $(BUILD)/obj/src/main.o
+MAIN_OBJ := $(BUILD)/obj/src/cli/main.o
 GEN := $(BUILD)/gen/builtin_configs.inc
 
 DEB_PACKAGES := g++ make pkg-config libxtensor-dev libinih-dev zlib1g-dev doctest-dev \
@@ -92,16 +95,21 @@ bench: $(BUILD)/edgerl_bench $(BUILD)/edgerl
 	$(BUILD)/edgerl_bench
 	bench/solve.sh $(BUILD)/edgerl
 
-$(BUILD)/edgerl: $(MAIN_OBJ) $(BUILD)/libedgerl.a
+$(BUILD)/edgerl: $(MAIN_OBJ) $(BUILD)/libedgerl_cli.a $(BUILD)/libedgerl.a
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/edgerl_tests: $(TEST_OBJS) $(BUILD)/libedgerl.a
+# The unit tests also drive sub-commands through cli::run (libedgerl_cli.a).
+$(BUILD)/edgerl_tests: $(TEST_OBJS) $(BUILD)/libedgerl_cli.a $(BUILD)/libedgerl.a
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/edgerl_bench: $(BENCH_OBJS) $(BUILD)/libedgerl.a
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libedgerl.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libedgerl_cli.a: $(CLI_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -130,4 +138,4 @@ check-format:
 clean:
 	rm -rf $(BUILD) build-san build-fuzz build-portable
 
--include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)

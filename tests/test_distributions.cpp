@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "alloc_counter.hpp"
-#include "edgerl/distributions.hpp"
+#include "nn/distributions.hpp"
 
 namespace cat = edgerl::categorical;
 namespace dg = edgerl::diag_gaussian;

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "../src/envs/env_kind.hpp"
-#include "edgerl/commands.hpp"
+#include "envs/env_kind.hpp"
+#include "cli/commands.hpp"
 #include "edgerl/envs.hpp"
 
 using edgerl::Env;
@@ -548,8 +548,8 @@ std::string slurp(std::FILE* f) {
   return s;
 }
 
-// Runs cmd_rollout with stdout and stderr redirected to temporary files.
-Captured rollout(const edgerl::Args& args) {
+// Runs `edgerl rollout` (cli::run) with stdout and stderr redirected to temporary files.
+Captured rollout(const edgerl::cli::Args& args) {
   Captured c;
   std::fflush(stdout);
   std::fflush(stderr);
@@ -560,7 +560,7 @@ Captured rollout(const edgerl::Args& args) {
   const int saved_out = dup(1), saved_err = dup(2);
   dup2(fileno(out), 1);
   dup2(fileno(err), 2);
-  c.status = edgerl::cmd_rollout(args);
+  c.status = edgerl::cli::run("rollout", args);
   std::fflush(stdout);
   std::fflush(stderr);
   dup2(saved_out, 1);

@@ -10,10 +10,10 @@
 #include <sstream>
 #include <string>
 
-#include "edgerl/algos.hpp"
+#include "learners/learners.hpp"
 #include "edgerl/config.hpp"
 #include "edgerl/envs.hpp"
-#include "edgerl/rl_math.hpp"
+#include "learners/rl_math.hpp"
 #include "edgerl/system.hpp"
 #include "edgerl/train.hpp"
 #include "test_util.hpp"

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "edgerl/logger.hpp"
-#include "edgerl/tfevents.hpp"
+#include "log/tfevents.hpp"
 #include "test_util.hpp"
 
 using edgerl::LogEvent;

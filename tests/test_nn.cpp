@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "alloc_counter.hpp"
-#include "edgerl/detmath.hpp"
+#include "core/detmath.hpp"
 #include "edgerl/nn.hpp"
 
 using edgerl::Activation;

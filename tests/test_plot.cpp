@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "edgerl/commands.hpp"
+#include "cli/commands.hpp"
 #include "edgerl/logger.hpp"
 #include "edgerl/plot.hpp"
 #include "test_util.hpp"
@@ -144,30 +144,37 @@ size_t occurrences(const std::string& s, const std::string& what) {
   return n;
 }
 
-// A run folder with `evals` rows in eval.csv, written by the logger itself.
+// A run folder named `uid` with `evals` rows in eval.csv, written by the logger itself (in a
+// plain folder name, then renamed: plot reads folders of any name).
 std::string make_run(const fs::path& base, const std::string& uid, int evals, double offset) {
   edgerl::LoggerConfig cfg;
   cfg.base_exp_path = base.string();
   cfg.console.enabled = false;
   cfg.tensorboard.enabled = false;
-  edgerl::RunInfo run{"ff_ppo", "CartPole-v1", uid, 0, evals, -1};
-  edgerl::Logger logger(cfg, run);
-  for (int e = 0; e < evals; ++e) {
-    edgerl::Metrics m;
-    const double r = offset + 10.0 * e;
-    m.add("episode_return", std::vector<double>{r - 5, r, r + 5});
-    logger.log(m, 4096 * (e + 1), e, edgerl::LogEvent::EVAL);
+  edgerl::RunInfo run{"ff_ppo", "CartPole-v1", "making", 0, evals, -1};
+  std::string dir;
+  {
+    edgerl::Logger logger(cfg, run);
+    for (int e = 0; e < evals; ++e) {
+      edgerl::Metrics m;
+      const double r = offset + 10.0 * e;
+      m.add("episode_return", std::vector<double>{r - 5, r, r + 5});
+      logger.log(m, 4096 * (e + 1), e, edgerl::LogEvent::EVAL);
+    }
+    dir = logger.run_dir();
   }
-  return logger.run_dir();
+  const std::string named = (fs::path(dir).parent_path() / uid).string();
+  fs::rename(dir, named);
+  return named;
 }
 
-// Runs cmd_plot with stdout and stderr captured.
+// Runs `edgerl plot` (cli::run) with stdout and stderr captured.
 struct PlotRun {
   int status;
   std::string out, err;
 };
 
-PlotRun run_plot(const edgerl::Args& args) {
+PlotRun run_plot(const edgerl::cli::Args& args) {
   std::fflush(stdout);
   std::fflush(stderr);
   FILE* out = std::tmpfile();
@@ -176,7 +183,7 @@ PlotRun run_plot(const edgerl::Args& args) {
   dup2(fileno(out), 1);
   dup2(fileno(err), 2);
   PlotRun r;
-  r.status = edgerl::cmd_plot(args);
+  r.status = edgerl::cli::run("plot", args);
   std::fflush(stdout);
   std::fflush(stderr);
   dup2(saved_out, 1);
@@ -275,8 +282,8 @@ TEST_CASE("bad input is one line on stderr naming the file, and status 2") {
   CHECK(no_metric.err.find("has no episode_return_mean or episode_return column") !=
         std::string::npos);
 
-  for (const edgerl::Args& args :
-       {edgerl::Args{}, edgerl::Args{"--bogus", "x"}, edgerl::Args{"run", "-o"}}) {
+  for (const edgerl::cli::Args& args :
+       {edgerl::cli::Args{}, edgerl::cli::Args{"--bogus", "x"}, edgerl::cli::Args{"run", "-o"}}) {
     const auto r = run_plot(args);
     CHECK(r.status == 2);
     CHECK(r.err.rfind("edgerl plot: ", 0) == 0);

@@ -7,8 +7,8 @@
 #include <cmath>
 #include <vector>
 
-#include "edgerl/replay_buffer.hpp"
-#include "edgerl/rl_math.hpp"
+#include "learners/replay_buffer.hpp"
+#include "learners/rl_math.hpp"
 
 using namespace edgerl;
 

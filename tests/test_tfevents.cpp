@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "edgerl/logger.hpp"
-#include "edgerl/tfevents.hpp"
+#include "log/tfevents.hpp"
 #include "test_util.hpp"
 
 namespace tfe = edgerl::tfevents;

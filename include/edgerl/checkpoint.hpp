@@ -69,10 +69,6 @@ struct RunListing {
 std::string checkpoint_file_name(int64_t eval_step);
 bool parse_checkpoint_file_name(const std::string& name, int64_t* eval_step);
 
-// Why `name` cannot be a model_name, checkpoint_uid or rel_dir (one folder name: letters,
-// digits, '.', '_', '-', not "." or ".."), or "" when it can.
-std::string folder_name_problem(const std::string& name);
-
 // A run folder's checkpoints (headers checked, data not).
 Status list_run(FileSystem& fs, const std::string& run_dir, RunListing* out);
 // Every run folder at or below `dir` (up to 4 levels down), sorted by path.

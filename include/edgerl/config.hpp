@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "edgerl/error.hpp"
+
 namespace edgerl {
 
 struct SystemConfig {
@@ -132,8 +134,8 @@ struct Config {
 };
 
 // Any user-facing config problem: what() is the one line printed before exit status 2.
-struct ConfigError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct ConfigError : Error {
+  using Error::Error;
 };
 
 // The default config (configs/ppo_cartpole.ini, compiled into the binary).

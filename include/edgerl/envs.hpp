@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "edgerl/config.hpp"
+#include "edgerl/error.hpp"
 #include "edgerl/rng.hpp"
 #include "edgerl/tensor.hpp"
 
@@ -31,8 +32,8 @@ struct VecBatch;  // a VecEnv's arrays as its batched step loop sees them
 }  // namespace detail
 
 // A bad environment name, action, state or call order: what() is one line for the user.
-struct EnvError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct EnvError : Error {
+  using Error::Error;
 };
 
 // What an environment is, as Gymnasium's spaces and registration describe it.

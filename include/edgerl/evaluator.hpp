@@ -17,6 +17,9 @@ struct EvalResult {
   int64_t steps = 0;  // environment steps taken (sum of the lengths)
   double mean_return = 0;
 
+  // Population standard deviation of episode_return (numpy's np.std).
+  double std_return() const;
+
   // episode_return and episode_length as arrays (reduced to mean, std, min, max).
   Metrics metrics() const;
 };

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "edgerl/config.hpp"
+#include "edgerl/error.hpp"
 
 namespace edgerl {
 
@@ -29,8 +30,8 @@ constexpr int kNumLogEvents = 5;
 const char* event_name(LogEvent event);
 
 // A run folder or log file that cannot be used: what() is one line naming the file.
-struct LoggerError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct LoggerError : Error {
+  using Error::Error;
 };
 
 // The metrics of one event, in insertion order. A scalar is logged as is; an array is reduced.

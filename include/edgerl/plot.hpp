@@ -6,11 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "edgerl/error.hpp"
+
 namespace edgerl {
 
 // An unreadable or unsuitable input: what() is one line naming the file (and line).
-struct PlotError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct PlotError : Error {
+  using Error::Error;
 };
 
 // One run's curve; lo/hi are empty when the CSV has no min/max columns for the metric.

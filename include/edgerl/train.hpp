@@ -5,9 +5,14 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
 
+#include "edgerl/ckpt_format.hpp"
 #include "edgerl/config.hpp"
+#include "edgerl/error.hpp"
+#include "edgerl/io.hpp"
+#include "edgerl/system.hpp"
 
 namespace edgerl {
 
@@ -27,11 +32,26 @@ struct TrainSummary {
   int64_t start_eval_step = 0;  // > 0 when resumed
   std::string run_dir;          // logger run folder
   std::string checkpoint_dir;   // empty when not saving
-  int exit_status = 0;          // 3 when a save failed with on_save_error = abort
+  bool save_failed = false;     // stopped because a save failed with on_save_error = abort
 };
 
-// Trains as configured. Throws ConfigError / UsageError for bad configs, missing or damaged
-// checkpoints and unusable run folders.
+// A run that cannot start or go on: a missing or damaged checkpoint to resume, a run folder
+// that cannot be used. what() is one line naming the file and what to do.
+struct RunError : Error {
+  using Error::Error;
+};
+
+// Trains as configured. Throws ConfigError for an unusable config and RunError for missing or
+// damaged checkpoints and unusable run folders.
 TrainSummary train(const Config& cfg, const TrainOptions& options = {});
+
+// A learner restored from one checkpoint file, built from the config stored in that file.
+struct RestoredSystem {
+  Config config;
+  CheckpointInfo info;
+  std::unique_ptr<System> system;
+};
+// Throws RunError when the file cannot be read, its config is unusable or its state impossible.
+RestoredSystem restore_system(FileSystem& fs, const std::string& path);
 
 }  // namespace edgerl

@@ -2,7 +2,7 @@
 #include <string>
 #include <vector>
 
-#include "edgerl/text.hpp"
+#include "core/text.hpp"
 #include "env_kind.hpp"
 
 namespace edgerl {

@@ -14,8 +14,8 @@ if ! command -v "$cxx" > /dev/null 2>&1; then
   exit 1
 fi
 mkdir -p "$out/corpus" "$out/seeds"
-flags="-std=c++17 -O1 -g -fno-omit-frame-pointer -I$root/include -fsanitize=address,undefined -fno-sanitize-recover=all"
-lib="$root/src/io.cpp $root/src/ckpt_format.cpp $root/src/ckpt_export.cpp"
+flags="-std=c++17 -O1 -g -fno-omit-frame-pointer -I$root/include -I$root/src -fsanitize=address,undefined -fno-sanitize-recover=all"
+lib="$root/src/core/text.cpp $root/src/io/io.cpp $root/src/ckpt/format.cpp $root/src/ckpt/export.cpp"
 headers="$root/include/edgerl/io.hpp $root/include/edgerl/ckpt_format.hpp $root/include/edgerl/ckpt_export.hpp $root/include/edgerl/tensor.hpp"
 
 # Rebuilds only when a source is newer than the binaries (make test calls this every time).
@@ -30,8 +30,8 @@ if stale "$fuzzer" "$root/tests/fuzz/fuzz_ckpt_reader.cpp $lib $headers"; then
   echo "fuzz: building $fuzzer"
   $cxx $flags -fsanitize=fuzzer "$root/tests/fuzz/fuzz_ckpt_reader.cpp" $lib -lz -o "$fuzzer"
 fi
-if stale "$seeder" "$root/tests/fuzz/make_seeds.cpp $root/src/rng.cpp $lib $headers"; then
-  $cxx $flags "$root/tests/fuzz/make_seeds.cpp" $lib "$root/src/rng.cpp" -lz -o "$seeder"
+if stale "$seeder" "$root/tests/fuzz/make_seeds.cpp $root/src/core/rng.cpp $lib $headers"; then
+  $cxx $flags "$root/tests/fuzz/make_seeds.cpp" $lib "$root/src/core/rng.cpp" -lz -o "$seeder"
 fi
 "$seeder" "$out/seeds"
 echo "fuzz: running for $secs s"

@@ -20,7 +20,7 @@ expect_error 2 "no such config file" $EDGERL config --config missing.ini
 printf '[arch]\nseed = 1\nnum_envz = 2\n' > bad.ini
 expect_error 2 "bad.ini:3: unknown key arch.num_envz (did you mean arch.num_envs?)" $EDGERL config --config bad.ini
 expect_error 2 "needs a file name" $EDGERL config --config
-expect_error 2 "unexpected argument" $EDGERL config --bogus
+expect_error 2 "unknown option '--bogus'" $EDGERL config --bogus
 
 expect_error 2 "no built-in config named 'nope.ini'" $EDGERL config --config builtin:nope.ini
 $EDGERL config --config builtin:ppo_pendulum.ini | grep -q '^name = Pendulum-v1$' || fail "builtin: config"

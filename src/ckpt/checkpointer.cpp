@@ -1,0 +1,552 @@
+// The Checkpointer: run folders, saving with rotation and disk checks, restoring with
+// verification and fallback, and the listing that `edgerl ckpt ls` prints.
+#include "edgerl/checkpoint.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <map>
+
+#include "core/text.hpp"
+#include "edgerl/version.hpp"
+
+namespace edgerl {
+
+namespace {
+
+const char* kPrefix = "step_";
+const char* kSuffix = ".ckpt";
+
+int64_t system_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string utc_timestamp(int64_t ms) {
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm);
+  return buf;
+}
+
+std::string step_list(const RunListing& run) {
+  std::string s;
+  for (const CheckpointEntry& e : run.checkpoints)
+    s += (s.empty() ? "" : ", ") + std::to_string(e.eval_step);
+  return s.empty() ? "none" : s;
+}
+
+Status open_and(FileSystem& fs, const std::string& path,
+                const std::function<Status(const RandomAccessFile&)>& fn) {
+  std::unique_ptr<RandomAccessFile> file;
+  Status s = fs.open_for_read(path, &file);
+  if (!s.ok()) return s;
+  return fn(*file).prefixed(path);
+}
+
+Status check_save_args(const SaveArgs& a) {
+  const std::string key = "logger.checkpointing.save_args.";
+  auto at_least = [&](const char* name, int64_t v, int64_t min) {
+    if (v >= min) return Status();
+    return Status::invalid_argument(key + name + " = " + std::to_string(v) +
+                                    " is out of range (at least " + std::to_string(min) + ")");
+  };
+  for (Status s :
+       {at_least("save_interval_steps", a.save_interval_steps, 1),
+        at_least("max_to_keep", a.max_to_keep, 1), at_least("keep_period", a.keep_period, 0),
+        at_least("keep_best", a.keep_best, 0), at_least("min_free_bytes", a.min_free_bytes, 0)})
+    if (!s.ok()) return s;
+  if (a.compression_level < 0 || a.compression_level > 9)
+    return Status::invalid_argument(key +
+                                    "compression_level = " + std::to_string(a.compression_level) +
+                                    " is out of range (0 to 9)");
+  if (a.on_save_error != "warn" && a.on_save_error != "abort")
+    return Status::invalid_argument(key + "on_save_error = " + a.on_save_error +
+                                    " is not one of warn, abort");
+  return Status();
+}
+
+}  // namespace
+
+std::string checkpoint_file_name(int64_t eval_step) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%s%06lld%s", kPrefix, static_cast<long long>(eval_step), kSuffix);
+  return buf;
+}
+
+bool parse_checkpoint_file_name(const std::string& name, int64_t* eval_step) {
+  const std::string prefix = kPrefix, suffix = kSuffix;
+  if (name.size() <= prefix.size() + suffix.size() || name.compare(0, prefix.size(), prefix) ||
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix))
+    return false;
+  const std::string digits =
+      name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+  if (digits.size() > 18) return false;
+  int64_t v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *eval_step = v;
+  return true;
+}
+
+std::string human_bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 5) v /= 1024, ++u;
+  char buf[32];
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(n));
+  else
+    std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+  return buf;
+}
+
+// ---- reading files ------------------------------------------------------------------------
+
+Status read_checkpoint_file_info(FileSystem& fs, const std::string& path, CheckpointInfo* out) {
+  return open_and(fs, path,
+                  [&](const RandomAccessFile& f) { return read_checkpoint_info(f, out); });
+}
+
+Status verify_checkpoint_file(FileSystem& fs, const std::string& path, CheckpointInfo* out) {
+  return open_and(fs, path, [&](const RandomAccessFile& f) { return verify_checkpoint(f, out); });
+}
+
+Status read_checkpoint_file(FileSystem& fs, const std::string& path, CheckpointInfo* info,
+                            std::vector<Tensor>* tensors) {
+  return open_and(fs, path,
+                  [&](const RandomAccessFile& f) { return read_checkpoint(f, info, tensors); });
+}
+
+Status load_checkpoint_file(FileSystem& fs, const std::string& path, const TensorList& into,
+                            CheckpointInfo* info) {
+  return open_and(fs, path, [&](const RandomAccessFile& f) {
+    CheckpointInfo got;
+    Status s = read_checkpoint_info(f, &got);
+    if (!s.ok()) return s;
+    std::map<std::string, const TensorRef*> wanted;
+    for (const TensorRef& t : into)
+      if (!wanted.emplace(t.name, &t).second)
+        return Status::invalid_argument("tensor '" + t.name + "' is listed twice in this run");
+    for (const TensorRecord& rec : got.tensors)
+      if (!wanted.count(rec.name))
+        return Status::invalid_argument("the checkpoint has tensor '" + rec.name +
+                                        "', which this run does not (the config differs from "
+                                        "the checkpoint's)");
+    std::map<std::string, const TensorRecord*> present;
+    for (const TensorRecord& rec : got.tensors) present[rec.name] = &rec;
+    for (const TensorRef& t : into) {
+      const auto it = present.find(t.name);
+      if (it == present.end())
+        return Status::invalid_argument("the checkpoint has no tensor '" + t.name +
+                                        "', which this run needs (the config differs from the "
+                                        "checkpoint's)");
+      const TensorRecord& rec = *it->second;
+      if (rec.dtype != t.dtype || rec.shape != t.shape)
+        return Status::invalid_argument("tensor '" + t.name + "' is " + dtype_name(rec.dtype) +
+                                        " " + shape_string(rec.shape) + " in the checkpoint but " +
+                                        dtype_name(t.dtype) + " " + shape_string(t.shape) +
+                                        " in this run (the config differs from the checkpoint's)");
+    }
+    for (const TensorRecord& rec : got.tensors) {
+      s = read_tensor_data(f, rec, wanted[rec.name]->data);
+      if (!s.ok()) return s;
+    }
+    if (info) *info = std::move(got);
+    return Status();
+  });
+}
+
+// ---- listing ------------------------------------------------------------------------------
+
+Status list_run(FileSystem& fs, const std::string& run_dir, RunListing* out) {
+  std::vector<DirEntry> entries;
+  Status s = fs.list_dir(run_dir, &entries);
+  if (!s.ok()) return s;
+  RunListing run;
+  run.dir = run_dir;
+  run.checkpoint_uid = base_name(run_dir);
+  for (const DirEntry& e : entries) {
+    if (!e.is_file) continue;
+    const std::string path = join_path(run_dir, e.name);
+    long pid = 0;
+    int64_t step = 0;
+    if (parse_temp_name(e.name, &pid)) {
+      run.temp_files.push_back(path);
+    } else if (parse_checkpoint_file_name(e.name, &step)) {
+      CheckpointEntry entry;
+      entry.path = path;
+      entry.eval_step = step;
+      std::unique_ptr<RandomAccessFile> file;
+      entry.status = fs.open_for_read(path, &file);
+      if (entry.status.ok()) {
+        entry.size = file->size();
+        CheckpointInfo info;
+        entry.status = read_checkpoint_info(*file, &info).prefixed(path);
+        if (entry.status.ok()) {
+          entry.meta = std::move(info.meta);
+          entry.eval_step = entry.meta.eval_step;
+          entry.num_tensors = info.tensors.size();
+        }
+      }
+      run.checkpoints.push_back(std::move(entry));
+    }
+  }
+  std::stable_sort(
+      run.checkpoints.begin(), run.checkpoints.end(),
+      [](const CheckpointEntry& a, const CheckpointEntry& b) { return a.eval_step < b.eval_step; });
+  *out = std::move(run);
+  return Status();
+}
+
+namespace {
+
+Status collect_runs(FileSystem& fs, const std::string& dir, int depth,
+                    std::vector<RunListing>* out) {
+  RunListing run;
+  Status s = list_run(fs, dir, &run);
+  if (!s.ok()) return s;
+  if (!run.checkpoints.empty() || !run.temp_files.empty()) out->push_back(std::move(run));
+  if (depth == 0) return Status();
+  std::vector<DirEntry> entries;
+  s = fs.list_dir(dir, &entries);
+  if (!s.ok()) return s;
+  for (const DirEntry& e : entries) {
+    if (!e.is_dir) continue;
+    s = collect_runs(fs, join_path(dir, e.name), depth - 1, out);
+    if (!s.ok()) return s;
+  }
+  return Status();
+}
+
+}  // namespace
+
+Status list_runs(FileSystem& fs, const std::string& dir, std::vector<RunListing>* out) {
+  out->clear();
+  Status s = collect_runs(fs, dir, 4, out);
+  std::sort(out->begin(), out->end(),
+            [](const RunListing& a, const RunListing& b) { return a.dir < b.dir; });
+  return s;
+}
+
+// ---- the Checkpointer ---------------------------------------------------------------------
+
+Status Checkpointer::open(const CheckpointConfig& cfg, const std::string& base_exp_path,
+                          const std::string& model_name, const std::string& config_ini,
+                          std::unique_ptr<Checkpointer>* out, CheckpointerHooks hooks) {
+  const std::string key = "logger.checkpointing.";
+  struct Named {
+    std::string key, value;
+    bool may_be_empty;
+  };
+  const Named names[] = {
+      {"model_name", model_name, false},
+      {"save_args.rel_dir", cfg.save_args.rel_dir, false},
+      {"save_args.checkpoint_uid", cfg.save_args.checkpoint_uid, true},
+      {"load_args.rel_dir", cfg.load_args.rel_dir, false},
+      {"load_args.checkpoint_uid", cfg.load_args.checkpoint_uid, true},
+  };
+  for (const Named& n : names) {
+    if (n.may_be_empty && n.value.empty()) continue;
+    const std::string problem = folder_name_problem(n.value);
+    if (!problem.empty()) return Status::invalid_argument(key + n.key + " " + problem);
+  }
+  if (cfg.load_args.load_step < -1)
+    return Status::invalid_argument(
+        key + "load_args.load_step = " + std::to_string(cfg.load_args.load_step) +
+        " is out of range (-1 or more)");
+  Status s = check_save_args(cfg.save_args);
+  if (!s.ok()) return s;
+
+  std::unique_ptr<Checkpointer> c(new Checkpointer());
+  c->cfg_ = cfg;
+  c->base_ = base_exp_path;
+  c->model_name_ = model_name;
+  c->config_ini_ = config_ini;
+  c->hooks_ = std::move(hooks);
+  c->fs_ = c->hooks_.fs ? c->hooks_.fs : &posix_fs();
+  if (!c->hooks_.now_ms) c->hooks_.now_ms = system_now_ms;
+  if (cfg.save_model) {
+    c->model_dir_ = join_path(join_path(base_exp_path, cfg.save_args.rel_dir), model_name);
+    s = create_dirs(*c->fs_, c->model_dir_);
+    if (s.ok()) s = c->remove_stale_temps_under(c->model_dir_);
+    if (s.ok() && (!cfg.save_args.checkpoint_uid.empty() || !cfg.load_model))
+      s = c->start_run(cfg.save_args.checkpoint_uid);
+    if (!s.ok()) return s;
+  }
+  if (cfg.load_model && (!cfg.save_model || cfg.load_args.rel_dir != cfg.save_args.rel_dir)) {
+    const std::string load_model_dir =
+        join_path(join_path(base_exp_path, cfg.load_args.rel_dir), model_name);
+    s = c->remove_stale_temps_under(load_model_dir);
+    if (!s.ok() && s.code() != Status::Code::not_found) return s;
+  }
+  *out = std::move(c);
+  return Status();
+}
+
+Status create_timestamped_dir(FileSystem& fs, const std::string& parent, int64_t now_ms,
+                              std::string* name) {
+  // mkdir is atomic, so two runs started in the same second still get their own folders.
+  const std::string stamp = utc_timestamp(now_ms);
+  bool created = false;
+  Status s;
+  for (int n = 1; s.ok() && !created && n <= 1000; ++n) {
+    *name = n == 1 ? stamp : stamp + "-" + std::to_string(n);
+    s = fs.create_dir(join_path(parent, *name), &created);
+  }
+  if (s.ok() && !created)
+    return Status::io_error(parent + ": no free run folder name for " + stamp);
+  return s;
+}
+
+Status Checkpointer::start_run(const std::string& uid) {
+  Status s;
+  bool created = false;
+  if (!uid.empty()) {
+    uid_ = uid;
+    s = fs_->create_dir(join_path(model_dir_, uid_), &created);
+  } else {
+    s = create_timestamped_dir(*fs_, model_dir_, hooks_.now_ms(), &uid_);
+    created = s.ok();
+  }
+  if (s.ok() && created) s = fs_->sync_dir(model_dir_);
+  if (!s.ok()) return s;
+  const std::string run_dir = join_path(model_dir_, uid_);
+  RunListing run;
+  s = list_run(*fs_, run_dir, &run);
+  if (!s.ok()) return s;
+  run_dir_ = run_dir;
+  for (const CheckpointEntry& e : run.checkpoints) {
+    if (e.status.ok())
+      index_.push_back({e.eval_step, e.meta.episode_return, e.path});
+    else
+      log("checkpoint: ignoring unreadable " + e.status.message());
+  }
+  log("checkpoint: saving to " + run_dir_);
+  return Status();
+}
+
+Status Checkpointer::remove_stale_temps_under(const std::string& model_dir) {
+  std::vector<DirEntry> runs;
+  Status s = fs_->list_dir(model_dir, &runs);
+  if (!s.ok()) return s;
+  for (const DirEntry& run : runs) {
+    if (!run.is_dir) continue;
+    std::vector<std::string> removed;
+    s = remove_stale_temps(*fs_, join_path(model_dir, run.name), &removed);
+    for (const std::string& path : removed) log("checkpoint: removed stale temporary file " + path);
+    if (!s.ok()) return s;
+  }
+  return Status();
+}
+
+SaveResult Checkpointer::save(int64_t timestep, int64_t eval_step, const TensorList& state,
+                              double episode_return, bool force) {
+  SaveResult r;
+  const int64_t interval = cfg_.save_args.save_interval_steps;
+  if (!cfg_.save_model || (!force && (eval_step + 1) % interval != 0)) {
+    r.skipped = true;
+    return r;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  if (eval_step < 0)
+    return failed(r, Status::invalid_argument("eval_step " + std::to_string(eval_step) + " < 0"),
+                  eval_step, timestep);
+  if (run_dir_.empty()) {
+    const Status s = start_run("");
+    if (!s.ok()) return failed(r, s, eval_step, timestep);
+  }
+
+  CheckpointMeta meta;
+  meta.timestep = timestep;
+  meta.eval_step = eval_step;
+  meta.episode_return = episode_return;
+  meta.wall_time_ms = hooks_.now_ms();
+  meta.model_name = model_name_;
+  meta.checkpoint_uid = uid_;
+  meta.edgerl_version = kVersion;
+  meta.config_ini = config_ini_;
+  Status s =
+      encode_checkpoint(meta, state, static_cast<int>(cfg_.save_args.compression_level), &buffer_);
+  if (!s.ok()) return failed(r, s, eval_step, timestep);
+
+  const uint64_t min_free = static_cast<uint64_t>(cfg_.save_args.min_free_bytes);
+  uint64_t free_before = 0;
+  s = fs_->free_bytes(run_dir_, &free_before);
+  if (s.ok() && (free_before < buffer_.size() || free_before - buffer_.size() < min_free))
+    s = Status::no_space(run_dir_ + ": " + human_bytes(free_before) + " free, but the " +
+                         human_bytes(buffer_.size()) +
+                         " checkpoint must leave min_free_bytes = " + human_bytes(min_free));
+  if (!s.ok()) return failed(r, s, eval_step, timestep);
+
+  r.path = join_path(run_dir_, checkpoint_file_name(eval_step));
+  bool renamed = false;
+  s = write_file_atomic(*fs_, r.path, buffer_.data(), buffer_.size(), &renamed);
+  auto same_step = [&](const Kept& k) { return k.eval_step == eval_step; };
+  if (renamed) {
+    // The file is complete under its final name (even if its folder's fsync failed): index it
+    // so that rotation removes it in time.
+    index_.erase(std::remove_if(index_.begin(), index_.end(), same_step), index_.end());
+    index_.push_back({eval_step, episode_return, r.path});
+    std::sort(index_.begin(), index_.end(),
+              [](const Kept& a, const Kept& b) { return a.eval_step < b.eval_step; });
+  }
+  if (!s.ok()) return failed(r, s, eval_step, timestep);
+
+  r.saved = true;
+  r.bytes = buffer_.size();
+  rotate(&r);
+  if (!fs_->free_bytes(run_dir_, &r.free_bytes).ok()) r.free_bytes = 0;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  char ms[32];
+  std::snprintf(ms, sizeof ms, "%.1f ms", r.seconds * 1e3);
+  log("checkpoint: saved " + r.path + " (" + human_bytes(r.bytes) + " in " + ms + "; " +
+      human_bytes(r.free_bytes) + " free)");
+  return r;
+}
+
+SaveResult Checkpointer::failed(SaveResult r, const Status& s, int64_t eval_step,
+                                int64_t timestep) {
+  r.status = s;
+  r.abort = cfg_.save_args.on_save_error == "abort";
+  log("checkpoint: eval step " + std::to_string(eval_step) + " (timestep " +
+      std::to_string(timestep) + ") not saved: " + s.message() + "; earlier checkpoints kept; " +
+      (r.abort ? "stopping (on_save_error = abort)" : "training continues (on_save_error = warn)"));
+  return r;
+}
+
+void Checkpointer::rotate(SaveResult* r) {
+  const SaveArgs& a = cfg_.save_args;
+  std::vector<bool> keep(index_.size(), false);
+  const size_t newest = static_cast<size_t>(std::min<int64_t>(a.max_to_keep, index_.size()));
+  for (size_t i = index_.size() - newest; i < index_.size(); ++i) keep[i] = true;
+  std::vector<size_t> by_return;
+  for (size_t i = 0; i < index_.size(); ++i) {
+    if (!std::isnan(index_[i].episode_return)) by_return.push_back(i);
+    if (a.keep_period > 0 && (index_[i].eval_step + 1) % a.keep_period == 0) keep[i] = true;
+  }
+  // Best first; among equal returns the newer one.
+  std::sort(by_return.begin(), by_return.end(), [&](size_t x, size_t y) {
+    if (index_[x].episode_return != index_[y].episode_return)
+      return index_[x].episode_return > index_[y].episode_return;
+    return index_[x].eval_step > index_[y].eval_step;
+  });
+  for (size_t j = 0; j < by_return.size() && j < static_cast<size_t>(a.keep_best); ++j)
+    keep[by_return[j]] = true;
+
+  std::vector<Kept> kept;
+  for (size_t i = 0; i < index_.size(); ++i) {
+    if (keep[i]) {
+      kept.push_back(index_[i]);
+      continue;
+    }
+    const Status s = fs_->remove_file(index_[i].path);
+    if (s.ok() || s.code() == Status::Code::not_found) {
+      r->removed.push_back(index_[i].path);
+    } else {
+      log("checkpoint: could not rotate away " + s.message() + "; will retry");
+      kept.push_back(index_[i]);
+    }
+  }
+  index_ = std::move(kept);
+}
+
+Status Checkpointer::find_newest_run(const std::string& model_dir, std::string* uid) {
+  std::vector<DirEntry> entries;
+  Status s = fs_->list_dir(model_dir, &entries);
+  if (!s.ok())
+    return Status::not_found("no checkpoints of model '" + model_name_ + "': " + s.message());
+  bool found = false;
+  int64_t best_time = 0;
+  for (const DirEntry& e : entries) {
+    if (!e.is_dir) continue;
+    RunListing run;
+    if (!list_run(*fs_, join_path(model_dir, e.name), &run).ok()) continue;
+    for (const CheckpointEntry& c : run.checkpoints) {
+      if (!c.status.ok()) continue;
+      // Entries come sorted by name, so on equal times the later name wins.
+      if (!found || c.meta.wall_time_ms >= best_time) {
+        found = true;
+        best_time = c.meta.wall_time_ms;
+        *uid = e.name;
+      }
+    }
+  }
+  if (!found)
+    return Status::not_found(model_dir + ": no run of model '" + model_name_ +
+                             "' has a readable checkpoint");
+  return Status();
+}
+
+Status Checkpointer::restore(const TensorList& into, RestoreInfo* info) {
+  const LoadArgs& a = cfg_.load_args;
+  const std::string model_dir = join_path(join_path(base_, a.rel_dir), model_name_);
+  std::string uid = a.checkpoint_uid;
+  if (uid.empty()) {
+    Status s = find_newest_run(model_dir, &uid);
+    if (!s.ok()) return s;
+  }
+  RunListing run;
+  Status s = list_run(*fs_, join_path(model_dir, uid), &run);
+  if (!s.ok()) return s;
+  if (run.checkpoints.empty()) return Status::not_found(run.dir + ": the run has no checkpoint");
+
+  RestoreInfo out;
+  out.checkpoint_uid = uid;
+  CheckpointInfo got;
+  if (a.load_step >= 0) {
+    const auto it =
+        std::find_if(run.checkpoints.begin(), run.checkpoints.end(),
+                     [&](const CheckpointEntry& e) { return e.eval_step == a.load_step; });
+    if (it == run.checkpoints.end())
+      return Status::not_found(run.dir + ": no checkpoint of eval step " +
+                               std::to_string(a.load_step) + " (steps: " + step_list(run) + ")");
+    s = it->status.ok() ? load_checkpoint_file(*fs_, it->path, into, &got) : it->status;
+    if (!s.ok()) return s;
+    out.path = it->path;
+  } else {
+    for (auto it = run.checkpoints.rbegin(); it != run.checkpoints.rend(); ++it) {
+      s = it->status.ok() ? load_checkpoint_file(*fs_, it->path, into, &got) : it->status;
+      if (s.ok()) {
+        out.path = it->path;
+        break;
+      }
+      if (s.code() == Status::Code::invalid_argument) return s;
+      log("checkpoint: " + s.message() + "; falling back to an older checkpoint");
+      out.fell_back.push_back(s.message());
+    }
+    if (out.path.empty())
+      return Status::corruption(run.dir +
+                                ": no checkpoint verifies (newest: " + out.fell_back.front() + ")");
+  }
+  out.meta = std::move(got.meta);
+  log("checkpoint: restored " + out.path + " (eval step " + std::to_string(out.meta.eval_step) +
+      ", timestep " + std::to_string(out.meta.timestep) + ")");
+  if (cfg_.save_model && run_dir_.empty()) {
+    const int64_t restored = out.meta.eval_step;
+    const bool newest = run.checkpoints.back().eval_step <= restored;
+    if (!newest)
+      log("checkpoint: " + run.dir + " has checkpoints after eval step " +
+          std::to_string(restored) + "; this run continues in a new folder");
+    s = start_run(newest ? uid : "");
+    if (!s.ok()) return s;
+  }
+  if (info) *info = std::move(out);
+  return Status();
+}
+
+void Checkpointer::log(const std::string& line) const {
+  if (hooks_.log)
+    hooks_.log(line);
+  else
+    std::fprintf(stderr, "edgerl: %s\n", line.c_str());
+}
+
+}  // namespace edgerl

@@ -1,0 +1,134 @@
+#include "cli/args.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+
+namespace edgerl::cli {
+
+ArgParser& ArgParser::flag(const std::string& name, bool* out, const std::string& alias) {
+  Spec s;
+  s.name = name;
+  s.alias = alias;
+  s.flag = out;
+  specs_.push_back(s);
+  return *this;
+}
+
+ArgParser& ArgParser::option(const std::string& name, std::string* out, const std::string& alias,
+                             bool* given) {
+  Spec s;
+  s.name = name;
+  s.alias = alias;
+  s.value = out;
+  s.given = given;
+  specs_.push_back(s);
+  return *this;
+}
+
+ArgParser& ArgParser::config(std::string* path, std::vector<std::string>* overrides) {
+  config_path_ = path;
+  overrides_ = overrides;
+  return option("--config", path, "-c");
+}
+
+ArgParser& ArgParser::operands(std::vector<std::string>* out) {
+  operands_ = out;
+  return *this;
+}
+
+ArgParser::Spec* ArgParser::find(const std::string& name) {
+  for (Spec& s : specs_)
+    if (name == s.name || (!s.alias.empty() && name == s.alias)) return &s;
+  return nullptr;
+}
+
+bool ArgParser::parse(const Args& args) {
+  bool options_done = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (options_done || a.empty() || a[0] != '-' || a == "-") {
+      if (!options_done && overrides_ && a.find('=') != std::string::npos) {
+        overrides_->push_back(a);
+      } else if (operands_) {
+        operands_->push_back(a);
+      } else if (!options_done && overrides_ && a.find('.') != std::string::npos &&
+                 a.find('/') == std::string::npos) {
+        throw ConfigError("override '" + a + "': expected section.key=value");
+      } else {
+        throw UsageError("unexpected argument '" + a + "'" + hint());
+      }
+      continue;
+    }
+    if (a == "--") {
+      options_done = true;
+      continue;
+    }
+    if (a == "-h" || a == "--help") return false;
+    const size_t eq = a.find('=');
+    const bool inline_value = a.rfind("--", 0) == 0 && eq != std::string::npos;
+    const std::string name = inline_value ? a.substr(0, eq) : a;
+    Spec* s = find(name);
+    if (!s) throw UsageError("unknown option '" + a + "'" + hint());
+    if (s->flag) {
+      if (inline_value) throw UsageError(name + " takes no value" + hint());
+      *s->flag = true;
+      continue;
+    }
+    if (s->seen) throw UsageError(name + " given twice");
+    std::string value;
+    if (inline_value) {
+      value = a.substr(eq + 1);
+    } else {
+      if (i + 1 >= args.size())
+        throw UsageError(name + (s->name == "--config" ? " needs a file name" : " needs a value"));
+      value = args[++i];
+    }
+    s->seen = true;
+    *s->value = value;
+    if (s->given) *s->given = true;
+  }
+  return true;
+}
+
+int64_t parse_int_option(const std::string& name, const std::string& value, int64_t lo,
+                         int64_t hi) {
+  errno = 0;
+  char* end = nullptr;
+  const long long v = std::strtoll(value.c_str(), &end, 10);
+  if (value.empty() || *end || errno == ERANGE || v < lo || v > hi)
+    throw UsageError(name + " " + value + ": expected an integer from " + std::to_string(lo) +
+                     " to " + std::to_string(hi));
+  return v;
+}
+
+uint64_t parse_u64_option(const std::string& name, const std::string& value) {
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(value.c_str(), &end, 10);
+  if (value.empty() || *end || value[0] == '-' || value[0] == '+' || errno == ERANGE)
+    throw UsageError(name + " " + value + ": expected a non-negative integer");
+  return v;
+}
+
+Config load_config_from(const std::string& path, const std::vector<std::string>& overrides) {
+  if (path.empty()) {
+    Config cfg = default_config();
+    for (const auto& o : overrides) apply_override(cfg, o);
+    validate(cfg);
+    return cfg;
+  }
+  const std::string prefix = "builtin:";
+  if (path.rfind(prefix, 0) == 0) {
+    const std::string name = path.substr(prefix.size());
+    const std::string text = builtin_config_text(name);
+    if (text.empty()) {
+      std::string names;
+      for (const auto& n : builtin_config_names()) names += (names.empty() ? "" : ", ") + n;
+      throw ConfigError("no built-in config named '" + name + "' (built in: " + names + ")");
+    }
+    return load_config_text(text, "<built-in " + name + ">", overrides);
+  }
+  return load_config(path, overrides);
+}
+
+}  // namespace edgerl::cli

@@ -1,0 +1,74 @@
+// cli/args: the one argument parser every sub-command uses, and the CLI's own error.
+//
+// A command declares its options (flags, options with a value, positional operands, and
+// whether it takes `--config FILE` plus `section.key=value` overrides); parse() then accepts
+// `--name VALUE` and `--name=VALUE` alike, `--` ends the options, and anything undeclared is
+// a UsageError naming it and pointing at the command's --help.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "edgerl/config.hpp"
+
+namespace edgerl::cli {
+
+using Args = std::vector<std::string>;
+
+// Bad usage of the command line: what() is printed after "edgerl <command>: " and the process
+// exits with `status` (2 unless said otherwise).
+struct UsageError : std::runtime_error {
+  explicit UsageError(const std::string& what, int status = 2)
+      : std::runtime_error(what), status(status) {}
+  int status;
+};
+
+class ArgParser {
+ public:
+  explicit ArgParser(std::string command) : command_(std::move(command)) {}
+
+  // A flag: *out becomes true when `name` (or `alias`) is given.
+  ArgParser& flag(const std::string& name, bool* out, const std::string& alias = "");
+  // An option with a value; *out gets it and *given (if not null) becomes true. Given twice is
+  // an error.
+  ArgParser& option(const std::string& name, std::string* out, const std::string& alias = "",
+                    bool* given = nullptr);
+  // `--config FILE` (or -c) and `section.key=value` operands.
+  ArgParser& config(std::string* path, std::vector<std::string>* overrides);
+  // Operands (anything not starting with '-', or everything after "--").
+  ArgParser& operands(std::vector<std::string>* out);
+
+  // Parses `args`. Returns false when -h or --help was given (the caller prints its help).
+  // Throws UsageError for an unknown option, a missing value or an unexpected operand.
+  bool parse(const Args& args);
+
+ private:
+  struct Spec {
+    std::string name, alias;
+    bool* flag = nullptr;
+    std::string* value = nullptr;
+    bool* given = nullptr;
+    bool seen = false;
+  };
+  Spec* find(const std::string& name);
+  std::string hint() const { return " (see edgerl " + command_ + " --help)"; }
+
+  std::string command_;
+  std::vector<Spec> specs_;
+  std::string* config_path_ = nullptr;
+  std::vector<std::string>* overrides_ = nullptr;
+  std::vector<std::string>* operands_ = nullptr;
+};
+
+// Typed option values: "--name VALUE: expected ..." as a UsageError otherwise.
+int64_t parse_int_option(const std::string& name, const std::string& value, int64_t lo,
+                         int64_t hi);
+uint64_t parse_u64_option(const std::string& name, const std::string& value);
+
+// The config a `--config` path names (a file, builtin:NAME, or "" for the built-in default)
+// with the overrides applied and validated. Throws ConfigError.
+Config load_config_from(const std::string& path, const std::vector<std::string>& overrides);
+
+}  // namespace edgerl::cli

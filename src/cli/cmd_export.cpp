@@ -1,0 +1,73 @@
+// `edgerl export`: a checkpoint's tensors converted for numpy and PyTorch.
+#include <cstdio>
+#include <new>
+#include <string>
+
+#include "cli/commands.hpp"
+#include "edgerl/checkpoint.hpp"
+#include "edgerl/ckpt_export.hpp"
+
+namespace edgerl::cli {
+namespace {
+
+const char* kHelp =
+    "usage: edgerl export FILE --format npz|safetensors -o OUT\n"
+    "\n"
+    "Writes a checkpoint's tensors for other tools, after verifying every CRC:\n"
+    "  npz          numpy.load(OUT)['actor/params']\n"
+    "  safetensors  safetensors.numpy.load_file(OUT) or safetensors.torch.load_file(OUT);\n"
+    "               the checkpoint's metadata and config are in its __metadata__\n"
+    "Without --format, the format follows OUT's extension (.npz, .safetensors).\n";
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+int cmd_export(const Args& args) {
+  std::string format, output;
+  bool has_format = false;
+  std::vector<std::string> inputs;
+  ArgParser p("export");
+  p.option("--format", &format, "", &has_format).option("--output", &output, "-o").operands(&inputs);
+  if (!p.parse(args)) {
+    std::fputs(kHelp, stdout);
+    return kExitOk;
+  }
+  if (has_format && format.empty()) throw UsageError("--format needs npz or safetensors");
+  if (inputs.empty()) throw UsageError("needs a checkpoint file (see edgerl export --help)");
+  if (inputs.size() > 1)
+    throw UsageError("unexpected argument '" + inputs[1] + "' (one checkpoint file at a time)");
+  const std::string& input = inputs[0];
+  if (output.empty()) throw UsageError("needs -o OUT, the file to write");
+  if (format.empty())
+    format = ends_with(output, ".npz")           ? "npz"
+             : ends_with(output, ".safetensors") ? "safetensors"
+                                                 : "";
+  if (format != "npz" && format != "safetensors")
+    throw UsageError(format.empty() ? "needs --format npz|safetensors"
+                                    : "unknown format '" + format + "'; use npz or safetensors");
+
+  CheckpointInfo info;
+  std::vector<Tensor> tensors;
+  std::vector<uint8_t> bytes;
+  try {
+    Status s = read_checkpoint_file(posix_fs(), input, &info, &tensors);
+    if (!s.ok()) throw UsageError(s.message());
+    s = format == "npz" ? encode_npz(tensors, &bytes)
+                        : encode_safetensors(info.meta, tensors, &bytes);
+    if (!s.ok()) throw UsageError(input + ": " + s.message());
+  } catch (const std::bad_alloc&) {
+    throw UsageError(input + ": not enough memory to hold its tensors", kExitNoMemory);
+  }
+  tensors.clear();
+  const Status s = write_file_atomic(posix_fs(), output, bytes.data(), bytes.size());
+  if (!s.ok()) throw UsageError(s.message());
+  std::printf("%s: %zu tensors written as %s (%s)\n", output.c_str(), info.tensors.size(),
+              format.c_str(), human_bytes(bytes.size()).c_str());
+  return kExitOk;
+}
+
+}  // namespace edgerl::cli

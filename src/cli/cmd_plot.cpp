@@ -1,0 +1,85 @@
+// `edgerl plot RUN_DIR... [-o FILE]`: the runs' evaluation curves in one SVG.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "cli/commands.hpp"
+#include "edgerl/plot.hpp"
+
+namespace edgerl::cli {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: edgerl plot RUN_DIR... [-o FILE] [--metric NAME] [--title TEXT]\n"
+    "\n"
+    "Draws each run's evaluation curve from RUN_DIR/eval.csv into one SVG: the mean as a line,\n"
+    "min to max as a shaded band, one colour per run with a legend. RUN_DIR may also name a\n"
+    "CSV file directly.\n"
+    "\n"
+    "  -o, --output FILE  the SVG to write (default: curve.svg)\n"
+    "  --metric NAME      the evaluation metric (default: episode_return)\n"
+    "  --title TEXT       a title above the plot\n"
+    "  -h, --help         this help\n";
+
+bool is_directory(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string without_trailing_slashes(std::string s) {
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+// Writes and checks every step, so a full disk is reported instead of leaving half an SVG.
+bool write_file(const std::string& path, const std::string& text, std::string& why) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return why = std::strerror(errno), false;
+  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  const bool flushed = std::fflush(f) == 0;
+  if (!(written && flushed)) why = std::strerror(errno);
+  if (std::fclose(f) != 0 && written && flushed) return why = std::strerror(errno), false;
+  return written && flushed;
+}
+
+}  // namespace
+
+int cmd_plot(const Args& args) {
+  std::vector<std::string> runs;
+  std::string output = "curve.svg", metric = "episode_return", title;
+  ArgParser p("plot");
+  p.option("--output", &output, "-o")
+      .option("--metric", &metric)
+      .option("--title", &title)
+      .operands(&runs);
+  if (!p.parse(args)) {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  if (output.empty()) throw UsageError("--output needs a FILE");
+  if (metric.empty()) throw UsageError("--metric needs a NAME");
+  if (runs.empty()) throw UsageError("no RUN_DIR given (see edgerl plot --help)");
+
+  std::vector<Curve> curves;
+  size_t points = 0;
+  for (const auto& run : runs) {
+    const std::string label = without_trailing_slashes(run);
+    const std::string csv = is_directory(run) ? label + "/eval.csv" : run;
+    curves.push_back(read_curve(csv, metric, label));
+    points += curves.back().timestep.size();
+  }
+
+  PlotOptions options;
+  options.title = title;
+  options.y_label = metric == "episode_return" ? "episode return" : metric;
+  std::string why;
+  if (!write_file(output, render_svg(curves, options), why))
+    throw UsageError(output + ": cannot write: " + why);
+  std::printf("wrote %s: %zu run%s, %zu points\n", output.c_str(), curves.size(),
+              curves.size() == 1 ? "" : "s", points);
+  return kExitOk;
+}
+
+}  // namespace edgerl::cli

@@ -1,0 +1,37 @@
+// core/text: the small string rules and helpers that config, checkpoint, logger and the CLI
+// share, each stated once: what a folder name may be, the "did you mean" suggestion, trimming,
+// lower-casing and how a tensor shape is written.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace edgerl {
+
+// Bytes a folder name (model_name, checkpoint_uid, rel_dir, a run id) may have: NAME_MAX.
+constexpr size_t kMaxFolderNameBytes = 255;
+
+// Letters, digits, '.', '_', '-': the characters of folder names (and, with '/', of tensor
+// and metric names).
+bool is_name_char(char c);
+
+// Why `name` cannot be one folder name (empty, "." or "..", longer than kMaxFolderNameBytes,
+// a character other than letters, digits, '.', '_', '-'), or "" when it can. The message
+// follows the name's key, e.g. "logger.checkpointing.model_name " + problem.
+std::string folder_name_problem(const std::string& name);
+
+// Levenshtein distance between a and b.
+size_t edit_distance(const std::string& a, const std::string& b);
+
+// " (did you mean X?)" for the candidate closest to `word` (case-insensitive), or "" when no
+// candidate is close enough to be a plausible typo.
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+
+std::string trim(const std::string& s);
+std::string lower(std::string s);
+
+// "[2, 3]" for a shape, "[]" for a scalar.
+std::string shape_string(const std::vector<uint64_t>& shape);
+
+}  // namespace edgerl

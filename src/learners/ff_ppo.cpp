@@ -1,0 +1,418 @@
+// ff_ppo and ff_ppo_continuous: feed-forward PPO (Schulman et al. 2017) with separate actor
+// and critic networks, as Stoix's ff_ppo.py and CleanRL's ppo.py / ppo_continuous_action.py.
+// Read it top to bottom in the order it runs: rollout, bootstrap values, GAE, then epochs of
+// shuffled minibatches with the clipped surrogate, the (clipped) value loss and the entropy
+// bonus, each network stepped by its own clipped Adam (optax.chain(clip_by_global_norm, adam)).
+//
+// Random streams (SeedSequence(arch.seed) children): 0 network initialisation, 2 action
+// sampling, 3 minibatch shuffling; training env i is reset with seed arch.seed + i as
+// Gymnasium's vector envs do. Every stream, the envs, both networks, their Adam moments, the
+// observation statistics and the counters are listed as tensors, so a checkpoint resumes the
+// run bit for bit.
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "learners/learners.hpp"
+#include "core/detmath.hpp"
+#include "nn/distributions.hpp"
+#include "edgerl/envs.hpp"
+#include "edgerl/nn.hpp"
+#include "edgerl/optim.hpp"
+#include "learners/rl_math.hpp"
+
+namespace edgerl {
+namespace {
+
+class FfPpo final : public System {
+ public:
+  explicit FfPpo(const Config& cfg)
+      : sys_(cfg.system),
+        env_(cfg.env, static_cast<size_t>(cfg.arch.num_envs), cfg.arch.seed),
+        discrete_(env_.is_discrete()),
+        obs_dim_(env_.obs_dim()),
+        act_dim_(discrete_ ? static_cast<size_t>(env_.num_actions()) : env_.action_dim()),
+        T_(static_cast<size_t>(sys_.rollout_length)),
+        E_(static_cast<size_t>(cfg.arch.num_envs)),
+        actor_(obs_dim_, cfg.actor_network, act_dim_, 0.01),
+        critic_(obs_dim_, cfg.critic_network, 1, 1.0),
+        actor_opt_(actor_.num_params(), adam_options(sys_.actor_lr)),
+        critic_opt_(critic_.num_params(), adam_options(sys_.critic_lr)),
+        log_std_(discrete_ ? 0 : act_dim_, static_cast<float>(std::log(sys_.init_action_std))),
+        log_std_grad_(log_std_.size()),
+        log_std_opt_(log_std_.size(), adam_options(sys_.actor_lr)),
+        obs_rms_(obs_dim_),
+        act_rng_(SeedSequence(cfg.arch.seed).child(2)),
+        shuffle_rng_(SeedSequence(cfg.arch.seed).child(3)) {
+    const bool want_discrete = sys_.system_name == "ff_ppo";
+    if (want_discrete != discrete_)
+      throw ConfigError("system.system_name = " + sys_.system_name + " needs " +
+                        (want_discrete ? "discrete" : "continuous") + " actions, but " +
+                        cfg.env.scenario_name + " has " + (discrete_ ? "discrete" : "continuous") +
+                        " actions (use " + (discrete_ ? "ff_ppo" : "ff_ppo_continuous") + ")");
+    const int64_t per_update = sys_.rollout_length * cfg.arch.num_envs;
+    num_updates_ =
+        cfg.arch.num_updates > 0 ? cfg.arch.num_updates : cfg.arch.total_timesteps / per_update;
+    updates_per_eval_ = std::max<int64_t>(1, num_updates_ / cfg.arch.num_evaluation);
+
+    Pcg64 init_rng(SeedSequence(cfg.arch.seed).child(0));
+    actor_.init(init_rng);
+    critic_.init(init_rng);
+
+    const size_t N = T_ * E_;
+    minibatch_ = N / static_cast<size_t>(sys_.num_minibatches);
+    obs_buf_.resize(N * obs_dim_);
+    act_i_.resize(discrete_ ? N : 0);
+    act_f_.resize(discrete_ ? 0 : N * act_dim_);
+    logp_.resize(N);
+    values_.resize(N);
+    next_values_.resize(N);
+    rewards_.resize(N);
+    terminated_.resize(N);
+    truncated_.resize(N);
+    advantages_.resize(N);
+    returns_.resize(N);
+    indices_.resize(N);
+    step_obs_.resize(E_ * obs_dim_);
+    step_out_.resize(E_ * act_dim_);
+    step_actions_i_.resize(E_);
+    step_actions_f_.resize(E_ * act_dim_);
+    final_obs_.resize(E_ * obs_dim_);
+    final_values_.resize(E_);
+    bootstrap_values_.resize(E_);
+    mb_adv_.resize(minibatch_);
+    mb_obs_.resize(minibatch_ * obs_dim_);
+    mb_out_.resize(minibatch_ * act_dim_);
+    mb_dout_.resize(minibatch_ * act_dim_);
+    mb_values_.resize(minibatch_);
+    mb_dvalues_.resize(minibatch_);
+    actor_.reserve(std::max(minibatch_, E_));
+    critic_.reserve(std::max(minibatch_, E_));
+
+    env_.reset();
+    if (sys_.normalize_observations) obs_rms_.update(env_.obs(), E_);
+  }
+
+  void learn(Metrics& train, Metrics& act) override {
+    std::vector<double> actor_loss, value_loss, entropy, approx_kl, clipfrac;
+    std::vector<double> ep_return, ep_length;
+    for (int64_t u = 0; u < updates_per_eval_; ++u) {
+      collect_rollout(ep_return, ep_length);
+      compute_advantages();
+      anneal_learning_rates();
+      for (int64_t epoch = 0; epoch < sys_.epochs; ++epoch) {
+        for (size_t i = 0; i < indices_.size(); ++i) indices_[i] = static_cast<uint32_t>(i);
+        shuffle_rng_.shuffle(indices_.data(), indices_.size());
+        for (size_t mb = 0; mb < indices_.size() / minibatch_; ++mb) {
+          const uint32_t* idx = &indices_[mb * minibatch_];
+          gather(idx);
+          const MinibatchStats s = update_actor(idx);
+          actor_loss.push_back(s.actor_loss);
+          entropy.push_back(s.entropy);
+          approx_kl.push_back(s.approx_kl);
+          clipfrac.push_back(s.clipfrac);
+          value_loss.push_back(update_critic(idx));
+        }
+      }
+      counters_.update += 1;
+      counters_.timestep += static_cast<int64_t>(T_ * E_);
+      report_progress(counters_.timestep);
+    }
+    counters_.eval_step += 1;
+    train.add("actor_loss", std::move(actor_loss));
+    train.add("value_loss", std::move(value_loss));
+    train.add("entropy", std::move(entropy));
+    train.add("approx_kl", std::move(approx_kl));
+    train.add("clipfrac", std::move(clipfrac));
+    train.add("actor_lr", actor_opt_.lr());
+    train.add("critic_lr", critic_opt_.lr());
+    if (!discrete_) train.add("action_std", std::exp(static_cast<double>(log_std_[0])));
+    if (!ep_return.empty()) {
+      act.add("episode_return", std::move(ep_return));
+      act.add("episode_length", std::move(ep_length));
+    }
+  }
+
+  void act(const ActRequest& r) override {
+    eval_obs_.resize(r.n * obs_dim_);
+    eval_out_.resize(r.n * act_dim_);
+    const float* x = observe(r.obs, r.n, eval_obs_.data());
+    actor_.forward(x, r.n, eval_out_.data());
+    for (size_t i = 0; i < r.n; ++i) {
+      const float* out = &eval_out_[i * act_dim_];
+      if (discrete_) {
+        r.discrete[i] = static_cast<int32_t>(r.greedy ? categorical::argmax(out, act_dim_)
+                                                      : categorical::sample(out, act_dim_, *r.rng));
+      } else if (r.greedy) {
+        std::copy(out, out + act_dim_, r.continuous + i * act_dim_);
+      } else {
+        diag_gaussian::sample(out, log_std_.data(), act_dim_, *r.rng, r.continuous + i * act_dim_);
+      }
+    }
+  }
+
+  void append_tensors(TensorList& out) override {
+    actor_.append_tensors(out, "actor");
+    critic_.append_tensors(out, "critic");
+    actor_opt_.append_tensors(out, "opt/actor");
+    critic_opt_.append_tensors(out, "opt/critic");
+    if (!discrete_) {
+      out.push_back(tensor_ref("actor/log_std", log_std_.data(), {log_std_.size()}));
+      log_std_opt_.append_tensors(out, "opt/log_std");
+    }
+    if (sys_.normalize_observations) obs_rms_.append_tensors(out, "obs_norm/");
+    out.push_back(tensor_ref("rng/act", act_rng_.words(), {Pcg64::kStateWords}));
+    out.push_back(tensor_ref("rng/shuffle", shuffle_rng_.words(), {Pcg64::kStateWords}));
+    for (TensorRef& t : env_.tensors("env/")) out.push_back(std::move(t));
+    append_counter_tensors(counters_, out);
+  }
+
+  void after_restore() override {
+    if (!act_rng_.valid() || !shuffle_rng_.valid())
+      throw std::runtime_error("rng/act or rng/shuffle holds an invalid generator state");
+    env_.check_state();
+    check_counters(counters_, static_cast<int64_t>(T_ * E_));
+  }
+
+  const Counters& counters() const override { return counters_; }
+  int64_t updates_per_eval() const override { return updates_per_eval_; }
+  int64_t steps_per_update() const override { return static_cast<int64_t>(T_ * E_); }
+
+ private:
+  struct MinibatchStats {
+    double actor_loss, entropy, approx_kl, clipfrac;
+  };
+
+  AdamOptions adam_options(double lr) const {
+    AdamOptions o;
+    o.lr = lr;
+    o.eps = sys_.adam_eps;
+    return o;
+  }
+
+  // The network input for raw observations: normalised with the running statistics if on.
+  const float* observe(const float* raw, size_t n, float* scratch) const {
+    if (!sys_.normalize_observations) return raw;
+    obs_rms_.normalise(raw, n, scratch);
+    return scratch;
+  }
+
+  // rollout_length steps of every env with the current policy, storing what GAE and the
+  // losses need, with next_values_ = V(true next observation) for every step.
+  void collect_rollout(std::vector<double>& ep_return, std::vector<double>& ep_length) {
+    for (size_t t = 0; t < T_; ++t) {
+      const size_t row = t * E_;
+      float* obs = &obs_buf_[row * obs_dim_];
+      const float* x = observe(env_.obs(), E_, obs);
+      if (x != obs) std::copy(x, x + E_ * obs_dim_, obs);
+      actor_.forward(obs, E_, step_out_.data());
+      critic_.forward(obs, E_, &values_[row]);
+      if (t > 0) fill_next_values(row - E_, &values_[row]);
+      for (size_t e = 0; e < E_; ++e) {
+        const float* out = &step_out_[e * act_dim_];
+        if (discrete_) {
+          const size_t a = categorical::sample(out, act_dim_, act_rng_);
+          step_actions_i_[e] = static_cast<int32_t>(a);
+          act_i_[row + e] = static_cast<int32_t>(a);
+          logp_[row + e] = categorical::log_prob(out, act_dim_, a);
+        } else {
+          float* a = &act_f_[(row + e) * act_dim_];
+          diag_gaussian::sample(out, log_std_.data(), act_dim_, act_rng_, a);
+          std::copy(a, a + act_dim_, &step_actions_f_[e * act_dim_]);
+          logp_[row + e] = diag_gaussian::log_prob(out, log_std_.data(), a, act_dim_);
+        }
+      }
+      if (discrete_)
+        env_.step(step_actions_i_.data());
+      else
+        env_.step(step_actions_f_.data());
+      if (sys_.normalize_observations) obs_rms_.update(env_.obs(), E_);
+      std::copy(env_.rewards(), env_.rewards() + E_, &rewards_[row]);
+      std::copy(env_.terminated(), env_.terminated() + E_, &terminated_[row]);
+      std::copy(env_.truncated(), env_.truncated() + E_, &truncated_[row]);
+      for (const EpisodeStats& ep : env_.completed()) {
+        ep_return.push_back(ep.ret);
+        ep_length.push_back(static_cast<double>(ep.length));
+      }
+      value_truncated(row);
+    }
+    const float* x = observe(env_.obs(), E_, step_obs_.data());
+    critic_.forward(x, E_, bootstrap_values_.data());
+    fill_next_values((T_ - 1) * E_, bootstrap_values_.data());
+  }
+
+  bool truncated_only(size_t i) const { return truncated_[i] && !terminated_[i]; }
+
+  // Where the episode went on (or terminated: GAE ignores the value), the true next
+  // observation is the one the next step starts from.
+  void fill_next_values(size_t row, const float* following_values) {
+    for (size_t e = 0; e < E_; ++e)
+      if (!truncated_only(row + e)) next_values_[row + e] = following_values[e];
+  }
+
+  // Where the time limit cut an episode, bootstrap from its final observation (read now: the
+  // next step overwrites it).
+  void value_truncated(size_t row) {
+    size_t k = 0;
+    for (size_t e = 0; e < E_; ++e)
+      if (truncated_only(row + e)) {
+        const float* f = env_.final_obs() + e * obs_dim_;
+        std::copy(f, f + obs_dim_, &final_obs_[k++ * obs_dim_]);
+      }
+    if (k == 0) return;
+    const float* x = observe(final_obs_.data(), k, step_obs_.data());
+    critic_.forward(x, k, final_values_.data());
+    k = 0;
+    for (size_t e = 0; e < E_; ++e)
+      if (truncated_only(row + e)) next_values_[row + e] = final_values_[k++];
+  }
+
+  void compute_advantages() {
+    compute_gae(T_, E_, rewards_.data(), values_.data(), next_values_.data(), terminated_.data(),
+                truncated_.data(), static_cast<float>(sys_.gamma),
+                static_cast<float>(sys_.gae_lambda), advantages_.data(), returns_.data());
+  }
+
+  // CleanRL's annealing: lr = lr0 * (1 - update / num_updates), set once per update.
+  void anneal_learning_rates() {
+    if (!sys_.decay_learning_rates) return;
+    const double frac =
+        1.0 - static_cast<double>(counters_.update) / static_cast<double>(num_updates_);
+    actor_opt_.set_lr(sys_.actor_lr * frac);
+    log_std_opt_.set_lr(sys_.actor_lr * frac);
+    critic_opt_.set_lr(sys_.critic_lr * frac);
+  }
+
+  // Gathers the minibatch's observations (shared by the actor and critic updates) and its
+  // advantages, standardised over the minibatch if configured.
+  void gather(const uint32_t* idx) {
+    for (size_t i = 0; i < minibatch_; ++i)
+      std::copy(&obs_buf_[idx[i] * obs_dim_], &obs_buf_[idx[i] * obs_dim_] + obs_dim_,
+                &mb_obs_[i * obs_dim_]);
+    double mean = 0.0, var = 0.0;
+    for (size_t i = 0; i < minibatch_; ++i) mean += advantages_[idx[i]];
+    mean /= static_cast<double>(minibatch_);
+    for (size_t i = 0; i < minibatch_; ++i) {
+      const double d = advantages_[idx[i]] - mean;
+      var += d * d;
+    }
+    const double inv_std = 1.0 / (std::sqrt(var / static_cast<double>(minibatch_)) + 1e-8);
+    for (size_t i = 0; i < minibatch_; ++i)
+      mb_adv_[i] = sys_.standardize_advantages
+                       ? static_cast<float>((advantages_[idx[i]] - mean) * inv_std)
+                       : advantages_[idx[i]];
+  }
+
+  // Clipped surrogate objective plus entropy bonus:
+  //   L = -mean(min(r A, clip(r, 1-eps, 1+eps) A)) - ent_coef * mean(H),  r = pi/pi_old.
+  MinibatchStats update_actor(const uint32_t* idx) {
+    const size_t M = minibatch_;
+    const float inv_m = 1.0f / static_cast<float>(M);
+    const float eps = static_cast<float>(sys_.clip_eps);
+    const float ent_coef = static_cast<float>(sys_.ent_coef);
+    actor_.forward(mb_obs_.data(), M, mb_out_.data());
+    actor_.zero_grad();
+    std::fill(log_std_grad_.begin(), log_std_grad_.end(), 0.0f);
+    double loss = 0, ent = 0, kl = 0, clipped = 0;
+    for (size_t i = 0; i < M; ++i) {
+      const size_t j = idx[i];
+      const float* out = &mb_out_[i * act_dim_];
+      float* dout = &mb_dout_[i * act_dim_];
+      float logp, h;
+      if (discrete_) {
+        logp = categorical::log_prob(out, act_dim_, static_cast<size_t>(act_i_[j]));
+        h = categorical::entropy(out, act_dim_);
+      } else {
+        logp = diag_gaussian::log_prob(out, log_std_.data(), &act_f_[j * act_dim_], act_dim_);
+        h = diag_gaussian::entropy(log_std_.data(), act_dim_);
+      }
+      const float log_ratio = logp - logp_[j];
+      const float ratio = detmath::exp(log_ratio);
+      float g_logp;
+      loss += clipped_surrogate_loss(ratio, mb_adv_[i], eps, &g_logp);
+      g_logp *= inv_m;
+      if (discrete_)
+        categorical::backward(out, act_dim_, static_cast<size_t>(act_i_[j]), g_logp,
+                              -ent_coef * inv_m, dout);
+      else
+        diag_gaussian::backward(out, log_std_.data(), &act_f_[j * act_dim_], act_dim_, g_logp,
+                                -ent_coef * inv_m, dout, log_std_grad_.data());
+      ent += h;
+      kl += (ratio - 1.0f) - log_ratio;
+      clipped += std::fabs(ratio - 1.0f) > eps ? 1.0 : 0.0;
+    }
+    actor_.backward(mb_dout_.data(), M, nullptr);
+    clip_two(actor_.grads(), actor_.num_params(), log_std_grad_.data(), log_std_grad_.size());
+    actor_opt_.step(actor_.params(), actor_.grads());
+    if (!discrete_) log_std_opt_.step(log_std_.data(), log_std_grad_.data());
+    const double m = static_cast<double>(M);
+    return {loss / m - sys_.ent_coef * ent / m, ent / m, kl / m, clipped / m};
+  }
+
+  // Value loss 0.5 * max((v - R)^2, (v_clipped - R)^2), v_clipped = v_old + clip(v - v_old).
+  double update_critic(const uint32_t* idx) {
+    const size_t M = minibatch_;
+    const float scale = static_cast<float>(sys_.vf_coef) / static_cast<float>(M);
+    const float eps = static_cast<float>(sys_.clip_eps);
+    critic_.forward(mb_obs_.data(), M, mb_values_.data());
+    double loss = 0;
+    for (size_t i = 0; i < M; ++i) {
+      const size_t j = idx[i];
+      float dv;
+      loss += value_loss(mb_values_[i], values_[j], returns_[j], eps, sys_.clip_value_loss, &dv);
+      mb_dvalues_[i] = dv * scale;
+    }
+    critic_.zero_grad();
+    critic_.backward(mb_dvalues_.data(), M, nullptr);
+    clip_grad_norm(critic_.grads(), critic_.num_params(), sys_.max_grad_norm);
+    critic_opt_.step(critic_.params(), critic_.grads());
+    return loss / static_cast<double>(M);
+  }
+
+  // Global-norm clipping over the actor's network and log-std gradients together.
+  void clip_two(float* a, size_t na, float* b, size_t nb) const {
+    if (sys_.max_grad_norm <= 0) return;
+    const double na2 = global_norm(a, na), nb2 = global_norm(b, nb);
+    const double norm = std::sqrt(na2 * na2 + nb2 * nb2);
+    if (norm <= sys_.max_grad_norm) return;
+    const float s = static_cast<float>(sys_.max_grad_norm / norm);
+    for (size_t i = 0; i < na; ++i) a[i] *= s;
+    for (size_t i = 0; i < nb; ++i) b[i] *= s;
+  }
+
+  const SystemConfig sys_;
+  VecEnv env_;
+  const bool discrete_;
+  const size_t obs_dim_, act_dim_, T_, E_;
+  Mlp actor_, critic_;
+  Adam actor_opt_, critic_opt_;
+  std::vector<float> log_std_, log_std_grad_;
+  Adam log_std_opt_;
+  RunningMeanStd obs_rms_;
+  Pcg64 act_rng_, shuffle_rng_;
+  Counters counters_;
+  int64_t num_updates_ = 0, updates_per_eval_ = 0;
+  size_t minibatch_ = 0;
+
+  // Rollout storage, [t][e] rows.
+  std::vector<float> obs_buf_, act_f_, logp_, values_, next_values_, rewards_, advantages_,
+      returns_;
+  std::vector<int32_t> act_i_;
+  std::vector<uint8_t> terminated_, truncated_;
+  std::vector<uint32_t> indices_;
+  // Per-step and per-minibatch scratch, sized once.
+  std::vector<float> step_obs_, step_out_, step_actions_f_, final_obs_, final_values_,
+      bootstrap_values_, mb_obs_, mb_adv_, mb_out_, mb_dout_, mb_values_, mb_dvalues_, eval_obs_,
+      eval_out_;
+  std::vector<int32_t> step_actions_i_;
+};
+
+}  // namespace
+
+std::unique_ptr<System> make_ff_ppo(const Config& cfg) {
+  return std::make_unique<FfPpo>(cfg);
+}
+
+}  // namespace edgerl

@@ -1,0 +1,388 @@
+// The MLP's kernels and bookkeeping. Every output of a product is one sum over k, in ascending
+// k from zero, written out in the source; the SIMD width only decides how many independent
+// outputs advance together, so it changes speed but never bits (see docs/nn.md).
+#include "edgerl/nn.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "core/detmath.hpp"
+
+namespace edgerl {
+namespace {
+
+// Register tiling for the target: kTileRows rows x kTileVecs vectors of accumulators.
+#if defined(__AVX512F__)
+constexpr size_t kVecBytes = 64;  // 32 zmm registers: 6 x 4 accumulators + 4 rows of B
+constexpr int kTileRows = 6;
+constexpr int kTileVecs = 4;
+#elif defined(__AVX__)
+constexpr size_t kVecBytes = 32;  // 16 ymm registers
+constexpr int kTileRows = 4;
+constexpr int kTileVecs = 2;
+#elif defined(__aarch64__)
+constexpr size_t kVecBytes = 16;  // 32 NEON registers
+constexpr int kTileRows = 6;
+constexpr int kTileVecs = 4;
+#else
+constexpr size_t kVecBytes = 16;  // SSE2: 16 xmm registers
+constexpr int kTileRows = 4;
+constexpr int kTileVecs = 2;
+#endif
+
+template <class T>
+struct Simd {
+  static constexpr size_t kLanes = kVecBytes / sizeof(T);
+  typedef T V __attribute__((vector_size(kVecBytes)));
+};
+
+template <class T>
+inline typename Simd<T>::V load(const T* p) {
+  typename Simd<T>::V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <class T>
+inline void store(T* p, typename Simd<T>::V v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+// How a product block lands in C.
+enum class Into { store, add_bias, accumulate };  // C = acc | C = acc + bias | C += acc
+
+// A(m, k) = a[m * a_rs + k * a_cs]; B(k, n) = b[k * ldb + n]; C(m, n) = c[m * ldc + n].
+template <class T>
+struct Operands {
+  const T* a;
+  size_t a_rs, a_cs;
+  const T* b;
+  size_t ldb;
+  T* c;
+  size_t ldc;
+  const T* bias;  // for Into::add_bias
+};
+
+// C(m0.., n0..) for R rows and NV vectors: acc = sum over k = 0..K-1 of A(m, k) * B(k, n).
+template <class T, int R, int NV>
+inline void tile(const Operands<T>& op, size_t m0, size_t n0, size_t K, Into into) {
+  using V = typename Simd<T>::V;
+  constexpr size_t L = Simd<T>::kLanes;
+  V acc[R][NV];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = V{};
+  const T* a = op.a + m0 * op.a_rs;
+  const T* b = op.b + n0;
+  for (size_t k = 0; k < K; ++k) {
+    V bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = load(b + k * op.ldb + v * L);
+    for (int r = 0; r < R; ++r) {
+      const T s = a[r * op.a_rs + k * op.a_cs];
+      for (int v = 0; v < NV; ++v) acc[r][v] += s * bv[v];
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    T* c = op.c + (m0 + r) * op.ldc + n0;
+    for (int v = 0; v < NV; ++v) {
+      T* cv = c + v * L;
+      switch (into) {
+        case Into::store:
+          store(cv, acc[r][v]);
+          break;
+        case Into::add_bias:
+          store(cv, acc[r][v] + load(op.bias + n0 + v * L));
+          break;
+        case Into::accumulate:
+          store(cv, load(cv) + acc[r][v]);
+          break;
+      }
+    }
+  }
+}
+
+// The columns left over after whole vectors (fewer than one vector's lanes), same order. One
+// column at a time, so that the R sums stay in registers as independent chains.
+template <class T, int R>
+inline void tail(const Operands<T>& op, size_t m0, size_t n0, size_t N, size_t K, Into into) {
+  const T* a = op.a + m0 * op.a_rs;
+  for (size_t n = n0; n < N; ++n) {
+    T acc[R] = {};
+    const T* b = op.b + n;
+    for (size_t k = 0; k < K; ++k) {
+      const T bk = b[k * op.ldb];
+      for (int r = 0; r < R; ++r) acc[r] += a[r * op.a_rs + k * op.a_cs] * bk;
+    }
+    for (int r = 0; r < R; ++r) {
+      T& c = op.c[(m0 + r) * op.ldc + n];
+      switch (into) {
+        case Into::store:
+          c = acc[r];
+          break;
+        case Into::add_bias:
+          c = acc[r] + op.bias[n];
+          break;
+        case Into::accumulate:
+          c = c + acc[r];
+          break;
+      }
+    }
+  }
+}
+
+template <class T>
+void activate(Activation act, T* y, size_t n) {
+  switch (act) {
+    case Activation::tanh:
+      for (size_t i = 0; i < n; ++i) y[i] = detmath::tanh(y[i]);
+      break;
+    case Activation::relu:
+      for (size_t i = 0; i < n; ++i) y[i] = y[i] > T(0) ? y[i] : T(0);
+      break;
+    case Activation::identity:
+      break;
+  }
+}
+
+// Rows m0..m0+R of C, then their activation while they are still in L1 (needs ldc == N).
+template <class T, int R>
+void row_block(const Operands<T>& op, size_t m0, size_t N, size_t K, Into into, Activation act) {
+  constexpr size_t L = Simd<T>::kLanes;
+  size_t n0 = 0;
+  for (; n0 + kTileVecs * L <= N; n0 += kTileVecs * L) tile<T, R, kTileVecs>(op, m0, n0, K, into);
+  for (; n0 + L <= N; n0 += L) tile<T, R, 1>(op, m0, n0, K, into);
+  if (n0 < N) tail<T, R>(op, m0, n0, N, K, into);
+  activate(act, op.c + m0 * op.ldc, R * N);
+}
+
+template <class T, int R>
+void remainder_rows(const Operands<T>& op, size_t m0, size_t rows, size_t N, size_t K, Into into,
+                    Activation act) {
+  if constexpr (R > 1) {
+    if (rows < static_cast<size_t>(R))
+      return remainder_rows<T, R - 1>(op, m0, rows, N, K, into, act);
+  }
+  row_block<T, R>(op, m0, N, K, into, act);
+}
+
+// C[M][N] (into) A[M][K] * B[K][N], then C = act(C) (only with ldc == N).
+template <class T>
+void gemm(const Operands<T>& op, size_t M, size_t N, size_t K, Into into,
+          Activation act = Activation::identity) {
+  size_t m0 = 0;
+  for (; m0 + kTileRows <= M; m0 += kTileRows) row_block<T, kTileRows>(op, m0, N, K, into, act);
+  if (m0 < M) remainder_rows<T, kTileRows - 1>(op, m0, M - m0, N, K, into, act);
+}
+
+// g = dL/dy * y'(x), from the activation's output y.
+template <class T>
+void activation_backward(Activation act, const T* y, T* g, size_t n) {
+  switch (act) {
+    case Activation::tanh:
+      for (size_t i = 0; i < n; ++i) g[i] = g[i] * (T(1) - y[i] * y[i]);
+      break;
+    case Activation::relu:
+      for (size_t i = 0; i < n; ++i) g[i] = y[i] > T(0) ? g[i] : T(0);
+      break;
+    case Activation::identity:
+      break;
+  }
+}
+
+// Orthonormal columns of a tall matrix (rows >= cols, column-major in `m`) by Gram-Schmidt,
+// orthogonalising twice for stability. Gives torch's QR with sign(diag R) folded in, i.e. Q of
+// the QR whose R has a positive diagonal.
+void orthonormalise_columns(std::vector<double>& m, size_t rows, size_t cols) {
+  for (size_t j = 0; j < cols; ++j) {
+    double* v = &m[j * rows];
+    for (int pass = 0; pass < 2; ++pass) {
+      for (size_t i = 0; i < j; ++i) {
+        const double* q = &m[i * rows];
+        double d = 0.0;
+        for (size_t t = 0; t < rows; ++t) d += q[t] * v[t];
+        for (size_t t = 0; t < rows; ++t) v[t] -= d * q[t];
+      }
+    }
+    double n2 = 0.0;
+    for (size_t t = 0; t < rows; ++t) n2 += v[t] * v[t];
+    const double inv = 1.0 / std::sqrt(n2);
+    for (size_t t = 0; t < rows; ++t) v[t] *= inv;
+  }
+}
+
+std::vector<size_t> widths_of(size_t in_dim, const NetworkConfig& net, size_t out_dim) {
+  std::vector<size_t> w{in_dim};
+  for (int64_t s : net.layer_sizes) {
+    if (s <= 0) throw std::invalid_argument("network layer sizes must be positive");
+    w.push_back(static_cast<size_t>(s));
+  }
+  w.push_back(out_dim);
+  return w;
+}
+
+}  // namespace
+
+Activation parse_activation(const std::string& name) {
+  if (name == "tanh") return Activation::tanh;
+  if (name == "relu") return Activation::relu;
+  throw std::invalid_argument("unknown activation '" + name + "' (expected tanh or relu)");
+}
+
+template <class T>
+BasicMlp<T>::BasicMlp(size_t in_dim, const NetworkConfig& net, size_t out_dim, double output_gain)
+    : BasicMlp(widths_of(in_dim, net, out_dim), parse_activation(net.activation), output_gain) {}
+
+template <class T>
+BasicMlp<T>::BasicMlp(std::vector<size_t> widths, Activation hidden, double output_gain) {
+  if (widths.size() < 2) throw std::invalid_argument("an MLP needs an input and an output width");
+  size_t offset = 0;
+  for (size_t l = 0; l + 1 < widths.size(); ++l) {
+    if (widths[l] == 0 || widths[l + 1] == 0)
+      throw std::invalid_argument("MLP widths must be positive");
+    Layer layer;
+    layer.in = widths[l];
+    layer.out = widths[l + 1];
+    layer.w_offset = offset;
+    layer.b_offset = offset + layer.in * layer.out;
+    const bool last = l + 2 == widths.size();
+    layer.activation = last ? Activation::identity : hidden;
+    layer.init_gain = last ? output_gain : std::sqrt(2.0);
+    offset = layer.b_offset + layer.out;
+    layers_.push_back(layer);
+    max_width_ = std::max({max_width_, layer.in, layer.out});
+  }
+  params_.assign(offset, T(0));
+  grads_.assign(offset, T(0));
+  wt_.resize(max_width_ * max_width_);
+  hidden_.resize(layers_.size() - 1);
+}
+
+template <class T>
+void BasicMlp<T>::init(Pcg64& rng) {
+  for (const Layer& layer : layers_) {
+    // torch.nn.init.orthogonal_ on the [out][in] weight: orthonormalise the longer side.
+    const size_t out = layer.out, in = layer.in;
+    std::vector<double> g(out * in);
+    for (double& x : g) x = rng.normal();  // g[o * in + i], row-major [out][in]
+    const bool tall = out >= in;
+    const size_t rows = tall ? out : in, cols = tall ? in : out;
+    std::vector<double> m(rows * cols);  // column-major: column j at m[j * rows]
+    for (size_t o = 0; o < out; ++o)
+      for (size_t i = 0; i < in; ++i) {
+        if (tall)
+          m[i * rows + o] = g[o * in + i];
+        else
+          m[o * rows + i] = g[o * in + i];
+      }
+    orthonormalise_columns(m, rows, cols);
+    T* w = params_.data() + layer.w_offset;
+    for (size_t i = 0; i < in; ++i)
+      for (size_t o = 0; o < out; ++o) {
+        const double q = tall ? m[i * rows + o] : m[o * rows + i];
+        w[i * out + o] = static_cast<T>(layer.init_gain * q);
+      }
+    std::fill_n(params_.data() + layer.b_offset, out, T(0));
+  }
+}
+
+template <class T>
+void BasicMlp<T>::reserve(size_t max_batch) {
+  if (max_batch <= capacity_) return;
+  capacity_ = max_batch;
+  input_.resize(capacity_ * in_dim());
+  for (size_t l = 0; l + 1 < layers_.size(); ++l) hidden_[l].resize(capacity_ * layers_[l].out);
+  grad_a_.resize(capacity_ * max_width_);
+  grad_b_.resize(capacity_ * max_width_);
+}
+
+template <class T>
+void BasicMlp<T>::forward(const T* x, size_t batch, T* y) {
+  reserve(batch);
+  batch_ = batch;
+  std::copy_n(x, batch * in_dim(), input_.data());
+  const T* in = input_.data();
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& layer = layers_[l];
+    T* out = l + 1 < layers_.size() ? hidden_[l].data() : y;
+    const Operands<T> op{in,        layer.in, 1,         params_.data() + layer.w_offset,
+                         layer.out, out,      layer.out, params_.data() + layer.b_offset};
+    gemm(op, batch, layer.out, layer.in, Into::add_bias, layer.activation);
+    in = out;
+  }
+}
+
+template <class T>
+void BasicMlp<T>::backward(const T* dy, size_t batch, T* dx) {
+  if (batch != batch_)
+    throw std::invalid_argument("Mlp::backward: batch differs from the last forward");
+  const T* g = dy;  // dL/d(pre-activation) of layer l
+  for (size_t l = layers_.size(); l-- > 0;) {
+    const Layer& layer = layers_[l];
+    const size_t in = layer.in, out = layer.out;
+    const T* x = l == 0 ? input_.data() : hidden_[l - 1].data();
+    T* gw = grads_.data() + layer.w_offset;
+    // dW[i][o] += sum_b x[b][i] g[b][o]; vectorised over the wider of in and out (same sums).
+    if (out >= in) {
+      gemm(Operands<T>{x, 1, in, g, out, gw, out, nullptr}, in, out, batch, Into::accumulate);
+    } else {
+      gemm(Operands<T>{g, 1, out, x, in, wt_.data(), in, nullptr}, out, in, batch, Into::store);
+      for (size_t i = 0; i < in; ++i)
+        for (size_t o = 0; o < out; ++o) gw[i * out + o] += wt_[o * in + i];
+    }
+    // db[o] += sum_b g[b][o].
+    T* gb = grads_.data() + layer.b_offset;
+    T* colsum = wt_.data();
+    std::fill_n(colsum, out, T(0));
+    for (size_t b = 0; b < batch; ++b)
+      for (size_t o = 0; o < out; ++o) colsum[o] += g[b * out + o];
+    for (size_t o = 0; o < out; ++o) gb[o] += colsum[o];
+    if (l == 0 && dx == nullptr) break;
+    // dX[b][i] = sum_o g[b][o] W[i][o], through W transposed so the i are contiguous.
+    const T* w = params_.data() + layer.w_offset;
+    for (size_t i = 0; i < in; ++i)
+      for (size_t o = 0; o < out; ++o) wt_[o * in + i] = w[i * out + o];
+    T* next = l == 0 ? dx : (g == grad_a_.data() ? grad_b_.data() : grad_a_.data());
+    gemm(Operands<T>{g, out, 1, wt_.data(), in, next, in, nullptr}, batch, in, out, Into::store);
+    if (l > 0) activation_backward(layers_[l - 1].activation, x, next, batch * in);
+    g = next;
+  }
+}
+
+template <class T>
+void BasicMlp<T>::zero_grad() {
+  std::fill(grads_.begin(), grads_.end(), T(0));
+}
+
+template <class T>
+void BasicMlp<T>::check_same_shape(const BasicMlp& other) const {
+  bool same = other.layers_.size() == layers_.size();
+  for (size_t l = 0; same && l < layers_.size(); ++l)
+    same = other.layers_[l].in == layers_[l].in && other.layers_[l].out == layers_[l].out;
+  if (!same) throw std::invalid_argument("Mlp: networks have different architectures");
+}
+
+template <class T>
+void BasicMlp<T>::copy_params_from(const BasicMlp& other) {
+  check_same_shape(other);
+  params_ = other.params_;
+}
+
+template <class T>
+void BasicMlp<T>::polyak_update(const BasicMlp& online, double tau) {
+  check_same_shape(online);
+  const T a = static_cast<T>(tau), b = static_cast<T>(1.0 - tau);
+  const T* src = online.params_.data();
+  T* dst = params_.data();
+  for (size_t i = 0; i < params_.size(); ++i) dst[i] = a * src[i] + b * dst[i];
+}
+
+template <class T>
+void BasicMlp<T>::append_tensors(TensorList& list, const std::string& prefix) {
+  list.push_back(tensor_ref(prefix + "/params", params_.data(), {params_.size()}));
+}
+
+template class BasicMlp<float>;
+template class BasicMlp<double>;
+
+}  // namespace edgerl
