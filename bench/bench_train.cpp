@@ -30,6 +30,18 @@ struct TempDir {
   ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
 };
 
+// A list value as config_value() writes it ("64, 64").
+std::vector<int64_t> int_list(const std::string& text) {
+  std::vector<int64_t> out;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find(',', at);
+    if (end == std::string::npos) end = text.size();
+    out.push_back(std::stoll(text.substr(at, end - at)));
+    at = end + 1;
+  }
+  return out;
+}
+
 double weights(size_t in, const std::vector<int64_t>& hidden, size_t out) {
   double w = 0;
   size_t prev = in;
@@ -67,12 +79,14 @@ const std::vector<std::string> kQuiet = {
 void bench_ppo_cartpole() {
   const Config cfg = edgerl::default_config();
   const TrainSummary s = best_of(3, cfg, kQuiet);
-  const auto& sys = cfg.system;
-  const double actor = weights(4, cfg.actor_network.layer_sizes, 2);
-  const double critic = weights(4, cfg.critic_network.layer_sizes, 1);
+  const double epochs = std::stod(edgerl::config_value(cfg, "system.epochs"));
+  const double actor =
+      weights(4, int_list(edgerl::config_value(cfg, "network.actor_network.layer_sizes")), 2);
+  const double critic =
+      weights(4, int_list(edgerl::config_value(cfg, "network.critic_network.layer_sizes")), 1);
   const double steps = static_cast<double>(s.timesteps);
   const double rollout = steps * 2 * (actor + critic);
-  const double training = steps * static_cast<double>(sys.epochs) * 6 * (actor + critic);
+  const double training = steps * epochs * 6 * (actor + critic);
   // Evaluation: greedy actor forwards, one per evaluation env step (500 steps per episode
   // once solved; an upper bound before).
   const double eval_steps =

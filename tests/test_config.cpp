@@ -40,7 +40,7 @@ TEST_CASE("the built-in default is PPO on CartPole-v1 with checkpointing on") {
   const Config c = default_config();
   CHECK(c.system.system_name == "ff_ppo");
   CHECK(c.env.scenario_name == "CartPole-v1");
-  CHECK(c.logger.checkpointing.save_model);
+  CHECK(c.checkpointing.save_model);
 }
 
 TEST_CASE("every built-in config round-trips through its INI output") {
@@ -59,12 +59,12 @@ TEST_CASE("round trip keeps non-default values exactly") {
        "network.actor_network.layer_sizes=[7, 3]", "logger.base_exp_path=/tmp/a b",
        "system.gamma=0.1", "logger.checkpointing.save_args.checkpoint_uid=run-1.x"});
   const Config d = load_config_text(to_ini(c), "r.ini");
-  CHECK(d.system.actor_lr == 0.000123456789);
+  CHECK(config_value(d, "system.actor_lr") == "0.000123456789");
   CHECK(d.arch.seed == 18446744073709551615ull);
-  CHECK(d.actor_network.layer_sizes == std::vector<int64_t>{7, 3});
+  CHECK(config_value(d, "network.actor_network.layer_sizes") == "7, 3");
   CHECK(d.logger.base_exp_path == "/tmp/a b");
-  CHECK(d.system.gamma == 0.1);
-  CHECK(d.logger.checkpointing.save_args.checkpoint_uid == "run-1.x");
+  CHECK(config_value(d, "system.gamma") == "0.1");
+  CHECK(d.checkpointing.save_args.checkpoint_uid == "run-1.x");
   CHECK(to_ini(d) == to_ini(c));
 }
 
@@ -180,7 +180,8 @@ TEST_CASE("base = can name a built-in config") {
   const Config c = load_config(p);
   CHECK(c.arch.seed == 3);
   CHECK(c.system.system_name == "ff_ppo");
-  CHECK(c.actor_network.layer_sizes == default_config().actor_network.layer_sizes);
+  CHECK(config_value(c, "network.actor_network.layer_sizes") ==
+        config_value(default_config(), "network.actor_network.layer_sizes"));
 }
 
 TEST_CASE("cross-field checks catch impossible batch layouts") {
@@ -193,4 +194,50 @@ TEST_CASE("cross-field checks catch impossible batch layouts") {
 TEST_CASE("a missing config file is one clear error") {
   CHECK_THROWS_WITH_AS(load_config("/nonexistent/x.ini"), "/nonexistent/x.ini: no such config file",
                        ConfigError);
+}
+
+TEST_CASE("each learner has its own keys; another learner's keys are refused unless inherited") {
+  // DQN on top of the PPO config: PPO's keys in the base are dropped, shared ones kept.
+  const Config dqn = load_config_text("base = ppo_cartpole.ini\n[system]\nsystem_name = ff_dqn\n",
+                                      "t.ini");
+  CHECK(config_value(dqn, "system.gamma") == config_value(default_config(), "system.gamma"));
+  CHECK_THROWS_AS(config_value(dqn, "system.clip_eps"), ConfigError);
+  CHECK(to_ini(dqn).find("clip_eps") == std::string::npos);
+  // A PPO key next to the choice of DQN, or given on the command line, is a mistake.
+  CHECK(error_of("[system]\nsystem_name = ff_dqn\nclip_eps = 0.1\n") ==
+        "t.ini:3: system.clip_eps is not a key of ff_dqn (it is a key of ff_ppo, "
+        "ff_ppo_continuous)");
+  CHECK(error_of("", {"system.system_name=ff_dqn", "system.rollout_length=8"})
+            .find("system.rollout_length is not a key of ff_dqn") != std::string::npos);
+  CHECK(error_of("", {"network.critic_network.layer_sizes=8", "system.system_name=ff_dqn"})
+            .find("not a key of ff_dqn") != std::string::npos);
+  // Switching learners on the command line starts from the new learner's defaults.
+  const Config switched = load_config_text("[system]\nrollout_length = 64\n", "t.ini",
+                                           {"system.system_name=ff_dqn", "system.n_step=3"});
+  CHECK(config_value(switched, "system.n_step") == "3");
+  // A key no learner has is unknown, with a suggestion across every learner's keys.
+  CHECK(error_of("[system]\nn_stpe = 3\n") ==
+        "t.ini:2: unknown key system.n_stpe (did you mean system.n_step?)");
+}
+
+TEST_CASE("the schema says what each difference changes") {
+  const Config a = default_config();
+  const Config b = load_config_text(builtin_config_text("ppo_cartpole.ini"), "b.ini",
+                                    {"system.actor_lr=0.001", "arch.total_timesteps=1e6",
+                                     "arch.num_eval_episodes=8", "logger.base_exp_path=elsewhere"});
+  const std::vector<ConfigDifference> d = config_differences(a, b);
+  REQUIRE(d.size() == 4);
+  CHECK(d[0].name == "system.actor_lr");
+  CHECK(d[0].effect == KeyEffect::training);
+  CHECK(d[0].other_value == "0.001");
+  CHECK(d[1].name == "arch.total_timesteps");
+  CHECK(d[1].effect == KeyEffect::length);
+  CHECK(d[2].name == "arch.num_eval_episodes");
+  CHECK(d[2].effect == KeyEffect::evaluation);
+  CHECK(d[3].name == "logger.base_exp_path");
+  CHECK(d[3].effect == KeyEffect::none);
+  // Another learner is one difference, at system_name.
+  const std::vector<ConfigDifference> e = config_differences(a, load_config_text(builtin_config_text("dqn_cartpole.ini"), "d.ini"));
+  CHECK(e.front().name == "system.system_name");
+  for (const auto& x : e) CHECK(x.name.rfind("network.", 0) != 0);
 }

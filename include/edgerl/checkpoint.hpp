@@ -16,11 +16,39 @@
 #include <vector>
 
 #include "edgerl/ckpt_format.hpp"
-#include "edgerl/config.hpp"
 #include "edgerl/io.hpp"
 #include "edgerl/tensor.hpp"
 
 namespace edgerl {
+
+// [logger.checkpointing] of the config and its save_args / load_args. The limits are stated
+// once here: the config's schema and Checkpointer::open() both check them.
+struct SaveArgs {
+  static constexpr int64_t kMaxCount = 1 << 30;  // save_interval_steps, max_to_keep, ...
+  int64_t save_interval_steps = 1;  // save on every Nth evaluation step (>= 1)
+  int64_t max_to_keep = 1;          // keep the N newest (>= 1)
+  int64_t keep_period = 0;          // keep every Kth step forever (0 = off)
+  int64_t keep_best = 0;            // additionally keep the M best by episode_return
+  std::string checkpoint_uid;       // empty = a timestamp chosen at start
+  std::string rel_dir = "checkpoints";
+  int64_t compression_level = 6;       // zlib level 0..9, 0 = stored raw
+  int64_t min_free_bytes = 16 << 20;   // refuse to save below this much free space
+  std::string on_save_error = "warn";  // warn (keep training) | abort (stop training)
+};
+
+struct LoadArgs {
+  std::string checkpoint_uid;  // empty = newest run of this model_name
+  std::string rel_dir = "checkpoints";
+  int64_t load_step = -1;  // -1 = newest
+};
+
+struct CheckpointConfig {
+  bool save_model = true;
+  bool load_model = false;
+  std::string model_name;  // empty = system.system_name
+  SaveArgs save_args;
+  LoadArgs load_args;
+};
 
 // What the checkpointer uses besides the config; tests replace each.
 struct CheckpointerHooks {
@@ -32,7 +60,7 @@ struct CheckpointerHooks {
 struct SaveResult {
   bool saved = false;    // a new checkpoint is durable
   bool skipped = false;  // not due (save_interval_steps) or save_model = false
-  bool abort = false;    // the save failed and on_save_error = abort: stop with exit status 3
+  bool abort = false;    // the save failed and on_save_error = abort: training must stop
   Status status;         // why the save failed
   std::string path;
   uint64_t bytes = 0;

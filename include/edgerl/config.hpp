@@ -2,56 +2,80 @@
 // overrides, strictly validated, and written back as INI.
 //
 // Sections mirror Stoix's Hydra tree (system, arch, env, network, logger, logger.checkpointing)
-// so a Stoix user finds each key where they expect it. The schema (every key, its type,
-// default, allowed range and one line of documentation) lives in one table in config.cpp; the
-// loader, the validator, the INI writer and `edgerl config --doc` all read that table.
+// so a Stoix user finds each key where they expect it. Each module declares the struct of its
+// own sections (EnvConfig in envs.hpp, LoggerConfig in logger.hpp, CheckpointConfig in
+// checkpoint.hpp); Config puts them together. The [system] and [network.*] sections belong to
+// the chosen learner: each learner's file declares their struct, rows and checks
+// (src/learners/), and Config carries the chosen learner's values in `system.params`. The
+// schema (every key, its type, default, range, whether it changes what training computes, and
+// one line of documentation) is read by the loader, the validator, the INI writer,
+// `edgerl config --doc` and the resume check alike.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
+#include "edgerl/checkpoint.hpp"
+#include "edgerl/envs.hpp"
 #include "edgerl/error.hpp"
+#include "edgerl/logger.hpp"
 
 namespace edgerl {
 
+// The chosen learner's own values (its [system] keys and [network.*] sections) in the struct
+// its file declares, e.g. PpoConfig in src/learners/ff_ppo.cpp. Copies are deep.
+class LearnerParams {
+ public:
+  LearnerParams() = default;
+  template <class T>
+  static LearnerParams of(T value) {
+    LearnerParams p;
+    p.box_ = std::make_unique<Box<T>>(std::move(value));
+    return p;
+  }
+  LearnerParams(const LearnerParams& o) : box_(o.box_ ? o.box_->clone() : nullptr) {}
+  LearnerParams& operator=(const LearnerParams& o) {
+    box_ = o.box_ ? o.box_->clone() : nullptr;
+    return *this;
+  }
+  LearnerParams(LearnerParams&&) = default;
+  LearnerParams& operator=(LearnerParams&&) = default;
+
+  // The values as the learner's struct; throws std::logic_error for another type.
+  template <class T>
+  const T& as() const {
+    if (!box_ || box_->type() != typeid(T))
+      throw std::logic_error("LearnerParams holds another learner's config");
+    return static_cast<const Box<T>*>(box_.get())->value;
+  }
+  void* data() { return box_ ? box_->get() : nullptr; }
+  const void* data() const { return box_ ? box_->get() : nullptr; }
+
+ private:
+  struct BoxBase {
+    virtual ~BoxBase() = default;
+    virtual std::unique_ptr<BoxBase> clone() const = 0;
+    virtual void* get() = 0;
+    virtual const std::type_info& type() const = 0;
+  };
+  template <class T>
+  struct Box final : BoxBase {
+    explicit Box(T v) : value(std::move(v)) {}
+    std::unique_ptr<BoxBase> clone() const override { return std::make_unique<Box<T>>(value); }
+    void* get() override { return &value; }
+    const std::type_info& type() const override { return typeid(T); }
+    T value;
+  };
+  std::unique_ptr<BoxBase> box_;
+};
+
 struct SystemConfig {
-  std::string system_name = "ff_ppo";  // ff_ppo | ff_ppo_continuous | ff_dqn
-  // Optimisation (shared).
-  double actor_lr = 2.5e-4;
-  double critic_lr = 2.5e-4;
-  double q_lr = 2.5e-4;
-  double adam_eps = 1e-5;
-  double max_grad_norm = 0.5;  // 0 disables global gradient-norm clipping
-  bool decay_learning_rates = false;
-  double gamma = 0.99;
-  // PPO.
-  int64_t rollout_length = 128;
-  int64_t epochs = 4;  // PPO: passes over each rollout; DQN: gradient steps per update
-  int64_t num_minibatches = 4;
-  double gae_lambda = 0.95;
-  double clip_eps = 0.2;
-  bool clip_value_loss = true;
-  double ent_coef = 0.01;
-  double vf_coef = 0.5;
-  bool standardize_advantages = true;
-  bool normalize_observations = false;
-  double init_action_std = 1.0;  // continuous PPO: initial std of the Gaussian policy
-  // DQN.
-  int64_t total_buffer_size = 10000;
-  int64_t total_batch_size = 128;
-  int64_t warmup_steps = 1000;         // env steps collected before the first update
-  int64_t train_frequency = 10;        // env steps (per env) between updates
-  double tau = 1.0;                    // 1 = hard target update, < 1 = Polyak averaging
-  int64_t target_update_period = 500;  // updates between target updates
-  double epsilon_start = 1.0;
-  double training_epsilon = 0.05;     // final exploration epsilon
-  double exploration_fraction = 0.5;  // fraction of training over which epsilon decays
-  double evaluation_epsilon = 0.0;
-  double huber_loss_parameter = 0.0;  // 0 = mean squared error, > 0 = Huber with this delta
-  bool double_q = false;
-  int64_t n_step = 1;  // rewards summed into one transition before bootstrapping
+  std::string system_name = "ff_ppo";  // a registered learner (edgerl config --doc lists them)
+  LearnerParams params;                // that learner's [system] and [network.*] values
 };
 
 struct ArchConfig {
@@ -65,69 +89,14 @@ struct ArchConfig {
   bool absolute_metric = true;
 };
 
-struct EnvConfig {
-  std::string env_name = "classic_control";
-  std::string scenario_name = "CartPole-v1";  // [env.scenario] name
-  std::string task_name = "cartpole";         // [env.scenario] task_name
-  int64_t max_episode_steps = 0;              // [env.kwargs]; 0 = Gymnasium's time limit
-};
-
-struct NetworkConfig {
-  std::vector<int64_t> layer_sizes = {64, 64};
-  std::string activation = "tanh";  // tanh | relu
-};
-
-struct SinkConfig {
-  bool enabled = true;
-};
-
-struct ConsoleConfig {
-  bool enabled = true;
-  std::string progress = "auto";  // auto (bar on a terminal) | always | never
-  std::string colour = "auto";    // auto | always | never
-};
-
-struct SaveArgs {
-  int64_t save_interval_steps = 1;  // save on every Nth evaluation step
-  int64_t max_to_keep = 1;          // keep the N newest
-  int64_t keep_period = 0;          // keep every Kth step forever (0 = off)
-  int64_t keep_best = 0;            // additionally keep the M best by episode_return
-  std::string checkpoint_uid;       // empty = a timestamp chosen at start
-  std::string rel_dir = "checkpoints";
-  int64_t compression_level = 6;       // zlib level 0..9, 0 = stored raw
-  int64_t min_free_bytes = 16 << 20;   // refuse to save below this much free space
-  std::string on_save_error = "warn";  // warn (keep training) | abort (exit status 3)
-};
-
-struct LoadArgs {
-  std::string checkpoint_uid;  // empty = newest run of this model_name
-  std::string rel_dir = "checkpoints";
-  int64_t load_step = -1;  // -1 = newest
-};
-
-struct CheckpointConfig {
-  bool save_model = true;
-  bool load_model = false;
-  std::string model_name;  // empty = system.system_name
-  SaveArgs save_args;
-  LoadArgs load_args;
-};
-
-struct LoggerConfig {
-  std::string base_exp_path = "results";
-  ConsoleConfig console;
-  SinkConfig csv;
-  SinkConfig tensorboard;
-  CheckpointConfig checkpointing;
-};
-
 struct Config {
+  Config();  // the schema's defaults: ff_ppo with its default values
+
   SystemConfig system;
   ArchConfig arch;
   EnvConfig env;
-  NetworkConfig actor_network;
-  NetworkConfig critic_network;
   LoggerConfig logger;
+  CheckpointConfig checkpointing;  // [logger.checkpointing]
 
   // Where this config came from (for messages); not part of the config itself.
   std::string origin = "<built-in ppo_cartpole.ini>";
@@ -143,6 +112,11 @@ Config default_config();
 
 // Loads an INI file (following `base = other.ini` chains, paths relative to the including
 // file), then applies `section.key=value` overrides in order. Throws ConfigError.
+//
+// A learner's keys set where another learner was chosen are refused, except when they were
+// inherited from a `base =` file below the one that chose the learner (then they are dropped):
+// `base = ppo_cartpole.ini` with `system_name = ff_dqn` gives DQN's defaults, while
+// `system.clip_eps` next to `system_name = ff_dqn` is an error.
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
 // Same, from INI text (name is used in messages; `base` paths are relative to base_dir).
 Config load_config_text(const std::string& text, const std::string& name,
@@ -152,16 +126,40 @@ Config load_config_text(const std::string& text, const std::string& name,
 std::string builtin_config_text(const std::string& name);
 std::vector<std::string> builtin_config_names();
 
-// Applies one `section.key=value` override. Throws ConfigError.
+// Applies one `section.key=value` override to a loaded config (system.system_name resets the
+// learner's values to that learner's defaults). Throws ConfigError.
 void apply_override(Config& cfg, const std::string& override_text);
 
 // The resolved config as INI text: every key, in schema order. Loading it gives `cfg` back.
 std::string to_ini(const Config& cfg);
 
+// One key's value as to_ini writes it, by its full name ("system.actor_lr"). Throws
+// ConfigError for a key this config does not have.
+std::string config_value(const Config& cfg, const std::string& name);
+
+// What a key changes, as the schema records it.
+enum class KeyEffect {
+  training,    // what training computes: a different value is a different run
+  length,      // how long training runs (total_timesteps, num_updates, num_evaluation)
+  evaluation,  // what evaluation measures and logs, not the learner's state
+  none,        // where and how results are written (logging, checkpoint rotation, paths)
+};
+
+// A key whose value differs between two configs.
+struct ConfigDifference {
+  std::string name;  // "system.actor_lr"
+  std::string value, other_value;
+  KeyEffect effect;
+};
+// The keys whose values differ, in schema order (a different learner is one difference, at
+// system.system_name).
+std::vector<ConfigDifference> config_differences(const Config& a, const Config& b);
+
 // Markdown reference of every section and key (docs/config.md is generated from it).
 std::string config_reference_markdown();
 
-// Cross-field checks that single-key ranges cannot express (e.g. minibatch divisibility).
+// Cross-field checks that single-key ranges cannot express (e.g. minibatch divisibility),
+// including the chosen learner's own. Throws ConfigError.
 void validate(const Config& cfg);
 
 // The model name used for checkpoints: checkpointing.model_name or system.system_name.

@@ -19,7 +19,6 @@
 #include <string>
 #include <vector>
 
-#include "edgerl/config.hpp"
 #include "edgerl/error.hpp"
 #include "edgerl/rng.hpp"
 #include "edgerl/tensor.hpp"
@@ -30,6 +29,14 @@ namespace detail {
 struct EnvKind;   // one environment type's physics and facts (src/envs/env_kind.hpp)
 struct VecBatch;  // a VecEnv's arrays as its batched step loop sees them
 }  // namespace detail
+
+// [env], [env.scenario] and [env.kwargs] of the config: which environment, with which limit.
+struct EnvConfig {
+  std::string env_name = "classic_control";
+  std::string scenario_name = "CartPole-v1";  // [env.scenario] name
+  std::string task_name = "cartpole";         // [env.scenario] task_name
+  int64_t max_episode_steps = 0;              // [env.kwargs]; 0 = Gymnasium's time limit
+};
 
 // A bad environment name, action, state or call order: what() is one line for the user.
 struct EnvError : Error {

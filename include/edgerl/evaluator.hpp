@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "edgerl/config.hpp"
+#include "edgerl/envs.hpp"
 #include "edgerl/logger.hpp"
 #include "edgerl/system.hpp"
 
@@ -24,10 +24,19 @@ struct EvalResult {
   Metrics metrics() const;
 };
 
+// What an evaluation runs on: the environment, the seed its streams derive from (arch.seed)
+// and whether actions are greedy (arch.evaluation_greedy).
+struct EvalOptions {
+  EnvConfig env;
+  uint64_t seed = 0;
+  bool greedy = true;
+};
+
 // `num_episodes` episodes, each from its own environment's first reset. The environments'
-// seeds and the action-sampling stream come from SeedSequence(arch.seed).child(4).child(key),
-// so the same key gives the same episodes (the loop uses the eval step; the absolute metric
-// uses num_evaluation). Greedy or sampled per arch.evaluation_greedy.
-EvalResult evaluate(System& system, const Config& cfg, int64_t num_episodes, uint64_t key);
+// seeds and the action-sampling stream come from SeedSequence(seed).child(4).child(key), so
+// the same key gives the same episodes (the loop uses the eval step; the absolute metric uses
+// num_evaluation).
+EvalResult evaluate(System& system, const EvalOptions& options, int64_t num_episodes,
+                    uint64_t key);
 
 }  // namespace edgerl

@@ -18,10 +18,28 @@
 #include <string_view>
 #include <vector>
 
-#include "edgerl/config.hpp"
 #include "edgerl/error.hpp"
 
 namespace edgerl {
+
+// [logger] and [logger.loggers.*] of the config (the checkpointer's [logger.checkpointing] is
+// its own: checkpoint.hpp).
+struct SinkConfig {
+  bool enabled = true;
+};
+
+struct ConsoleConfig {
+  bool enabled = true;
+  std::string progress = "auto";  // auto (bar on a terminal) | always | never
+  std::string colour = "auto";    // auto | always | never
+};
+
+struct LoggerConfig {
+  std::string base_exp_path = "results";
+  ConsoleConfig console;
+  SinkConfig csv;
+  SinkConfig tensorboard;
+};
 
 enum class LogEvent { ACT, TRAIN, EVAL, ABSOLUTE, MISC };
 constexpr int kNumLogEvents = 5;

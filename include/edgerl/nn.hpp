@@ -17,13 +17,18 @@
 #include <string>
 #include <vector>
 
-#include "edgerl/config.hpp"
 #include "edgerl/rng.hpp"
 #include "edgerl/tensor.hpp"
 
 namespace edgerl {
 
 enum class Activation { tanh, relu, identity };
+
+// A network as a config's [network.*] section gives it: hidden widths and their activation.
+struct NetworkConfig {
+  std::vector<int64_t> layer_sizes = {64, 64};
+  std::string activation = "tanh";  // tanh | relu
+};
 
 // "tanh" | "relu" (the values NetworkConfig::activation may take); throws std::invalid_argument.
 Activation parse_activation(const std::string& name);

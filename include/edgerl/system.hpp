@@ -9,13 +9,15 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
-#include "edgerl/config.hpp"
 #include "edgerl/logger.hpp"
 #include "edgerl/rng.hpp"
 #include "edgerl/tensor.hpp"
 
 namespace edgerl {
+
+struct Config;
 
 // Counters every system keeps (saved as tensors "counters/...").
 struct Counters {
@@ -73,7 +75,10 @@ class System {
 };
 
 // The system named by config.system.system_name. Throws ConfigError for an unusable config
-// (e.g. a discrete-action system on a continuous environment).
+// (e.g. a discrete-action system on a continuous environment, an unknown environment).
 std::unique_ptr<System> make_system(const Config& config);
+
+// The registered learners' names (system.system_name's choices), in registration order.
+std::vector<std::string> learner_names();
 
 }  // namespace edgerl

@@ -11,6 +11,7 @@
 #include "edgerl/ckpt_format.hpp"
 #include "edgerl/config.hpp"
 #include "edgerl/error.hpp"
+#include "edgerl/evaluator.hpp"
 #include "edgerl/io.hpp"
 #include "edgerl/system.hpp"
 
@@ -40,6 +41,9 @@ struct TrainSummary {
 struct RunError : Error {
   using Error::Error;
 };
+
+// The evaluator's options from a config (arch.seed, arch.evaluation_greedy, env).
+EvalOptions eval_options(const Config& cfg);
 
 // Trains as configured. Throws ConfigError for an unusable config and RunError for missing or
 // damaged checkpoints and unusable run folders.

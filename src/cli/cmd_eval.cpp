@@ -49,7 +49,7 @@ int cmd_eval(const Args& args) {
   if (greedy || stochastic) cfg.arch.evaluation_greedy = greedy;
   if (has_seed) cfg.arch.seed = s;
   const auto t0 = std::chrono::steady_clock::now();
-  const EvalResult e = evaluate(*r.system, cfg, cfg.arch.num_eval_episodes, kEvalKey);
+  const EvalResult e = evaluate(*r.system, eval_options(cfg), cfg.arch.num_eval_episodes, kEvalKey);
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   double mn = e.episode_return[0], mx = mn, len = 0;

@@ -1,212 +1,138 @@
-// The config schema and everything that reads it: INI loading through inih (with `base =`
-// composition), `section.key=value` overrides, validation with suggestions, INI output and the
-// Markdown reference. Every key exists in exactly one place: the kFields table below.
+// The config: its own rows (every section but the learner's), INI loading through inih (with
+// `base =` composition), `section.key=value` overrides, validation with suggestions, INI output,
+// differences and the Markdown reference. The learners' rows come from the registry
+// (src/learners/registry.hpp); every key exists in exactly one row.
 #include "edgerl/config.hpp"
 
 #include <ini.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <limits>
 #include <set>
 #include <sstream>
 
+#include "config/schema.hpp"
 #include "core/text.hpp"
 #include "edgerl/io.hpp"
+#include "learners/registry.hpp"
 
 namespace edgerl {
 namespace {
 
-enum class Kind { Bool, Int, UInt, Double, String, Name, OptName, Choice, IntList };
+using schema::Field;
+using schema::Kind;
+using schema::kI64Max;
 
-struct Field {
-  const char* section;
-  const char* key;
-  Kind kind;
-  void* (*get)(Config&);
-  double min;
-  double max;
-  std::vector<const char*> choices;  // Kind::Choice only
-  const char* applies;               // systems it applies to ("" = all)
-  const char* doc;
-};
-
-constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kI64Max = 9.2e18;
-
-#define EDGERL_FIELD(sec, key, kind, member, lo, hi, choices, applies, doc)                       \
-  Field {                                                                                         \
-    sec, key, Kind::kind, [](Config& c) -> void* { return &c.member; }, lo, hi, choices, applies, \
-        doc                                                                                       \
+#define EDGERL_FIELD(sec, key, kind, member, lo, hi, choices, effect, doc)                  \
+  Field {                                                                                  \
+    sec, key, Kind::kind, [](void* c) -> void* { return &static_cast<Config*>(c)->member; }, \
+        lo, hi, choices, KeyEffect::effect, doc                                            \
   }
 
-const std::vector<Field>& fields() {
+std::vector<const char*> learner_names() {
+  std::vector<const char*> out;
+  for (const LearnerDef* d : learner_defs()) out.push_back(d->name);
+  return out;
+}
+
+// Config's own rows, in the order to_ini writes them (the learner's rows go after
+// system_name and before [logger]).
+const std::vector<Field>& config_fields() {
+  constexpr int64_t kCount = SaveArgs::kMaxCount;
   static const std::vector<Field> kFields = {
-      // [system]
-      EDGERL_FIELD("system", "system_name", Choice, system.system_name, 0, 0,
-                   (std::vector<const char*>{"ff_ppo", "ff_ppo_continuous", "ff_dqn"}), "",
-                   "learning system: ff_ppo (discrete actions), ff_ppo_continuous, ff_dqn"),
-      EDGERL_FIELD("system", "actor_lr", Double, system.actor_lr, 0, 1, {}, "ff_ppo*",
-                   "Adam learning rate of the actor"),
-      EDGERL_FIELD("system", "critic_lr", Double, system.critic_lr, 0, 1, {}, "ff_ppo*",
-                   "Adam learning rate of the critic"),
-      EDGERL_FIELD("system", "q_lr", Double, system.q_lr, 0, 1, {}, "ff_dqn",
-                   "Adam learning rate of the Q-network"),
-      EDGERL_FIELD("system", "adam_eps", Double, system.adam_eps, 1e-12, 1, {}, "",
-                   "Adam epsilon (added to the root of the second moment)"),
-      EDGERL_FIELD("system", "max_grad_norm", Double, system.max_grad_norm, 0, 1e6, {}, "",
-                   "global gradient-norm clipping threshold; 0 disables clipping"),
-      EDGERL_FIELD("system", "decay_learning_rates", Bool, system.decay_learning_rates, 0, 0, {},
-                   "", "anneal learning rates linearly to 0 over training"),
-      EDGERL_FIELD("system", "gamma", Double, system.gamma, 0, 1, {}, "", "discount factor"),
-      EDGERL_FIELD("system", "rollout_length", Int, system.rollout_length, 1, 1 << 20, {},
-                   "ff_ppo*", "environment steps per env per update"),
-      EDGERL_FIELD("system", "epochs", Int, system.epochs, 1, 10000, {}, "ff_ppo*, ff_dqn",
-                   "ff_ppo: passes over each rollout; ff_dqn: gradient steps per update"),
-      EDGERL_FIELD("system", "num_minibatches", Int, system.num_minibatches, 1, 1 << 20, {},
-                   "ff_ppo*", "minibatches per epoch (num_envs*rollout_length must divide)"),
-      EDGERL_FIELD("system", "gae_lambda", Double, system.gae_lambda, 0, 1, {}, "ff_ppo*",
-                   "GAE lambda"),
-      EDGERL_FIELD("system", "clip_eps", Double, system.clip_eps, 0, 10, {}, "ff_ppo*",
-                   "PPO ratio clipping epsilon (also clips the value loss if enabled)"),
-      EDGERL_FIELD("system", "clip_value_loss", Bool, system.clip_value_loss, 0, 0, {}, "ff_ppo*",
-                   "clip the value loss around the old values"),
-      EDGERL_FIELD("system", "ent_coef", Double, system.ent_coef, 0, 100, {}, "ff_ppo*",
-                   "entropy bonus coefficient"),
-      EDGERL_FIELD("system", "vf_coef", Double, system.vf_coef, 0, 100, {}, "ff_ppo*",
-                   "value loss coefficient"),
-      EDGERL_FIELD("system", "standardize_advantages", Bool, system.standardize_advantages, 0, 0,
-                   {}, "ff_ppo*", "normalise advantages per minibatch"),
-      EDGERL_FIELD("system", "normalize_observations", Bool, system.normalize_observations, 0, 0,
-                   {}, "ff_ppo*", "running mean/std observation normalisation"),
-      EDGERL_FIELD("system", "init_action_std", Double, system.init_action_std, 1e-6, 1e6, {},
-                   "ff_ppo_continuous", "initial standard deviation of the Gaussian policy"),
-      EDGERL_FIELD("system", "total_buffer_size", Int, system.total_buffer_size, 1, 1e9, {},
-                   "ff_dqn", "replay buffer capacity in transitions"),
-      EDGERL_FIELD("system", "total_batch_size", Int, system.total_batch_size, 1, 1 << 20, {},
-                   "ff_dqn", "transitions per gradient step"),
-      EDGERL_FIELD("system", "warmup_steps", Int, system.warmup_steps, 0, kI64Max, {}, "ff_dqn",
-                   "environment steps collected before learning starts"),
-      EDGERL_FIELD("system", "train_frequency", Int, system.train_frequency, 1, 1 << 20, {},
-                   "ff_dqn",
-                   "environment steps (per env) between updates of `epochs` gradient steps"),
-      EDGERL_FIELD("system", "tau", Double, system.tau, 0, 1, {}, "ff_dqn",
-                   "target update: 1 = hard copy, < 1 = Polyak averaging factor"),
-      EDGERL_FIELD("system", "target_update_period", Int, system.target_update_period, 1, 1 << 30,
-                   {}, "ff_dqn", "gradient steps between target-network updates"),
-      EDGERL_FIELD("system", "epsilon_start", Double, system.epsilon_start, 0, 1, {}, "ff_dqn",
-                   "initial exploration epsilon"),
-      EDGERL_FIELD("system", "training_epsilon", Double, system.training_epsilon, 0, 1, {},
-                   "ff_dqn", "final exploration epsilon"),
-      EDGERL_FIELD("system", "exploration_fraction", Double, system.exploration_fraction, 0, 1, {},
-                   "ff_dqn", "fraction of total_timesteps over which epsilon decays"),
-      EDGERL_FIELD("system", "evaluation_epsilon", Double, system.evaluation_epsilon, 0, 1, {},
-                   "ff_dqn", "epsilon of non-greedy evaluation"),
-      EDGERL_FIELD("system", "huber_loss_parameter", Double, system.huber_loss_parameter, 0, 1e6,
-                   {}, "ff_dqn", "0 = mean squared TD error, > 0 = Huber loss with this delta"),
-      EDGERL_FIELD("system", "double_q", Bool, system.double_q, 0, 0, {}, "ff_dqn",
-                   "double DQN targets (online argmax, target value)"),
-      EDGERL_FIELD("system", "n_step", Int, system.n_step, 1, 1000, {}, "ff_dqn",
-                   "n-step returns: rewards summed over n steps before bootstrapping"),
+      // [system]: the learner; its own keys are its file's rows.
+      EDGERL_FIELD("system", "system_name", Choice, system.system_name, 0, 0, learner_names(),
+                   training, "learning system (the sections below list each one's keys)"),
       // [arch]
-      EDGERL_FIELD("arch", "seed", UInt, arch.seed, 0, 0, {}, "",
+      EDGERL_FIELD("arch", "seed", UInt, arch.seed, 0, 0, {}, training,
                    "seed of every random stream (numpy SeedSequence semantics)"),
-      EDGERL_FIELD("arch", "num_envs", Int, arch.num_envs, 1, 65536, {}, "",
+      EDGERL_FIELD("arch", "num_envs", Int, arch.num_envs, 1, 65536, {}, training,
                    "environments stepped together"),
-      EDGERL_FIELD("arch", "total_timesteps", Int, arch.total_timesteps, 1, kI64Max, {}, "",
+      EDGERL_FIELD("arch", "total_timesteps", Int, arch.total_timesteps, 1, kI64Max, {}, length,
                    "environment steps of the whole run"),
-      EDGERL_FIELD("arch", "num_updates", Int, arch.num_updates, 0, kI64Max, {}, "",
+      EDGERL_FIELD("arch", "num_updates", Int, arch.num_updates, 0, kI64Max, {}, length,
                    "updates of the whole run; 0 = derived from total_timesteps"),
-      EDGERL_FIELD("arch", "num_evaluation", Int, arch.num_evaluation, 1, 1 << 24, {}, "",
+      EDGERL_FIELD("arch", "num_evaluation", Int, arch.num_evaluation, 1, 1 << 24, {}, length,
                    "evaluations (and checkpoint opportunities) over the run"),
-      EDGERL_FIELD("arch", "num_eval_episodes", Int, arch.num_eval_episodes, 1, 1 << 24, {}, "",
-                   "episodes per evaluation"),
-      EDGERL_FIELD("arch", "evaluation_greedy", Bool, arch.evaluation_greedy, 0, 0, {}, "",
+      EDGERL_FIELD("arch", "num_eval_episodes", Int, arch.num_eval_episodes, 1, 1 << 24, {},
+                   evaluation, "episodes per evaluation"),
+      EDGERL_FIELD("arch", "evaluation_greedy", Bool, arch.evaluation_greedy, 0, 0, {}, evaluation,
                    "evaluate the greedy (mode) action instead of sampling"),
-      EDGERL_FIELD("arch", "absolute_metric", Bool, arch.absolute_metric, 0, 0, {}, "",
+      EDGERL_FIELD("arch", "absolute_metric", Bool, arch.absolute_metric, 0, 0, {}, evaluation,
                    "final evaluation with 10x the episodes"),
       // [env], [env.scenario], [env.kwargs]
       EDGERL_FIELD("env", "env_name", Choice, env.env_name, 0, 0,
-                   (std::vector<const char*>{"classic_control"}), "", "environment suite"),
-      EDGERL_FIELD("env.scenario", "name", Name, env.scenario_name, 0, 0, {}, "",
+                   (std::vector<const char*>{"classic_control"}), training, "environment suite"),
+      EDGERL_FIELD("env.scenario", "name", Name, env.scenario_name, 0, 0, {}, training,
                    "environment id, e.g. CartPole-v1 (see `edgerl rollout --help`)"),
-      EDGERL_FIELD("env.scenario", "task_name", Name, env.task_name, 0, 0, {}, "",
-                   "short task name used in run folders"),
+      EDGERL_FIELD("env.scenario", "task_name", Name, env.task_name, 0, 0, {}, none,
+                   "short task name, as Stoix names it (informational)"),
       EDGERL_FIELD("env.kwargs", "max_episode_steps", Int, env.max_episode_steps, 0, 1 << 30, {},
-                   "", "episode time limit; 0 = Gymnasium's"),
-      // [network.*]
-      EDGERL_FIELD("network.actor_network", "layer_sizes", IntList, actor_network.layer_sizes, 1,
-                   4096, {}, "", "hidden layer sizes of the actor (Q-network for ff_dqn)"),
-      EDGERL_FIELD("network.actor_network", "activation", Choice, actor_network.activation, 0, 0,
-                   (std::vector<const char*>{"tanh", "relu"}), "", "hidden activation"),
-      EDGERL_FIELD("network.critic_network", "layer_sizes", IntList, critic_network.layer_sizes, 1,
-                   4096, {}, "ff_ppo*", "hidden layer sizes of the critic"),
-      EDGERL_FIELD("network.critic_network", "activation", Choice, critic_network.activation, 0, 0,
-                   (std::vector<const char*>{"tanh", "relu"}), "ff_ppo*", "hidden activation"),
+                   training, "episode time limit; 0 = Gymnasium's"),
       // [logger]
-      EDGERL_FIELD("logger", "base_exp_path", String, logger.base_exp_path, 0, 0, {}, "",
+      EDGERL_FIELD("logger", "base_exp_path", String, logger.base_exp_path, 0, 0, {}, none,
                    "folder that holds run folders and checkpoints"),
-      EDGERL_FIELD("logger.loggers.console", "enabled", Bool, logger.console.enabled, 0, 0, {}, "",
-                   "print one line per event"),
+      EDGERL_FIELD("logger.loggers.console", "enabled", Bool, logger.console.enabled, 0, 0, {},
+                   none, "print one line per event"),
       EDGERL_FIELD("logger.loggers.console", "progress", Choice, logger.console.progress, 0, 0,
-                   (std::vector<const char*>{"auto", "always", "never"}), "",
+                   (std::vector<const char*>{"auto", "always", "never"}), none,
                    "live progress bar (auto = only on a terminal)"),
       EDGERL_FIELD("logger.loggers.console", "colour", Choice, logger.console.colour, 0, 0,
-                   (std::vector<const char*>{"auto", "always", "never"}), "",
+                   (std::vector<const char*>{"auto", "always", "never"}), none,
                    "ANSI colour (auto = only on a terminal)"),
-      EDGERL_FIELD("logger.loggers.csv", "enabled", Bool, logger.csv.enabled, 0, 0, {}, "",
+      EDGERL_FIELD("logger.loggers.csv", "enabled", Bool, logger.csv.enabled, 0, 0, {}, none,
                    "one CSV file per event kind in the run folder"),
       EDGERL_FIELD("logger.loggers.tensorboard", "enabled", Bool, logger.tensorboard.enabled, 0, 0,
-                   {}, "", "TensorBoard event file in the run folder"),
+                   {}, none, "TensorBoard event file in the run folder"),
       // [logger.checkpointing]
-      EDGERL_FIELD("logger.checkpointing", "save_model", Bool, logger.checkpointing.save_model, 0,
-                   0, {}, "", "save checkpoints during training"),
-      EDGERL_FIELD("logger.checkpointing", "load_model", Bool, logger.checkpointing.load_model, 0,
-                   0, {}, "", "resume from a checkpoint (see load_args)"),
-      EDGERL_FIELD("logger.checkpointing", "model_name", OptName, logger.checkpointing.model_name, 0,
-                   0, {}, "", "checkpoint folder name; empty = system_name"),
+      EDGERL_FIELD("logger.checkpointing", "save_model", Bool, checkpointing.save_model, 0, 0, {},
+                   none, "save checkpoints during training"),
+      EDGERL_FIELD("logger.checkpointing", "load_model", Bool, checkpointing.load_model, 0, 0, {},
+                   none, "resume from a checkpoint (see load_args)"),
+      EDGERL_FIELD("logger.checkpointing", "model_name", OptName, checkpointing.model_name, 0, 0,
+                   {}, none, "checkpoint folder name; empty = system_name"),
       EDGERL_FIELD("logger.checkpointing.save_args", "save_interval_steps", Int,
-                   logger.checkpointing.save_args.save_interval_steps, 1, 1 << 30, {}, "",
+                   checkpointing.save_args.save_interval_steps, 1, kCount, {}, none,
                    "save on every Nth evaluation step"),
       EDGERL_FIELD("logger.checkpointing.save_args", "max_to_keep", Int,
-                   logger.checkpointing.save_args.max_to_keep, 1, 1 << 30, {}, "",
+                   checkpointing.save_args.max_to_keep, 1, kCount, {}, none,
                    "keep the N newest checkpoints"),
       EDGERL_FIELD("logger.checkpointing.save_args", "keep_period", Int,
-                   logger.checkpointing.save_args.keep_period, 0, 1 << 30, {}, "",
+                   checkpointing.save_args.keep_period, 0, kCount, {}, none,
                    "also keep every Kth evaluation step forever; 0 = off"),
       EDGERL_FIELD("logger.checkpointing.save_args", "keep_best", Int,
-                   logger.checkpointing.save_args.keep_best, 0, 1 << 30, {}, "",
+                   checkpointing.save_args.keep_best, 0, kCount, {}, none,
                    "also keep the M best by episode_return; 0 = off"),
       EDGERL_FIELD("logger.checkpointing.save_args", "checkpoint_uid", OptName,
-                   logger.checkpointing.save_args.checkpoint_uid, 0, 0, {}, "",
+                   checkpointing.save_args.checkpoint_uid, 0, 0, {}, none,
                    "run id (folder name); empty = a timestamp chosen at start"),
       EDGERL_FIELD("logger.checkpointing.save_args", "rel_dir", Name,
-                   logger.checkpointing.save_args.rel_dir, 0, 0, {}, "",
+                   checkpointing.save_args.rel_dir, 0, 0, {}, none,
                    "checkpoint folder under base_exp_path"),
       EDGERL_FIELD("logger.checkpointing.save_args", "compression_level", Int,
-                   logger.checkpointing.save_args.compression_level, 0, 9, {}, "",
+                   checkpointing.save_args.compression_level, 0, 9, {}, none,
                    "zlib level per tensor; 0 = stored raw"),
       EDGERL_FIELD("logger.checkpointing.save_args", "min_free_bytes", Int,
-                   logger.checkpointing.save_args.min_free_bytes, 0, kI64Max, {}, "",
+                   checkpointing.save_args.min_free_bytes, 0, kI64Max, {}, none,
                    "do not save when less than this would remain free"),
       EDGERL_FIELD("logger.checkpointing.save_args", "on_save_error", Choice,
-                   logger.checkpointing.save_args.on_save_error, 0, 0,
-                   (std::vector<const char*>{"warn", "abort"}), "",
-                   "after a failed save: warn and keep training, or stop with exit status 3"),
+                   checkpointing.save_args.on_save_error, 0, 0,
+                   (std::vector<const char*>{"warn", "abort"}), none,
+                   "after a failed save: warn and keep training, or stop (exit status 3)"),
       EDGERL_FIELD("logger.checkpointing.load_args", "checkpoint_uid", OptName,
-                   logger.checkpointing.load_args.checkpoint_uid, 0, 0, {}, "",
+                   checkpointing.load_args.checkpoint_uid, 0, 0, {}, none,
                    "run to resume; empty = the newest run of this model_name"),
       EDGERL_FIELD("logger.checkpointing.load_args", "rel_dir", Name,
-                   logger.checkpointing.load_args.rel_dir, 0, 0, {}, "",
+                   checkpointing.load_args.rel_dir, 0, 0, {}, none,
                    "checkpoint folder under base_exp_path"),
       EDGERL_FIELD("logger.checkpointing.load_args", "load_step", Int,
-                   logger.checkpointing.load_args.load_step, -1, kI64Max, {}, "",
+                   checkpointing.load_args.load_step, -1, kI64Max, {}, none,
                    "evaluation step to load; -1 = the newest that verifies"),
   };
   return kFields;
@@ -218,218 +144,105 @@ const char* kBuiltinConfigs[][2] = {
 #include "builtin_configs.inc"
 };
 
-std::vector<std::string> section_names() {
-  std::vector<std::string> out;
-  for (const auto& f : fields())
-    if (std::find(out.begin(), out.end(), f.section) == out.end()) out.push_back(f.section);
+// The sections a learner's rows live in: [system] (but system_name) and [network.*].
+bool learner_section(const std::string& section) {
+  return section == "system" || section.rfind("network.", 0) == 0;
+}
+
+// One row of a config with the object it reads from: Config itself or the learner's struct.
+struct Bound {
+  const Field* field;
+  void* owner;
+};
+
+// Every row of `cfg` in to_ini order: [system] (system_name, then the learner's keys), [arch],
+// [env.*], the learner's [network.*], then [logger.*].
+std::vector<Bound> rows_of(Config& cfg) {
+  std::vector<Bound> out;
+  const LearnerDef* def = find_learner(cfg.system.system_name);
+  const std::vector<Field>* learner = def && cfg.system.params.data() ? &learner_fields(*def) : nullptr;
+  auto add_learner = [&](bool network) {
+    if (!learner) return;
+    for (const Field& f : *learner)
+      if ((std::string(f.section) != "system") == network)
+        out.push_back({&f, cfg.system.params.data()});
+  };
+  bool networks_done = false;
+  for (const Field& f : config_fields()) {
+    if (!networks_done && std::string(f.section).rfind("logger", 0) == 0) {
+      add_learner(true);
+      networks_done = true;
+    }
+    out.push_back({&f, &cfg});
+    if (std::string(f.key) == "system_name") add_learner(false);
+  }
   return out;
 }
 
-const Field* find_field(const std::string& section, const std::string& key) {
-  for (const auto& f : fields())
+std::vector<std::string> all_sections() {
+  std::vector<std::string> out;
+  auto add = [&](const char* s) {
+    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+  };
+  for (const Field& f : config_fields()) add(f.section);
+  for (const LearnerDef* d : learner_defs())
+    for (const Field& f : learner_fields(*d)) add(f.section);
+  return out;
+}
+
+std::vector<std::string> all_key_names() {
+  std::vector<std::string> out;
+  for (const Field& f : config_fields()) out.push_back(schema::full_name(f));
+  for (const LearnerDef* d : learner_defs())
+    for (const Field& f : learner_fields(*d)) {
+      const std::string n = schema::full_name(f);
+      if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+    }
+  return out;
+}
+
+const Field* find_in(const std::vector<Field>& fields, const std::string& section,
+                     const std::string& key) {
+  for (const Field& f : fields)
     if (section == f.section && key == f.key) return &f;
   return nullptr;
 }
 
-std::string full_name(const Field& f) {
-  return std::string(f.section) + "." + f.key;
+// The learners that have the key, as "ff_ppo, ff_ppo_continuous".
+std::string learners_with(const std::string& section, const std::string& key) {
+  std::string out;
+  for (const LearnerDef* d : learner_defs())
+    if (find_in(learner_fields(*d), section, key)) out += (out.empty() ? "" : ", ") + std::string(d->name);
+  return out;
 }
 
-std::string format_double(double v) {
-  char buf[40];
-  for (int prec = 1; prec <= 17; ++prec) {
-    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
-    if (std::strtod(buf, nullptr) == v) break;
-  }
-  return buf;
+bool known_key(const std::string& section, const std::string& key) {
+  if (find_in(config_fields(), section, key)) return true;
+  return !learners_with(section, key).empty();
 }
 
-std::string format_number(double v) {
-  if (v == kInf) return "inf";
-  if (v >= kI64Max) return "2^63-1";
-  return format_double(v);
+std::string unknown_key_message(const std::string& name) {
+  return "unknown key " + name + did_you_mean(name, all_key_names());
 }
 
-std::string range_text(const Field& f) {
-  switch (f.kind) {
-    case Kind::Bool:
-      return "true or false";
-    case Kind::UInt:
-      return "0 to 18446744073709551615";
-    case Kind::Int:
-    case Kind::Double:
-      return format_number(f.min) + " to " + format_number(f.max);
-    case Kind::IntList:
-      return "comma-separated integers, each " + format_number(f.min) + " to " +
-             format_number(f.max);
-    case Kind::Choice: {
-      std::string s = "one of";
-      for (size_t i = 0; i < f.choices.size(); ++i)
-        s += (i ? ", " : " ") + std::string(f.choices[i]);
-      return s;
-    }
-    case Kind::Name:
-    case Kind::OptName:
-      return std::string(f.kind == Kind::OptName ? "empty, or " : "") + "1 to " +
-             std::to_string(kMaxFolderNameBytes) +
-             " letters, digits, '.', '_', '-' (no path separators, not . or ..)";
-    case Kind::String:
-      return "text without ';' or line breaks";
-  }
-  return "";
-}
-
-bool parse_bool(const std::string& v, bool& out) {
-  const std::string s = lower(v);
-  if (s == "true" || s == "1" || s == "yes" || s == "on") return out = true, true;
-  if (s == "false" || s == "0" || s == "no" || s == "off") return out = false, true;
-  return false;
-}
-
-// Integers as Stoix writes them: 500000, 500_000 or an exact 5e5.
-bool parse_integer(const std::string& v, long double& out) {
-  std::string s;
-  for (char c : v)
-    if (c != '_') s += c;
-  if (s.empty() || s.find_first_of("xXpP") != std::string::npos) return false;
-  const char* b = s.c_str();
-  char* end = nullptr;
-  errno = 0;
-  const long double x = std::strtold(b, &end);
-  if (end == b || *end != '\0' || errno == ERANGE || !std::isfinite(x)) return false;
-  if (x != std::floor(x)) return false;
-  out = x;
-  return true;
-}
-
-// Sets field `f` of `cfg` from text, or returns why it cannot (without the location prefix).
-std::string set_field(Config& cfg, const Field& f, const std::string& raw) {
-  const std::string value = trim(raw);
-  void* p = f.get(cfg);
-  const std::string bad = full_name(f) + " = '" + value + "' is invalid";
-  const std::string allowed = " (allowed: " + range_text(f) + ")";
-  switch (f.kind) {
-    case Kind::Bool:
-      if (!parse_bool(value, *static_cast<bool*>(p))) return bad + allowed;
-      return "";
-    case Kind::Int: {
-      long double x;
-      if (!parse_integer(value, x))
-        return bad + " (expected an integer; allowed: " + range_text(f) + ")";
-      if (x < f.min || x > f.max)
-        return full_name(f) + " = " + value + " is out of range (allowed: " + range_text(f) + ")";
-      *static_cast<int64_t*>(p) = static_cast<int64_t>(x);
-      return "";
-    }
-    case Kind::UInt: {
-      if (value.empty() || value[0] == '-' || value[0] == '+') return bad + allowed;
-      long double x;
-      if (!parse_integer(value, x) || x < 0 || x > 18446744073709551615.0L) return bad + allowed;
-      // strtoull keeps full precision for plain decimal seeds above 2^53.
-      std::string digits;
-      for (char c : value)
-        if (c != '_') digits += c;
-      if (digits.find_first_not_of("0123456789") == std::string::npos) {
-        errno = 0;
-        const unsigned long long u = std::strtoull(digits.c_str(), nullptr, 10);
-        if (errno == ERANGE) return bad + allowed;
-        *static_cast<uint64_t*>(p) = u;
-      } else {
-        *static_cast<uint64_t*>(p) = static_cast<uint64_t>(x);
-      }
-      return "";
-    }
-    case Kind::Double: {
-      const char* b = value.c_str();
-      char* end = nullptr;
-      errno = 0;
-      const double x = std::strtod(b, &end);
-      if (value.empty() || *end != '\0' || !std::isfinite(x))
-        return bad + " (expected a number; allowed: " + range_text(f) + ")";
-      if (x < f.min || x > f.max)
-        return full_name(f) + " = " + value + " is out of range (allowed: " + range_text(f) + ")";
-      *static_cast<double*>(p) = x;
-      return "";
-    }
-    case Kind::Choice:
-      for (const char* c : f.choices)
-        if (value == c) return *static_cast<std::string*>(p) = value, "";
-      {
-        std::vector<std::string> cs(f.choices.begin(), f.choices.end());
-        std::string hint = did_you_mean(value, cs);
-        return bad + allowed + hint;
-      }
-    case Kind::Name:
-    case Kind::OptName:
-      if ((f.kind == Kind::Name || !value.empty()) && !folder_name_problem(value).empty())
-        return bad + allowed;
-      *static_cast<std::string*>(p) = value;
-      return "";
-    case Kind::String:
-      if (value.find(';') != std::string::npos) return bad + allowed;
-      *static_cast<std::string*>(p) = value;
-      return "";
-    case Kind::IntList: {
-      std::string s = value;
-      if (!s.empty() && s.front() == '[') {
-        if (s.back() != ']') return bad + allowed;
-        s = s.substr(1, s.size() - 2);
-      }
-      std::vector<int64_t> out;
-      if (!trim(s).empty()) {
-        std::stringstream ss(s);
-        std::string item;
-        while (std::getline(ss, item, ',')) {
-          long double x;
-          if (!parse_integer(trim(item), x) || x < f.min || x > f.max) return bad + allowed;
-          out.push_back(static_cast<int64_t>(x));
-        }
-        if (s.back() == ',') return bad + allowed;
-      }
-      *static_cast<std::vector<int64_t>*>(p) = out;
-      return "";
-    }
-  }
-  return "";
-}
-
-std::string get_field(const Config& cfg, const Field& f) {
-  void* p = f.get(const_cast<Config&>(cfg));
-  switch (f.kind) {
-    case Kind::Bool:
-      return *static_cast<bool*>(p) ? "true" : "false";
-    case Kind::Int:
-      return std::to_string(*static_cast<int64_t*>(p));
-    case Kind::UInt:
-      return std::to_string(*static_cast<uint64_t*>(p));
-    case Kind::Double:
-      return format_double(*static_cast<double*>(p));
-    case Kind::Choice:
-    case Kind::Name:
-    case Kind::OptName:
-    case Kind::String:
-      return *static_cast<std::string*>(p);
-    case Kind::IntList: {
-      std::string s;
-      for (int64_t v : *static_cast<std::vector<int64_t>*>(p))
-        s += (s.empty() ? "" : ", ") + std::to_string(v);
-      return s;
-    }
-  }
-  return "";
-}
-
-// One `key = value` line of an INI file, kept with where it came from.
+// One `key = value` of a file or an override, with where it came from and its level: base
+// files are below the file that includes them, overrides above every file.
 struct Entry {
-  std::string section, key, value, file;
-  int line;
+  std::string section, key, value;
+  std::string where;  // "file:line: " or "override 'text': "
+  int level;
 };
+
+constexpr int kTopFileLevel = 1000;
+constexpr int kOverrideLevel = 1 << 20;
+
+// ---- INI parsing ---------------------------------------------------------------------------
 
 struct ParseState {
   std::string name;
   const char* cursor;
   int line = 0;
-  std::vector<Entry> entries;
+  std::vector<std::pair<int, std::array<std::string, 3>>> entries;  // line, section/key/value
   std::vector<std::pair<int, std::string>> sections;
   std::string error;
 };
@@ -462,7 +275,7 @@ char* read_line(char* buf, int size, void* stream) {
 
 int on_entry(void* user, const char* section, const char* name, const char* value) {
   auto* st = static_cast<ParseState*>(user);
-  st->entries.push_back({section, name, value ? value : "", st->name, st->line});
+  st->entries.push_back({st->line, {section, name, value ? value : ""}});
   return 1;
 }
 
@@ -484,38 +297,51 @@ std::string canonical(const std::string& path) {
   return ::realpath(path.c_str(), buf) ? std::string(buf) : path;
 }
 
-void apply_text(Config& cfg, const std::string& text, const std::string& name,
-                const std::string& base_dir, std::vector<std::string>& chain);
+// Collects the entries of a file chain and the overrides, then resolves them into a Config:
+// Config's own keys in order, then the chosen learner's keys onto its defaults.
+class Loader {
+ public:
+  void add_text(const std::string& text, const std::string& name, const std::string& base_dir,
+                std::vector<std::string>& chain, int level);
+  void add_override(const std::string& text);
+  Config finish();
+
+ private:
+  void add_base(const std::string& ref, const std::string& where, const std::string& base_dir,
+                std::vector<std::string>& chain, int level);
+  std::vector<Entry> entries_;
+};
 
 // Loads `base = ...` (a file relative to the including file, else a built-in config).
-void apply_base(Config& cfg, const Entry& e, const std::string& base_dir,
-                std::vector<std::string>& chain) {
-  const std::string ref = trim(e.value);
-  const std::string where = e.file + ":" + std::to_string(e.line) + ": ";
+void Loader::add_base(const std::string& value, const std::string& where,
+                      const std::string& base_dir, std::vector<std::string>& chain, int level) {
+  const std::string ref = trim(value);
   if (ref.empty()) throw ConfigError(where + "base = needs a file name");
-  const std::string path = !ref.empty() && ref[0] == '/' ? ref : base_dir + "/" + ref;
-  std::string id, text, dir;
+  const std::string path = ref[0] == '/' ? ref : base_dir + "/" + ref;
+  std::string id, text, dir, name;
   if (file_exists(path)) {
     id = canonical(path);
     text = read_file(path);
     dir = dir_name(path);
+    name = path;
     if (std::find(chain.begin(), chain.end(), id) != chain.end())
       throw ConfigError(where + "base = " + ref + " forms a cycle (" + path + " includes itself)");
   } else if (!(text = builtin_config_text(ref)).empty()) {
     id = "builtin:" + ref;
     dir = base_dir;
+    name = "<built-in " + ref + ">";
     if (std::find(chain.begin(), chain.end(), id) != chain.end())
       throw ConfigError(where + "base = " + ref + " forms a cycle");
   } else {
     throw ConfigError(where + "base = " + ref + ": no such file (" + path + ") or built-in config");
   }
   chain.push_back(id);
-  apply_text(cfg, text, file_exists(path) ? path : "<built-in " + ref + ">", dir, chain);
+  add_text(text, name, dir, chain, level - 1);
   chain.pop_back();
 }
 
-void apply_text(Config& cfg, const std::string& text, const std::string& name,
-                const std::string& base_dir, std::vector<std::string>& chain) {
+void Loader::add_text(const std::string& text, const std::string& name,
+                      const std::string& base_dir, std::vector<std::string>& chain, int level) {
   if (chain.size() > 32) throw ConfigError(name + ": base = chain deeper than 32 files");
   if (text.find('\0') != std::string::npos) throw ConfigError(name + ": not a text file");
   ParseState st;
@@ -528,39 +354,81 @@ void apply_text(Config& cfg, const std::string& text, const std::string& name,
                       ": syntax error (expected [section] or key = value)");
   if (rc < 0) throw ConfigError(name + ": cannot parse");
 
-  const std::vector<std::string> sections = section_names();
+  const std::vector<std::string> sections = all_sections();
   for (const auto& s : st.sections)
     if (std::find(sections.begin(), sections.end(), s.second) == sections.end())
       throw ConfigError(name + ":" + std::to_string(s.first) + ": unknown section [" + s.second +
                         "]" + did_you_mean(s.second, sections));
 
   std::set<std::string> seen;
-  for (const Entry& e : st.entries) {
-    const std::string where = name + ":" + std::to_string(e.line) + ": ";
-    if (e.section.empty()) {
-      if (e.key != "base")
-        throw ConfigError(where + "key '" + e.key +
+  for (size_t i = 0; i < st.entries.size(); ++i) {
+    const auto& [line, e] = st.entries[i];
+    const std::string& section = e[0];
+    const std::string& key = e[1];
+    const std::string where = name + ":" + std::to_string(line) + ": ";
+    if (section.empty()) {
+      if (key != "base")
+        throw ConfigError(where + "key '" + key +
                           "' outside a section (only base = FILE may stand there)");
-      if (&e != &st.entries.front())
-        throw ConfigError(where + "base = must come before every other key");
-      apply_base(cfg, e, base_dir, chain);
+      if (i != 0) throw ConfigError(where + "base = must come before every other key");
+      add_base(e[2], where, base_dir, chain, level);
       continue;
     }
-    const Field* f = find_field(e.section, e.key);
-    if (!f) {
-      std::vector<std::string> candidates;
-      for (const auto& g : fields()) candidates.push_back(full_name(g));
-      throw ConfigError(where + "unknown key " + e.section + "." + e.key +
-                        did_you_mean(e.section + "." + e.key, candidates));
-    }
-    if (!seen.insert(full_name(*f)).second)
-      throw ConfigError(where + full_name(*f) + " is set twice in this file");
-    const std::string err = set_field(cfg, *f, e.value);
-    if (!err.empty()) throw ConfigError(where + err);
+    const std::string full = section + "." + key;
+    if (!known_key(section, key)) throw ConfigError(where + unknown_key_message(full));
+    if (!seen.insert(full).second) throw ConfigError(where + full + " is set twice in this file");
+    entries_.push_back({section, key, e[2], where, level});
   }
 }
 
+void Loader::add_override(const std::string& text) {
+  const size_t eq = text.find('=');
+  const std::string where = "override '" + text + "': ";
+  if (eq == std::string::npos) throw ConfigError(where + "expected section.key=value");
+  const std::string name = trim(text.substr(0, eq));
+  const size_t dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == name.size())
+    throw ConfigError(where + "expected section.key=value");
+  const std::string section = name.substr(0, dot), key = name.substr(dot + 1);
+  if (!known_key(section, key)) throw ConfigError(where + unknown_key_message(name));
+  entries_.push_back({section, key, text.substr(eq + 1), where, kOverrideLevel});
+}
+
+Config Loader::finish() {
+  Config cfg;
+  int learner_level = -1;  // where system_name was last set (-1: the default)
+  std::string learner_where;
+  std::vector<const Entry*> learner_entries;
+  for (const Entry& e : entries_) {
+    const Field* f = find_in(config_fields(), e.section, e.key);
+    if (!f) {
+      learner_entries.push_back(&e);
+      continue;
+    }
+    const std::string err = schema::set(*f, &cfg, e.value);
+    if (!err.empty()) throw ConfigError(e.where + err);
+    if (f->get(&cfg) == &cfg.system.system_name) learner_level = e.level, learner_where = e.where;
+  }
+  const LearnerDef& def = *find_learner(cfg.system.system_name);
+  cfg.system.params = def.defaults();
+  for (const Entry* e : learner_entries) {
+    const Field* f = find_in(learner_fields(def), e->section, e->key);
+    if (!f) {
+      if (e->level < learner_level) continue;  // inherited from a config of another learner
+      throw ConfigError(e->where + e->section + "." + e->key + " is not a key of " + def.name +
+                        " (it is a key of " + learners_with(e->section, e->key) + ")");
+    }
+    const std::string err = schema::set(*f, cfg.system.params.data(), e->value);
+    if (!err.empty()) throw ConfigError(e->where + err);
+  }
+  return cfg;
+}
+
 }  // namespace
+
+Config::Config() {
+  system.params = find_learner(system.system_name)->defaults();
+}
 
 std::string builtin_config_text(const std::string& name) {
   for (const auto& c : kBuiltinConfigs)
@@ -576,47 +444,51 @@ std::vector<std::string> builtin_config_names() {
 
 void apply_override(Config& cfg, const std::string& text) {
   const size_t eq = text.find('=');
-  if (eq == std::string::npos)
-    throw ConfigError("override '" + text + "': expected section.key=value");
+  const std::string where = "override '" + text + "': ";
+  if (eq == std::string::npos) throw ConfigError(where + "expected section.key=value");
   const std::string name = trim(text.substr(0, eq));
   const size_t dot = name.rfind('.');
   if (dot == std::string::npos || dot == 0 || dot + 1 == name.size())
-    throw ConfigError("override '" + text + "': expected section.key=value");
-  const Field* f = find_field(name.substr(0, dot), name.substr(dot + 1));
-  if (!f) {
-    std::vector<std::string> candidates;
-    for (const auto& g : fields()) candidates.push_back(full_name(g));
-    throw ConfigError("override '" + text + "': unknown key " + name +
-                      did_you_mean(name, candidates));
+    throw ConfigError(where + "expected section.key=value");
+  const std::string section = name.substr(0, dot), key = name.substr(dot + 1);
+  if (!known_key(section, key)) throw ConfigError(where + unknown_key_message(name));
+  for (const Bound& b : rows_of(cfg)) {
+    if (section != b.field->section || key != b.field->key) continue;
+    const std::string before = cfg.system.system_name;
+    const std::string err = schema::set(*b.field, b.owner, text.substr(eq + 1));
+    if (!err.empty()) throw ConfigError(where + err);
+    if (cfg.system.system_name != before)
+      cfg.system.params = find_learner(cfg.system.system_name)->defaults();
+    return;
   }
-  const std::string err = set_field(cfg, *f, text.substr(eq + 1));
-  if (!err.empty()) throw ConfigError("override '" + text + "': " + err);
+  throw ConfigError(where + name + " is not a key of " + cfg.system.system_name + " (it is a key of " +
+                    learners_with(section, key) + ")");
 }
 
 Config load_config_text(const std::string& text, const std::string& name,
                         const std::vector<std::string>& overrides, const std::string& base_dir) {
-  Config cfg;
+  Loader loader;
   std::vector<std::string> chain{name};
-  apply_text(cfg, text, name, base_dir, chain);
-  for (const auto& o : overrides) apply_override(cfg, o);
+  loader.add_text(text, name, base_dir, chain, kTopFileLevel);
+  for (const auto& o : overrides) loader.add_override(o);
+  Config cfg = loader.finish();
   cfg.origin = name;
   validate(cfg);
   return cfg;
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
-  Config cfg;
-  std::string text;
-  if (file_exists(path)) {
-    text = read_file(path);
-  } else {
+  if (!file_exists(path)) {
     struct stat st;
     if (::stat(path.c_str(), &st) == 0) throw ConfigError(path + ": not a regular file");
     throw ConfigError(path + ": no such config file");
   }
+  const std::string text = read_file(path);
+  Loader loader;
   std::vector<std::string> chain{canonical(path)};
-  apply_text(cfg, text, path, dir_name(path), chain);
-  for (const auto& o : overrides) apply_override(cfg, o);
+  loader.add_text(text, path, dir_name(path), chain, kTopFileLevel);
+  for (const auto& o : overrides) loader.add_override(o);
+  Config cfg = loader.finish();
   cfg.origin = path;
   validate(cfg);
   return cfg;
@@ -626,81 +498,118 @@ Config default_config() {
   return load_config_text(builtin_config_text("ppo_cartpole.ini"), "<built-in ppo_cartpole.ini>");
 }
 
-std::string to_ini(const Config& cfg) {
+std::string to_ini(const Config& cfg_in) {
+  Config& cfg = const_cast<Config&>(cfg_in);  // rows_of() only reads through the rows here
   std::ostringstream out;
   out << "; edgerl resolved config (system " << cfg.system.system_name << ")\n";
   std::string section;
-  for (const auto& f : fields()) {
-    if (section != f.section) {
-      section = f.section;
+  for (const Bound& b : rows_of(cfg)) {
+    if (section != b.field->section) {
+      section = b.field->section;
       out << (out.tellp() > 0 ? "\n" : "") << "[" << section << "]\n";
     }
-    out << f.key << " = " << get_field(cfg, f) << "\n";
+    out << b.field->key << " = " << schema::get(*b.field, b.owner) << "\n";
   }
   return out.str();
 }
 
+std::string config_value(const Config& cfg_in, const std::string& name) {
+  Config& cfg = const_cast<Config&>(cfg_in);
+  for (const Bound& b : rows_of(cfg))
+    if (schema::full_name(*b.field) == name) return schema::get(*b.field, b.owner);
+  throw ConfigError(known_key(name.substr(0, name.rfind('.')), name.substr(name.rfind('.') + 1))
+                        ? name + " is not a key of " + cfg.system.system_name
+                        : unknown_key_message(name));
+}
+
+std::vector<ConfigDifference> config_differences(const Config& a_in, const Config& b_in) {
+  Config& a = const_cast<Config&>(a_in);
+  Config& b = const_cast<Config&>(b_in);
+  std::vector<ConfigDifference> out;
+  const bool same_learner = a.system.system_name == b.system.system_name;
+  const std::vector<Bound> ra = rows_of(a), rb = rows_of(b);
+  for (size_t i = 0; i < ra.size(); ++i) {
+    const Field& f = *ra[i].field;
+    if (!same_learner && learner_section(f.section) && std::string(f.key) != "system_name")
+      continue;  // another learner: system_name says it
+    const Bound* other = nullptr;
+    for (const Bound& x : rb)
+      if (x.field == ra[i].field) other = &x;
+    if (!other) continue;
+    const std::string va = schema::get(f, ra[i].owner), vb = schema::get(f, other->owner);
+    if (va != vb) out.push_back({schema::full_name(f), va, vb, f.effect});
+  }
+  return out;
+}
+
 std::string config_reference_markdown() {
+  const char* effect_names[] = {"training", "length", "evaluation", "—"};
+  auto table_head = [](std::ostringstream& out) {
+    out << "| key | default | allowed | changes | meaning |\n| --- | --- | --- | --- | --- |\n";
+  };
+  auto row = [&](std::ostringstream& out, const Field& f, const void* owner) {
+    const std::string def = schema::get(f, owner);
+    out << "| `" << f.key << "` | `" << (def.empty() ? " " : def) << "` | " << schema::allowed(f)
+        << " | " << effect_names[static_cast<int>(f.effect)] << " | " << f.doc << " |\n";
+  };
   const Config defaults;
   std::ostringstream out;
   out << "# Config reference\n\n"
-      << "Generated by `edgerl config --doc` from the schema in src/config.cpp; a test keeps this\n"
-      << "file equal to that output. Sections mirror Stoix's config tree. Set a key in an INI "
-         "file\n"
-      << "or on the command line as `section.key=value`. A file may start with `base = other.ini`\n"
-      << "(a path relative to the file, or a built-in config name) to inherit from it; later "
-         "values\n"
-      << "win. Unknown sections or keys, values of the wrong type and values out of range are\n"
-      << "errors (exit status 2). Defaults below are the schema's; the built-in configs in\n"
-      << "configs/ set their own values on top.\n";
+      << "Generated by `edgerl config --doc` from the schema (src/config/config.cpp and each\n"
+      << "learner's file in src/learners/); a test keeps this file equal to that output. Sections\n"
+      << "mirror Stoix's config tree. Set a key in an INI file or on the command line as\n"
+      << "`section.key=value`. A file may start with `base = other.ini` (a path relative to the\n"
+      << "file, or a built-in config name) to inherit from it; later values win. Unknown sections\n"
+      << "or keys, values of the wrong type and values out of range are errors (exit status 2).\n"
+      << "Defaults below are the schema's; the built-in configs in configs/ set their own values\n"
+      << "on top.\n\n"
+      << "`[system]` and `[network.*]` belong to the learner that `system.system_name` chooses:\n"
+      << "each learner's keys are listed in its own section below. A key of another learner is\n"
+      << "an error, except when it is inherited from a `base =` file below the file that chose\n"
+      << "the learner (then it is dropped).\n\n"
+      << "The *changes* column says what a different value changes: *training* (what training\n"
+      << "computes: a resumed run with another value is another run), *length* (how long it\n"
+      << "runs), *evaluation* (what evaluation measures and logs) or nothing the learner\n"
+      << "computes (—: logging, checkpoint rotation, paths).\n";
   std::string section;
-  for (const auto& f : fields()) {
+  for (const Field& f : config_fields()) {
     if (section != f.section) {
       section = f.section;
-      out << "\n## [" << section << "]\n\n| key | default | allowed | applies to | meaning |\n"
-          << "| --- | --- | --- | --- | --- |\n";
+      out << "\n## [" << section << "]\n\n";
+      table_head(out);
     }
-    std::string def = get_field(defaults, f);
-    out << "| `" << f.key << "` | `" << (def.empty() ? " " : def) << "` | " << range_text(f)
-        << " | " << (*f.applies ? f.applies : "all") << " | " << f.doc << " |\n";
+    row(out, f, &defaults);
+  }
+  for (const LearnerDef* d : learner_defs()) {
+    const LearnerParams p = d->defaults();
+    out << "\n## Learner `" << d->name << "`\n\n" << d->summary << "\n";
+    section.clear();
+    for (const Field& f : learner_fields(*d)) {
+      if (section != f.section) {
+        section = f.section;
+        out << "\n### [" << section << "]\n\n";
+        table_head(out);
+      }
+      row(out, f, p.data());
+    }
   }
   return out.str();
 }
 
 void validate(const Config& cfg) {
-  const auto& s = cfg.system;
   const auto& a = cfg.arch;
-  const bool ppo = s.system_name == "ff_ppo" || s.system_name == "ff_ppo_continuous";
-  if (ppo) {
-    const int64_t batch = a.num_envs * s.rollout_length;
-    if (batch % s.num_minibatches != 0)
-      throw ConfigError(
-          "system.num_minibatches = " + std::to_string(s.num_minibatches) +
-          " must divide arch.num_envs * system.rollout_length = " + std::to_string(batch));
-    if (a.num_updates == 0 && a.total_timesteps < batch * a.num_evaluation)
-      throw ConfigError("arch.total_timesteps = " + std::to_string(a.total_timesteps) +
-                        " is less than one update per evaluation (arch.num_envs * "
-                        "system.rollout_length * arch.num_evaluation = " +
-                        std::to_string(batch * a.num_evaluation) + ")");
-  } else {
-    if (s.total_batch_size > s.total_buffer_size)
-      throw ConfigError(
-          "system.total_batch_size = " + std::to_string(s.total_batch_size) +
-          " exceeds system.total_buffer_size = " + std::to_string(s.total_buffer_size));
-    if (a.num_updates == 0 && a.total_timesteps < a.num_envs * s.train_frequency * a.num_evaluation)
-      throw ConfigError("arch.total_timesteps = " + std::to_string(a.total_timesteps) +
-                        " is less than one update per evaluation (arch.num_envs * "
-                        "system.train_frequency * arch.num_evaluation = " +
-                        std::to_string(a.num_envs * s.train_frequency * a.num_evaluation) + ")");
-  }
   if (a.num_updates != 0 && a.num_updates < a.num_evaluation)
     throw ConfigError("arch.num_updates = " + std::to_string(a.num_updates) +
                       " is less than arch.num_evaluation = " + std::to_string(a.num_evaluation));
+  const LearnerDef* def = find_learner(cfg.system.system_name);
+  if (!def) throw ConfigError("system.system_name = " + cfg.system.system_name + " is not a known system");
+  if (!cfg.system.params.data()) throw ConfigError("the config holds no values for " + cfg.system.system_name);
+  def->validate(cfg);
 }
 
 std::string model_name(const Config& cfg) {
-  return cfg.logger.checkpointing.model_name.empty() ? cfg.system.system_name
-                                                     : cfg.logger.checkpointing.model_name;
+  return cfg.checkpointing.model_name.empty() ? cfg.system.system_name
+                                              : cfg.checkpointing.model_name;
 }
 
 }  // namespace edgerl

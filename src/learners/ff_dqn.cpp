@@ -19,29 +19,121 @@
 #include <stdexcept>
 #include <vector>
 
-#include "learners/learners.hpp"
-#include "nn/distributions.hpp"
 #include "edgerl/envs.hpp"
 #include "edgerl/nn.hpp"
 #include "edgerl/optim.hpp"
+#include "learners/learners.hpp"
+#include "learners/registry.hpp"
 #include "learners/replay_buffer.hpp"
 #include "learners/rl_math.hpp"
+#include "nn/distributions.hpp"
 
 namespace edgerl {
 namespace {
 
+// [system] and [network.actor_network] (the Q-network) of ff_dqn (Stoix's ff_dqn.yaml names).
+struct DqnConfig {
+  double q_lr = 2.5e-4;
+  double adam_eps = 1e-5;
+  double max_grad_norm = 0.5;  // 0 disables global gradient-norm clipping
+  bool decay_learning_rates = false;
+  double gamma = 0.99;
+  int64_t epochs = 4;  // gradient steps per update
+  int64_t total_buffer_size = 10000;
+  int64_t total_batch_size = 128;
+  int64_t warmup_steps = 1000;         // env steps collected before the first update
+  int64_t train_frequency = 10;        // env steps (per env) between updates
+  double tau = 1.0;                    // 1 = hard target update, < 1 = Polyak averaging
+  int64_t target_update_period = 500;  // gradient steps between target updates
+  double epsilon_start = 1.0;
+  double training_epsilon = 0.05;     // final exploration epsilon
+  double exploration_fraction = 0.5;  // fraction of training over which epsilon decays
+  double evaluation_epsilon = 0.0;
+  double huber_loss_parameter = 0.0;  // 0 = mean squared error, > 0 = Huber with this delta
+  bool double_q = false;
+  int64_t n_step = 1;  // rewards summed into one transition before bootstrapping
+  NetworkConfig actor_network;
+};
+
+std::vector<schema::Field> dqn_fields() {
+  using schema::Kind;
+  using schema::row;
+  const auto T = KeyEffect::training;
+  std::vector<schema::Field> f = {
+      row<&DqnConfig::q_lr>("system", "q_lr", Kind::Double, 0, 1, T,
+                            "Adam learning rate of the Q-network"),
+      row<&DqnConfig::adam_eps>("system", "adam_eps", Kind::Double, 1e-12, 1, T,
+                                "Adam epsilon (added to the root of the second moment)"),
+      row<&DqnConfig::max_grad_norm>("system", "max_grad_norm", Kind::Double, 0, 1e6, T,
+                                     "global gradient-norm clipping threshold; 0 disables clipping"),
+      row<&DqnConfig::decay_learning_rates>("system", "decay_learning_rates", Kind::Bool, 0, 0, T,
+                                            "anneal the learning rate linearly to 0 over training"),
+      row<&DqnConfig::gamma>("system", "gamma", Kind::Double, 0, 1, T, "discount factor"),
+      row<&DqnConfig::epochs>("system", "epochs", Kind::Int, 1, 10000, T,
+                              "gradient steps per update"),
+      row<&DqnConfig::total_buffer_size>("system", "total_buffer_size", Kind::Int, 1, 1e9, T,
+                                         "replay buffer capacity in transitions"),
+      row<&DqnConfig::total_batch_size>("system", "total_batch_size", Kind::Int, 1, 1 << 20, T,
+                                        "transitions per gradient step"),
+      row<&DqnConfig::warmup_steps>("system", "warmup_steps", Kind::Int, 0, schema::kI64Max, T,
+                                    "environment steps collected before learning starts"),
+      row<&DqnConfig::train_frequency>(
+          "system", "train_frequency", Kind::Int, 1, 1 << 20, T,
+          "environment steps (per env) between updates of `epochs` gradient steps"),
+      row<&DqnConfig::tau>("system", "tau", Kind::Double, 0, 1, T,
+                           "target update: 1 = hard copy, < 1 = Polyak averaging factor"),
+      row<&DqnConfig::target_update_period>("system", "target_update_period", Kind::Int, 1,
+                                            1 << 30, T,
+                                            "gradient steps between target-network updates"),
+      row<&DqnConfig::epsilon_start>("system", "epsilon_start", Kind::Double, 0, 1, T,
+                                     "initial exploration epsilon"),
+      row<&DqnConfig::training_epsilon>("system", "training_epsilon", Kind::Double, 0, 1, T,
+                                        "final exploration epsilon"),
+      row<&DqnConfig::exploration_fraction>(
+          "system", "exploration_fraction", Kind::Double, 0, 1, T,
+          "fraction of total_timesteps over which epsilon decays"),
+      row<&DqnConfig::evaluation_epsilon>("system", "evaluation_epsilon", Kind::Double, 0, 1,
+                                          KeyEffect::evaluation,
+                                          "epsilon of non-greedy evaluation"),
+      row<&DqnConfig::huber_loss_parameter>(
+          "system", "huber_loss_parameter", Kind::Double, 0, 1e6, T,
+          "0 = mean squared TD error, > 0 = Huber loss with this delta"),
+      row<&DqnConfig::double_q>("system", "double_q", Kind::Bool, 0, 0, T,
+                                "double DQN targets (online argmax, target value)"),
+      row<&DqnConfig::n_step>("system", "n_step", Kind::Int, 1, 1000, T,
+                              "n-step returns: rewards summed over n steps before bootstrapping"),
+  };
+  for (auto& r : schema::network_rows<&DqnConfig::actor_network>(
+           "network.actor_network", "hidden layer sizes of the Q-network"))
+    f.push_back(r);
+  return f;
+}
+
+void validate_dqn(const Config& cfg) {
+  const DqnConfig& s = cfg.system.params.as<DqnConfig>();
+  const ArchConfig& a = cfg.arch;
+  if (s.total_batch_size > s.total_buffer_size)
+    throw ConfigError("system.total_batch_size = " + std::to_string(s.total_batch_size) +
+                      " exceeds system.total_buffer_size = " + std::to_string(s.total_buffer_size));
+  if (a.num_updates == 0 && a.total_timesteps < a.num_envs * s.train_frequency * a.num_evaluation)
+    throw ConfigError("arch.total_timesteps = " + std::to_string(a.total_timesteps) +
+                      " is less than one update per evaluation (arch.num_envs * "
+                      "system.train_frequency * arch.num_evaluation = " +
+                      std::to_string(a.num_envs * s.train_frequency * a.num_evaluation) + ")");
+}
+
 class FfDqn final : public System {
  public:
   explicit FfDqn(const Config& cfg)
-      : sys_(cfg.system),
+      : sys_(cfg.system.params.as<DqnConfig>()),
         env_(cfg.env, static_cast<size_t>(cfg.arch.num_envs), cfg.arch.seed),
         E_(static_cast<size_t>(cfg.arch.num_envs)),
         obs_dim_(env_.obs_dim()),
         n_actions_(static_cast<size_t>(std::max(0, env_.num_actions()))),
         batch_(static_cast<size_t>(sys_.total_batch_size)),
         n_(static_cast<size_t>(sys_.n_step)),
-        q_(obs_dim_, cfg.actor_network, std::max<size_t>(1, n_actions_), 1.0),
-        target_(obs_dim_, cfg.actor_network, std::max<size_t>(1, n_actions_), 1.0),
+        q_(obs_dim_, sys_.actor_network, std::max<size_t>(1, n_actions_), 1.0),
+        target_(obs_dim_, sys_.actor_network, std::max<size_t>(1, n_actions_), 1.0),
         opt_(q_.num_params(), adam_options()),
         buffer_(static_cast<size_t>(sys_.total_buffer_size), obs_dim_, 0),
         explore_rng_(SeedSequence(cfg.arch.seed).child(2)),
@@ -303,7 +395,7 @@ class FfDqn final : public System {
       target_.polyak_update(q_, sys_.tau);
   }
 
-  const SystemConfig sys_;
+  const DqnConfig sys_;
   VecEnv env_;
   const size_t E_, obs_dim_, n_actions_, batch_, n_;
   Mlp q_, target_;
@@ -327,8 +419,15 @@ class FfDqn final : public System {
 
 }  // namespace
 
-std::unique_ptr<System> make_ff_dqn(const Config& cfg) {
-  return std::make_unique<FfDqn>(cfg);
-}
+namespace learners {
+
+extern const LearnerDef ff_dqn = {
+    "ff_dqn",
+    "Deep Q-learning with a replay buffer, epsilon-greedy exploration, n-step returns and "
+    "optional double-DQN targets, for discrete actions (Stoix's ff_dqn).",
+    dqn_fields, [] { return LearnerParams::of(DqnConfig{}); }, validate_dqn,
+    [](const Config& cfg) -> std::unique_ptr<System> { return std::make_unique<FfDqn>(cfg); }};
+
+}  // namespace learners
 
 }  // namespace edgerl

@@ -15,29 +15,117 @@
 #include <stdexcept>
 #include <vector>
 
-#include "learners/learners.hpp"
 #include "core/detmath.hpp"
-#include "nn/distributions.hpp"
 #include "edgerl/envs.hpp"
 #include "edgerl/nn.hpp"
 #include "edgerl/optim.hpp"
+#include "learners/learners.hpp"
+#include "learners/registry.hpp"
 #include "learners/rl_math.hpp"
+#include "nn/distributions.hpp"
 
 namespace edgerl {
 namespace {
 
+// [system] and [network.*] of ff_ppo and ff_ppo_continuous (Stoix's ff_ppo.yaml names).
+struct PpoConfig {
+  double actor_lr = 2.5e-4;
+  double critic_lr = 2.5e-4;
+  double adam_eps = 1e-5;
+  double max_grad_norm = 0.5;  // 0 disables global gradient-norm clipping
+  bool decay_learning_rates = false;
+  double gamma = 0.99;
+  int64_t rollout_length = 128;
+  int64_t epochs = 4;
+  int64_t num_minibatches = 4;
+  double gae_lambda = 0.95;
+  double clip_eps = 0.2;
+  bool clip_value_loss = true;
+  double ent_coef = 0.01;
+  double vf_coef = 0.5;
+  bool standardize_advantages = true;
+  bool normalize_observations = false;
+  double init_action_std = 1.0;  // continuous: initial std of the Gaussian policy
+  NetworkConfig actor_network, critic_network;
+};
+
+std::vector<schema::Field> ppo_fields(bool continuous) {
+  using schema::Kind;
+  using schema::row;
+  const auto T = KeyEffect::training;
+  std::vector<schema::Field> f = {
+      row<&PpoConfig::actor_lr>("system", "actor_lr", Kind::Double, 0, 1, T,
+                                "Adam learning rate of the actor"),
+      row<&PpoConfig::critic_lr>("system", "critic_lr", Kind::Double, 0, 1, T,
+                                 "Adam learning rate of the critic"),
+      row<&PpoConfig::adam_eps>("system", "adam_eps", Kind::Double, 1e-12, 1, T,
+                                "Adam epsilon (added to the root of the second moment)"),
+      row<&PpoConfig::max_grad_norm>("system", "max_grad_norm", Kind::Double, 0, 1e6, T,
+                                     "global gradient-norm clipping threshold; 0 disables clipping"),
+      row<&PpoConfig::decay_learning_rates>("system", "decay_learning_rates", Kind::Bool, 0, 0, T,
+                                            "anneal learning rates linearly to 0 over training"),
+      row<&PpoConfig::gamma>("system", "gamma", Kind::Double, 0, 1, T, "discount factor"),
+      row<&PpoConfig::rollout_length>("system", "rollout_length", Kind::Int, 1, 1 << 20, T,
+                                      "environment steps per env per update"),
+      row<&PpoConfig::epochs>("system", "epochs", Kind::Int, 1, 10000, T,
+                              "passes over each rollout"),
+      row<&PpoConfig::num_minibatches>(
+          "system", "num_minibatches", Kind::Int, 1, 1 << 20, T,
+          "minibatches per epoch (num_envs*rollout_length must divide)"),
+      row<&PpoConfig::gae_lambda>("system", "gae_lambda", Kind::Double, 0, 1, T, "GAE lambda"),
+      row<&PpoConfig::clip_eps>("system", "clip_eps", Kind::Double, 0, 10, T,
+                                "PPO ratio clipping epsilon (also clips the value loss if enabled)"),
+      row<&PpoConfig::clip_value_loss>("system", "clip_value_loss", Kind::Bool, 0, 0, T,
+                                       "clip the value loss around the old values"),
+      row<&PpoConfig::ent_coef>("system", "ent_coef", Kind::Double, 0, 100, T,
+                                "entropy bonus coefficient"),
+      row<&PpoConfig::vf_coef>("system", "vf_coef", Kind::Double, 0, 100, T,
+                               "value loss coefficient"),
+      row<&PpoConfig::standardize_advantages>("system", "standardize_advantages", Kind::Bool, 0,
+                                              0, T, "normalise advantages per minibatch"),
+      row<&PpoConfig::normalize_observations>("system", "normalize_observations", Kind::Bool, 0,
+                                              0, T, "running mean/std observation normalisation"),
+  };
+  if (continuous)
+    f.push_back(row<&PpoConfig::init_action_std>(
+        "system", "init_action_std", Kind::Double, 1e-6, 1e6, T,
+        "initial standard deviation of the Gaussian policy"));
+  for (auto& r : schema::network_rows<&PpoConfig::actor_network>("network.actor_network",
+                                                                  "hidden layer sizes of the actor"))
+    f.push_back(r);
+  for (auto& r : schema::network_rows<&PpoConfig::critic_network>(
+           "network.critic_network", "hidden layer sizes of the critic"))
+    f.push_back(r);
+  return f;
+}
+
+void validate_ppo(const Config& cfg) {
+  const PpoConfig& s = cfg.system.params.as<PpoConfig>();
+  const ArchConfig& a = cfg.arch;
+  const int64_t batch = a.num_envs * s.rollout_length;
+  if (batch % s.num_minibatches != 0)
+    throw ConfigError("system.num_minibatches = " + std::to_string(s.num_minibatches) +
+                      " must divide arch.num_envs * system.rollout_length = " +
+                      std::to_string(batch));
+  if (a.num_updates == 0 && a.total_timesteps < batch * a.num_evaluation)
+    throw ConfigError("arch.total_timesteps = " + std::to_string(a.total_timesteps) +
+                      " is less than one update per evaluation (arch.num_envs * "
+                      "system.rollout_length * arch.num_evaluation = " +
+                      std::to_string(batch * a.num_evaluation) + ")");
+}
+
 class FfPpo final : public System {
  public:
-  explicit FfPpo(const Config& cfg)
-      : sys_(cfg.system),
+  FfPpo(const Config& cfg, bool continuous)
+      : sys_(cfg.system.params.as<PpoConfig>()),
         env_(cfg.env, static_cast<size_t>(cfg.arch.num_envs), cfg.arch.seed),
         discrete_(env_.is_discrete()),
         obs_dim_(env_.obs_dim()),
         act_dim_(discrete_ ? static_cast<size_t>(env_.num_actions()) : env_.action_dim()),
         T_(static_cast<size_t>(sys_.rollout_length)),
         E_(static_cast<size_t>(cfg.arch.num_envs)),
-        actor_(obs_dim_, cfg.actor_network, act_dim_, 0.01),
-        critic_(obs_dim_, cfg.critic_network, 1, 1.0),
+        actor_(obs_dim_, sys_.actor_network, act_dim_, 0.01),
+        critic_(obs_dim_, sys_.critic_network, 1, 1.0),
         actor_opt_(actor_.num_params(), adam_options(sys_.actor_lr)),
         critic_opt_(critic_.num_params(), adam_options(sys_.critic_lr)),
         log_std_(discrete_ ? 0 : act_dim_, static_cast<float>(std::log(sys_.init_action_std))),
@@ -46,9 +134,10 @@ class FfPpo final : public System {
         obs_rms_(obs_dim_),
         act_rng_(SeedSequence(cfg.arch.seed).child(2)),
         shuffle_rng_(SeedSequence(cfg.arch.seed).child(3)) {
-    const bool want_discrete = sys_.system_name == "ff_ppo";
+    const bool want_discrete = !continuous;
     if (want_discrete != discrete_)
-      throw ConfigError("system.system_name = " + sys_.system_name + " needs " +
+      throw ConfigError(std::string("system.system_name = ") +
+                        (continuous ? "ff_ppo_continuous" : "ff_ppo") + " needs " +
                         (want_discrete ? "discrete" : "continuous") + " actions, but " +
                         cfg.env.scenario_name + " has " + (discrete_ ? "discrete" : "continuous") +
                         " actions (use " + (discrete_ ? "ff_ppo" : "ff_ppo_continuous") + ")");
@@ -382,7 +471,7 @@ class FfPpo final : public System {
     for (size_t i = 0; i < nb; ++i) b[i] *= s;
   }
 
-  const SystemConfig sys_;
+  const PpoConfig sys_;
   VecEnv env_;
   const bool discrete_;
   const size_t obs_dim_, act_dim_, T_, E_;
@@ -411,8 +500,19 @@ class FfPpo final : public System {
 
 }  // namespace
 
-std::unique_ptr<System> make_ff_ppo(const Config& cfg) {
-  return std::make_unique<FfPpo>(cfg);
-}
+namespace learners {
+
+extern const LearnerDef ff_ppo = {
+    "ff_ppo", "PPO with a categorical policy, for discrete actions (Stoix's ff_ppo).",
+    [] { return ppo_fields(false); }, [] { return LearnerParams::of(PpoConfig{}); }, validate_ppo,
+    [](const Config& cfg) -> std::unique_ptr<System> { return std::make_unique<FfPpo>(cfg, false); }};
+
+extern const LearnerDef ff_ppo_continuous = {
+    "ff_ppo_continuous",
+    "PPO with a diagonal Gaussian policy (learned state-independent std), for continuous actions.",
+    [] { return ppo_fields(true); }, [] { return LearnerParams::of(PpoConfig{}); }, validate_ppo,
+    [](const Config& cfg) -> std::unique_ptr<System> { return std::make_unique<FfPpo>(cfg, true); }};
+
+}  // namespace learners
 
 }  // namespace edgerl

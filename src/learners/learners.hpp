@@ -1,16 +1,11 @@
-// algos: the learning systems behind make_system() (one file each in src/algos/), and the
-// counter bookkeeping they share.
+// learners: what the learners share besides the registry: the counter bookkeeping.
 #pragma once
 
-#include <memory>
+#include <cstdint>
 
-#include "edgerl/config.hpp"
 #include "edgerl/system.hpp"
 
 namespace edgerl {
-
-std::unique_ptr<System> make_ff_ppo(const Config& cfg);  // ff_ppo and ff_ppo_continuous
-std::unique_ptr<System> make_ff_dqn(const Config& cfg);
 
 // "counters/timestep", "counters/update", "counters/eval_step" (i64 scalars).
 void append_counter_tensors(Counters& counters, TensorList& out);

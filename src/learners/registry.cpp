@@ -1,15 +1,54 @@
+// The list of learners, and make_system(). To add a learner: write src/learners/ff_<name>.cpp
+// with its config struct, rows, checks and factory in a LearnerDef, then add it to the two
+// lines below (and to src/sources.txt).
+#include "learners/registry.hpp"
+
+#include <map>
+#include <mutex>
 #include <stdexcept>
-#include <string>
 
 #include "learners/learners.hpp"
 
 namespace edgerl {
+namespace learners {
+extern const LearnerDef ff_ppo, ff_ppo_continuous, ff_dqn;
+}  // namespace learners
+
+const std::vector<const LearnerDef*>& learner_defs() {
+  static const std::vector<const LearnerDef*> kDefs = {
+      &learners::ff_ppo, &learners::ff_ppo_continuous, &learners::ff_dqn};
+  return kDefs;
+}
+
+const LearnerDef* find_learner(const std::string& name) {
+  for (const LearnerDef* d : learner_defs())
+    if (name == d->name) return d;
+  return nullptr;
+}
+
+const std::vector<schema::Field>& learner_fields(const LearnerDef& def) {
+  static std::mutex mutex;
+  static std::map<const LearnerDef*, std::vector<schema::Field>> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(&def);
+  if (it == cache.end()) it = cache.emplace(&def, def.fields()).first;
+  return it->second;
+}
 
 std::unique_ptr<System> make_system(const Config& cfg) {
-  const std::string& name = cfg.system.system_name;
-  if (name == "ff_ppo" || name == "ff_ppo_continuous") return make_ff_ppo(cfg);
-  if (name == "ff_dqn") return make_ff_dqn(cfg);
-  throw ConfigError("system.system_name = " + name + " is not a known system");
+  const LearnerDef* def = find_learner(cfg.system.system_name);
+  if (!def) throw ConfigError("system.system_name = " + cfg.system.system_name + " is not a known system");
+  try {
+    return def->make(cfg);
+  } catch (const EnvError& e) {
+    throw ConfigError(e.what());
+  }
+}
+
+std::vector<std::string> learner_names() {
+  std::vector<std::string> out;
+  for (const LearnerDef* d : learner_defs()) out.push_back(d->name);
+  return out;
 }
 
 void append_counter_tensors(Counters& c, TensorList& out) {

@@ -22,9 +22,10 @@ double EvalResult::std_return() const {
   return std::sqrt(s / static_cast<double>(episode_return.size()));
 }
 
-EvalResult evaluate(System& system, const Config& cfg, int64_t num_episodes, uint64_t key) {
+EvalResult evaluate(System& system, const EvalOptions& options, int64_t num_episodes,
+                    uint64_t key) {
   constexpr int64_t kChunk = 256;  // environments stepped together
-  const SeedSequence seq = SeedSequence(cfg.arch.seed).child(4).child(static_cast<uint32_t>(key));
+  const SeedSequence seq = SeedSequence(options.seed).child(4).child(static_cast<uint32_t>(key));
   uint64_t env_seed = seq.child(0).generate_state_u64(1)[0];
   Pcg64 rng(seq.child(1));
 
@@ -32,7 +33,7 @@ EvalResult evaluate(System& system, const Config& cfg, int64_t num_episodes, uin
   r.episode_return.reserve(static_cast<size_t>(num_episodes));
   for (int64_t done = 0; done < num_episodes;) {
     const size_t n = static_cast<size_t>(std::min(kChunk, num_episodes - done));
-    VecEnv env(cfg.env, n, env_seed);
+    VecEnv env(options.env, n, env_seed);
     env_seed += n;
     const size_t adim = env.is_discrete() ? 1 : env.action_dim();
     std::vector<int32_t> discrete(n);
@@ -45,7 +46,7 @@ EvalResult evaluate(System& system, const Config& cfg, int64_t num_episodes, uin
       ActRequest req;
       req.obs = env.obs();  // valid until the next step; act() never steps these envs
       req.n = n;
-      req.greedy = cfg.arch.evaluation_greedy;
+      req.greedy = options.greedy;
       req.rng = &rng;
       req.discrete = discrete.data();
       req.continuous = continuous.data();

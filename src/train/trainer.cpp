@@ -35,27 +35,21 @@ std::string new_run_uid(const std::string& parent) {
   return uid;
 }
 
-// The keys that decide what training computes: a resumed run should use the same ones.
-std::string training_keys(const std::string& ini) {
-  std::istringstream in(ini);
-  std::string line, section, out;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line[0] == '[') section = line;
-    const bool relevant = section.rfind("[logger", 0) != 0 && !line.empty() && line[0] != ';' &&
-                          line[0] != '[' && line.rfind("total_timesteps", 0) != 0 &&
-                          line.rfind("num_evaluation", 0) != 0;
-    if (relevant) out += section + line + "\n";
+// The keys that change what training computes or evaluates whose values differ from the
+// config stored in the checkpoint, as "key = new (checkpoint: old)", or why it cannot be read.
+std::string training_differences(const Config& cfg, const std::string& stored_ini) {
+  Config stored;
+  try {
+    stored = load_config_text(stored_ini, "the checkpoint's config");
+  } catch (const ConfigError& e) {
+    return std::string("the checkpoint's config cannot be read back (") + e.what() + ")";
   }
+  std::string out;
+  for (const ConfigDifference& d : config_differences(cfg, stored))
+    if (d.effect == KeyEffect::training || d.effect == KeyEffect::evaluation)
+      out += (out.empty() ? "" : ", ") + d.name + " = " + d.value + " (checkpoint: " +
+             d.other_value + ")";
   return out;
-}
-
-// The first key whose value differs between two resolved configs (training keys only).
-std::string first_difference(const std::string& a, const std::string& b) {
-  std::istringstream ia(training_keys(a)), ib(training_keys(b));
-  std::string la, lb;
-  while (std::getline(ia, la) && std::getline(ib, lb))
-    if (la != lb) return la + " (checkpoint: " + lb + ")";
-  return "";
 }
 
 void write_summary(const std::string& run_dir, const TrainSummary& s) {
@@ -173,10 +167,18 @@ class BackgroundSaver {
 
 }  // namespace
 
+EvalOptions eval_options(const Config& cfg) {
+  EvalOptions o;
+  o.env = cfg.env;
+  o.seed = cfg.arch.seed;
+  o.greedy = cfg.arch.evaluation_greedy;
+  return o;
+}
+
 TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   Config cfg = cfg_in;
-  auto& ck = cfg.logger.checkpointing;
+  auto& ck = cfg.checkpointing;
   std::unique_ptr<System> system = make_system(cfg);
   TensorList state;
   system->append_tensors(state);
@@ -223,7 +225,7 @@ TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
       } catch (const std::exception& e) {
         throw RunError(info.path + ": restored state is impossible: " + e.what());
       }
-      const std::string diff = first_difference(to_ini(cfg), info.meta.config_ini);
+      const std::string diff = training_differences(cfg, info.meta.config_ini);
       if (!diff.empty())
         std::fprintf(opt.err,
                      "edgerl train: warning: resuming with a different config: %s; the run will "
@@ -302,7 +304,8 @@ TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
     tp.train_steps = system->counters().timestep - before;
     const int64_t t = system->counters().timestep;
     const auto t_eval = std::chrono::steady_clock::now();
-    last = evaluate(*system, cfg, cfg.arch.num_eval_episodes, static_cast<uint64_t>(eval_step));
+    last = evaluate(*system, eval_options(cfg), cfg.arch.num_eval_episodes,
+                    static_cast<uint64_t>(eval_step));
     tp.eval_seconds = seconds_since(t_eval);
     tp.eval_steps = last.steps;
     {
@@ -316,14 +319,14 @@ TrainSummary train(const Config& cfg_in, const TrainOptions& opt) {
   }
   if (saver && save_failed(saver->wait())) return summary;
   if (last.episode_return.empty())  // resumed a finished run: evaluate its final policy again
-    last = evaluate(*system, cfg, cfg.arch.num_eval_episodes,
+    last = evaluate(*system, eval_options(cfg), cfg.arch.num_eval_episodes,
                     static_cast<uint64_t>(cfg.arch.num_evaluation - 1));
 
   summary.absolute_episode_return_mean = NAN;
   summary.absolute_episode_return_std = NAN;
   const int64_t t_end = system->counters().timestep;
   if (cfg.arch.absolute_metric) {
-    const EvalResult abs = evaluate(*system, cfg, 10 * cfg.arch.num_eval_episodes,
+    const EvalResult abs = evaluate(*system, eval_options(cfg), 10 * cfg.arch.num_eval_episodes,
                                     static_cast<uint64_t>(cfg.arch.num_evaluation));
     std::lock_guard<std::mutex> lock(logger_mutex);
     logger->log(abs.metrics(), t_end, cfg.arch.num_evaluation, LogEvent::ABSOLUTE);

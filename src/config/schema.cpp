@@ -1,0 +1,205 @@
+// Parsing and printing one schema row's value.
+#include "config/schema.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#include "core/text.hpp"
+
+namespace edgerl::schema {
+namespace {
+
+// The shortest %g text that reads back as exactly v ("10", not "1e+01"; "0.00025").
+std::string format_double(double v) {
+  std::string best;
+  char buf[40];
+  for (int prec = 1; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
+    if (std::strtod(buf, nullptr) == v && (best.empty() || std::strlen(buf) < best.size()))
+      best = buf;
+  }
+  return best;
+}
+
+std::string format_number(double v) {
+  if (v == kInf) return "inf";
+  if (v >= kI64Max) return "2^63-1";
+  return format_double(v);
+}
+
+bool parse_bool(const std::string& v, bool& out) {
+  const std::string s = lower(v);
+  if (s == "true" || s == "1" || s == "yes" || s == "on") return out = true, true;
+  if (s == "false" || s == "0" || s == "no" || s == "off") return out = false, true;
+  return false;
+}
+
+// Integers as Stoix writes them: 500000, 500_000 or an exact 5e5.
+bool parse_integer(const std::string& v, long double& out) {
+  std::string s;
+  for (char c : v)
+    if (c != '_') s += c;
+  if (s.empty() || s.find_first_of("xXpP") != std::string::npos) return false;
+  const char* b = s.c_str();
+  char* end = nullptr;
+  errno = 0;
+  const long double x = std::strtold(b, &end);
+  if (end == b || *end != '\0' || errno == ERANGE || !std::isfinite(x)) return false;
+  if (x != std::floor(x)) return false;
+  out = x;
+  return true;
+}
+
+}  // namespace
+
+std::string full_name(const Field& f) {
+  return std::string(f.section) + "." + f.key;
+}
+
+std::string allowed(const Field& f) {
+  switch (f.kind) {
+    case Kind::Bool:
+      return "true or false";
+    case Kind::UInt:
+      return "0 to 18446744073709551615";
+    case Kind::Int:
+    case Kind::Double:
+      return format_number(f.min) + " to " + format_number(f.max);
+    case Kind::IntList:
+      return "comma-separated integers, each " + format_number(f.min) + " to " +
+             format_number(f.max);
+    case Kind::Choice: {
+      std::string s = "one of";
+      for (size_t i = 0; i < f.choices.size(); ++i)
+        s += (i ? ", " : " ") + std::string(f.choices[i]);
+      return s;
+    }
+    case Kind::Name:
+    case Kind::OptName:
+      return std::string(f.kind == Kind::OptName ? "empty, or " : "") + "1 to " +
+             std::to_string(kMaxFolderNameBytes) +
+             " letters, digits, '.', '_', '-' (no path separators, not . or ..)";
+    case Kind::String:
+      return "text without ';' or line breaks";
+  }
+  return "";
+}
+
+std::string set(const Field& f, void* owner, const std::string& raw) {
+  const std::string value = trim(raw);
+  void* p = f.get(owner);
+  const std::string bad = full_name(f) + " = '" + value + "' is invalid";
+  const std::string allowed_text = " (allowed: " + allowed(f) + ")";
+  switch (f.kind) {
+    case Kind::Bool:
+      if (!parse_bool(value, *static_cast<bool*>(p))) return bad + allowed_text;
+      return "";
+    case Kind::Int: {
+      long double x;
+      if (!parse_integer(value, x)) return bad + " (expected an integer; allowed: " + allowed(f) + ")";
+      if (x < f.min || x > f.max)
+        return full_name(f) + " = " + value + " is out of range (allowed: " + allowed(f) + ")";
+      *static_cast<int64_t*>(p) = static_cast<int64_t>(x);
+      return "";
+    }
+    case Kind::UInt: {
+      if (value.empty() || value[0] == '-' || value[0] == '+') return bad + allowed_text;
+      long double x;
+      if (!parse_integer(value, x) || x < 0 || x > 18446744073709551615.0L)
+        return bad + allowed_text;
+      // strtoull keeps full precision for plain decimal seeds above 2^53.
+      std::string digits;
+      for (char c : value)
+        if (c != '_') digits += c;
+      if (digits.find_first_not_of("0123456789") == std::string::npos) {
+        errno = 0;
+        const unsigned long long u = std::strtoull(digits.c_str(), nullptr, 10);
+        if (errno == ERANGE) return bad + allowed_text;
+        *static_cast<uint64_t*>(p) = u;
+      } else {
+        *static_cast<uint64_t*>(p) = static_cast<uint64_t>(x);
+      }
+      return "";
+    }
+    case Kind::Double: {
+      const char* b = value.c_str();
+      char* end = nullptr;
+      errno = 0;
+      const double x = std::strtod(b, &end);
+      if (value.empty() || *end != '\0' || !std::isfinite(x))
+        return bad + " (expected a number; allowed: " + allowed(f) + ")";
+      if (x < f.min || x > f.max)
+        return full_name(f) + " = " + value + " is out of range (allowed: " + allowed(f) + ")";
+      *static_cast<double*>(p) = x;
+      return "";
+    }
+    case Kind::Choice:
+      for (const char* c : f.choices)
+        if (value == c) return *static_cast<std::string*>(p) = value, "";
+      return bad + allowed_text +
+             did_you_mean(value, std::vector<std::string>(f.choices.begin(), f.choices.end()));
+    case Kind::Name:
+    case Kind::OptName:
+      if ((f.kind == Kind::Name || !value.empty()) && !folder_name_problem(value).empty())
+        return bad + allowed_text;
+      *static_cast<std::string*>(p) = value;
+      return "";
+    case Kind::String:
+      if (value.find(';') != std::string::npos) return bad + allowed_text;
+      *static_cast<std::string*>(p) = value;
+      return "";
+    case Kind::IntList: {
+      std::string s = value;
+      if (!s.empty() && s.front() == '[') {
+        if (s.back() != ']') return bad + allowed_text;
+        s = s.substr(1, s.size() - 2);
+      }
+      std::vector<int64_t> out;
+      if (!trim(s).empty()) {
+        std::stringstream ss(s);
+        std::string item;
+        while (std::getline(ss, item, ',')) {
+          long double x;
+          if (!parse_integer(trim(item), x) || x < f.min || x > f.max) return bad + allowed_text;
+          out.push_back(static_cast<int64_t>(x));
+        }
+        if (s.back() == ',') return bad + allowed_text;
+      }
+      *static_cast<std::vector<int64_t>*>(p) = out;
+      return "";
+    }
+  }
+  return "";
+}
+
+std::string get(const Field& f, const void* owner) {
+  const void* p = f.get(const_cast<void*>(owner));
+  switch (f.kind) {
+    case Kind::Bool:
+      return *static_cast<const bool*>(p) ? "true" : "false";
+    case Kind::Int:
+      return std::to_string(*static_cast<const int64_t*>(p));
+    case Kind::UInt:
+      return std::to_string(*static_cast<const uint64_t*>(p));
+    case Kind::Double:
+      return format_double(*static_cast<const double*>(p));
+    case Kind::Choice:
+    case Kind::Name:
+    case Kind::OptName:
+    case Kind::String:
+      return *static_cast<const std::string*>(p);
+    case Kind::IntList: {
+      std::string s;
+      for (int64_t v : *static_cast<const std::vector<int64_t>*>(p))
+        s += (s.empty() ? "" : ", ") + std::to_string(v);
+      return s;
+    }
+  }
+  return "";
+}
+
+}  // namespace edgerl::schema

@@ -1,0 +1,85 @@
+// config/schema: the rows of the config schema. One row is one INI key: its section, name,
+// type, allowed range, default (the owner struct's initial value), what it changes and its
+// documentation. The config module's own rows (src/config/config.cpp) live on Config; each
+// learner's rows live on its own config struct (src/learners/ff_*.cpp). Everything that reads
+// or writes keys (loader, validator, INI writer, reference, resume check) goes through rows.
+#pragma once
+
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "edgerl/config.hpp"
+#include "edgerl/nn.hpp"
+
+namespace edgerl::schema {
+
+enum class Kind {
+  Bool,
+  Int,      // int64_t
+  UInt,     // uint64_t
+  Double,   // double, finite
+  String,   // std::string, one line of printable text without ';'
+  Name,     // std::string, one folder name (core/text.hpp's folder_name_problem)
+  OptName,  // a Name or empty
+  Choice,   // std::string, one of `choices`
+  IntList,  // std::vector<int64_t>
+};
+
+using Effect = KeyEffect;
+
+struct Field {
+  const char* section;
+  const char* key;
+  Kind kind;
+  void* (*get)(void* owner);  // the member inside the owner struct
+  double min;
+  double max;
+  std::vector<const char*> choices;  // Kind::Choice only
+  Effect effect;
+  const char* doc;
+};
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kI64Max = 9.2e18;  // "2^63-1" in the reference
+
+// The accessor of a data member, for rows on a learner's struct:
+//   schema::row<&PpoConfig::clip_eps>("system", "clip_eps", Kind::Double, 0, 10, ...)
+template <class M>
+struct MemberOf;
+template <class C, class V>
+struct MemberOf<V C::*> {
+  using Owner = C;
+};
+template <auto M>
+void* member(void* owner) {
+  using C = typename MemberOf<decltype(M)>::Owner;
+  return &(static_cast<C*>(owner)->*M);
+}
+template <auto M>
+Field row(const char* section, const char* key, Kind kind, double min, double max, Effect effect,
+          const char* doc, std::vector<const char*> choices = {}) {
+  return Field{section, key, kind, &member<M>, min, max, std::move(choices), effect, doc};
+}
+
+// The two rows of one [network.<name>] section, for the network member M of a learner's struct.
+template <auto M>
+std::vector<Field> network_rows(const char* section, const char* what) {
+  return {Field{section, "layer_sizes", Kind::IntList,
+                [](void* o) -> void* { return &(static_cast<NetworkConfig*>(member<M>(o))->layer_sizes); },
+                1, 4096, {}, Effect::training, what},
+          Field{section, "activation", Kind::Choice,
+                [](void* o) -> void* { return &(static_cast<NetworkConfig*>(member<M>(o))->activation); },
+                0, 0, {"tanh", "relu"}, Effect::training, "hidden activation"}};
+}
+
+// "section.key".
+std::string full_name(const Field& f);
+// Sets the member from INI text, or returns why it cannot (without a location prefix).
+std::string set(const Field& f, void* owner, const std::string& text);
+// The member as INI text (what to_ini writes).
+std::string get(const Field& f, const void* owner);
+// "0 to 1", "one of tanh, relu", ...: the allowed values, for messages and the reference.
+std::string allowed(const Field& f);
+
+}  // namespace edgerl::schema
