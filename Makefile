@@ -21,7 +21,8 @@ else
 endif
 
 BASE_FLAGS := $(shell cat build-flags.txt)
-CPPFLAGS += -Iinclude -Isrc -I$(BUILD)/gen -D_FILE_OFFSET_BITS=64
+VERSION := $(shell cat VERSION)
+CPPFLAGS += -Iinclude -Isrc -I$(BUILD)/gen -D_FILE_OFFSET_BITS=64 -DEDGERL_VERSION=\"$(VERSION)\"
 # CXXFLAGS and LDFLAGS from the command line come last (make sanitize uses them).
 ALL_CXXFLAGS = $(BASE_FLAGS) $(ARCH_FLAGS) $(CXXFLAGS)
 LDLIBS += -linih -lz -pthread

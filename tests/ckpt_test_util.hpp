@@ -3,7 +3,6 @@
 // damage one field and keep every CRC valid (to reach the checks behind the CRCs).
 #pragma once
 
-#include <ftw.h>
 #include <stdlib.h>
 #include <zlib.h>
 
@@ -18,32 +17,11 @@
 #include "edgerl/io.hpp"
 #include "edgerl/rng.hpp"
 #include "edgerl/tensor.hpp"
+#include "test_util.hpp"
 
 namespace edgerl::test {
 
-// A fresh folder under $TMPDIR (or /tmp), removed with everything in it at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/edgerl-test.XXXXXX";
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    ::nftw(
-        path_.c_str(),
-        [](const char* p, const struct stat*, int, struct FTW*) { return std::remove(p); }, 16,
-        FTW_DEPTH | FTW_PHYS);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return join_path(path_, name); }
-
- private:
-  std::string path_;
-};
+using edgerl::testing::TempDir;
 
 // Random owned tensors: every dtype, ranks 0..4, some dimensions 0 (empty tensors), and some
 // tensors of repetitive data so that compression has something to do.

@@ -18,8 +18,8 @@ using edgerl::testing::slurp;
 // A temporary folder with small config files written into it.
 struct ConfigDir : edgerl::testing::TempDir {
   std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name) << text;
-    return (path / name).string();
+    std::ofstream(*this / name) << text;
+    return *this / name;
   }
 };
 

@@ -109,7 +109,7 @@ TEST_CASE("a discrete-action system on a continuous environment is a config erro
 
 TEST_CASE("ff_ppo learns CartPole: mean return above 150 after 50k steps") {
   TempDir t;
-  const TrainSummary s = quiet_train("ppo_cartpole.ini", t.path,
+  const TrainSummary s = quiet_train("ppo_cartpole.ini", std::filesystem::path(t.path()),
                                      {"arch.total_timesteps=51200", "arch.num_evaluation=5"});
   CHECK(s.timesteps == 51200);
   CHECK(s.episode_return_mean > 150);
@@ -117,21 +117,21 @@ TEST_CASE("ff_ppo learns CartPole: mean return above 150 after 50k steps") {
 
 TEST_CASE("ff_ppo learns Acrobot: mean return above -200 after 100k steps") {
   TempDir t;
-  const TrainSummary s = quiet_train("ppo_acrobot.ini", t.path,
+  const TrainSummary s = quiet_train("ppo_acrobot.ini", std::filesystem::path(t.path()),
                                      {"arch.total_timesteps=102400", "arch.num_evaluation=2"});
   CHECK(s.episode_return_mean > -200);
 }
 
 TEST_CASE("ff_ppo_continuous learns Pendulum: mean return above -500 after 150k steps") {
   TempDir t;
-  const TrainSummary s = quiet_train("ppo_pendulum.ini", t.path,
+  const TrainSummary s = quiet_train("ppo_pendulum.ini", std::filesystem::path(t.path()),
                                      {"arch.total_timesteps=147456", "arch.num_evaluation=2"});
   CHECK(s.episode_return_mean > -500);
 }
 
 TEST_CASE("ff_dqn learns CartPole: mean return above 100 after 150k steps") {
   TempDir t;
-  const TrainSummary s = quiet_train("dqn_cartpole.ini", t.path,
+  const TrainSummary s = quiet_train("dqn_cartpole.ini", std::filesystem::path(t.path()),
                                      {"arch.total_timesteps=150000", "arch.num_evaluation=2"});
   CHECK(s.episode_return_mean > 100);
 }
@@ -227,15 +227,15 @@ TEST_CASE("the same config and seed give byte-identical state and logs") {
     TempDir a, b;
     const std::vector<std::string> o = {"arch.total_timesteps=20480", "arch.num_evaluation=2",
                                         "logger.checkpointing.save_args.checkpoint_uid=run"};
-    quiet_train(name, a.path, o);
-    quiet_train(name, b.path, o);
+    quiet_train(name, std::filesystem::path(a.path()), o);
+    quiet_train(name, std::filesystem::path(b.path()), o);
     const Config cfg = load_config_text(builtin_config_text(name), name);
     const std::string rel = "/" + cfg.system.system_name + "/" + cfg.env.scenario_name + "/run/";
     for (const char* csv : {"eval.csv", "train.csv", "absolute.csv"}) {
       CAPTURE(csv);
-      const std::string ca = slurp(a.path.string() + rel + csv);
+      const std::string ca = slurp(std::filesystem::path(a.path()).string() + rel + csv);
       REQUIRE(!ca.empty());
-      CHECK(without_wall_time(ca) == without_wall_time(slurp(b.path.string() + rel + csv)));
+      CHECK(without_wall_time(ca) == without_wall_time(slurp(std::filesystem::path(b.path()).string() + rel + csv)));
     }
   }
 }

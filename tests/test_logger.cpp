@@ -178,14 +178,14 @@ TEST_CASE("the CSV has a sorted, stable header and exact, round-trippable values
   {
     edgerl::LoggerIo io;
     io.clock = [] { return 1700000000.25; };
-    Logger logger(config_at(dir.path), run_info(), io);
+    Logger logger(config_at(std::filesystem::path(dir.path())), run_info(), io);
     Metrics m;
     m.add("z_last", 1.0).add("episode_return", std::vector<double>{1, 2, 3, 4}).add("a_first", 0.1);
     logger.log(m, 1000, 0, LogEvent::EVAL);
     m.add("z_last", 2.0);
     logger.log(m, 2000, 1, LogEvent::EVAL);
   }
-  const fs::path run = dir.path / "ff_ppo" / "CartPole-v1" / "20240101-000000";
+  const fs::path run = std::filesystem::path(dir.path()) / "ff_ppo" / "CartPole-v1" / "20240101-000000";
   CHECK(slurp(run / "eval.csv") ==
         "timestep,eval_step,a_first,episode_return_mean,episode_return_std,episode_return_min,"
         "episode_return_max,z_last,wall_time\n"
@@ -199,7 +199,7 @@ TEST_CASE("a metric that appears late widens the header and leaves earlier cells
   {
     edgerl::LoggerIo io;
     io.clock = [] { return 5.0; };
-    Logger logger(config_at(dir.path), run_info(), io);
+    Logger logger(config_at(std::filesystem::path(dir.path())), run_info(), io);
     Metrics m;
     m.add("b", 1.0);
     logger.log(m, 100, 0, LogEvent::TRAIN);
@@ -209,7 +209,7 @@ TEST_CASE("a metric that appears late widens the header and leaves earlier cells
     only_a.add("a", 3.0);
     logger.log(only_a, 300, 2, LogEvent::TRAIN);
   }
-  CHECK(slurp(dir.path / "ff_ppo/CartPole-v1/20240101-000000/train.csv") ==
+  CHECK(slurp(std::filesystem::path(dir.path()) / "ff_ppo/CartPole-v1/20240101-000000/train.csv") ==
         "timestep,eval_step,a,b,wall_time\n"
         "100,0,,1,5.000\n"
         "200,1,2,1,5.000\n"
@@ -222,7 +222,7 @@ TEST_CASE("a resumed run's CSV equals the uninterrupted run's apart from wall_ti
   {
     edgerl::LoggerIo io;
     io.clock = [] { return 1000.0; };
-    Logger logger(config_at(whole.path), run_info(), io);
+    Logger logger(config_at(std::filesystem::path(whole.path())), run_info(), io);
     for (int64_t e = 0; e < 10; ++e) log_cycle(logger, e);
     log_absolute(logger);
   }
@@ -230,31 +230,31 @@ TEST_CASE("a resumed run's CSV equals the uninterrupted run's apart from wall_ti
     // The interrupted run got to eval step 6; its last checkpoint is from eval step 4 (t=5000).
     edgerl::LoggerIo io;
     io.clock = [] { return 2000.0; };
-    Logger logger(config_at(broken.path), run_info(), io);
+    Logger logger(config_at(std::filesystem::path(broken.path())), run_info(), io);
     for (int64_t e = 0; e < 7; ++e) {
       log_cycle(logger, e);
       logger.sync();  // before each checkpoint save
     }
   }
-  std::ofstream(broken.path / run / "eval.csv", std::ios::app) << "7000,6,13";  // torn row
+  std::ofstream(std::filesystem::path(broken.path()) / run / "eval.csv", std::ios::app) << "7000,6,13";  // torn row
   {
     edgerl::LoggerIo io;
     io.clock = [] { return 3000.0; };
-    Logger logger(config_at(broken.path), run_info(5000), io);
+    Logger logger(config_at(std::filesystem::path(broken.path())), run_info(5000), io);
     log_cycle(logger, 4);  // replaying the checkpointed step writes nothing
     for (int64_t e = 5; e < 10; ++e) log_cycle(logger, e);
     log_absolute(logger);
   }
   for (const char* kind : kKinds) {
     CAPTURE(kind);
-    const std::string a = slurp(whole.path / run / (std::string(kind) + ".csv"));
-    const std::string b = slurp(broken.path / run / (std::string(kind) + ".csv"));
+    const std::string a = slurp(std::filesystem::path(whole.path()) / run / (std::string(kind) + ".csv"));
+    const std::string b = slurp(std::filesystem::path(broken.path()) / run / (std::string(kind) + ".csv"));
     CHECK(!a.empty());
     CHECK(a != b);                                        // the wall clocks differ...
     CHECK(without_wall_time(a) == without_wall_time(b));  // ...and nothing else does
   }
-  CHECK(lines_of(slurp(whole.path / run / "eval.csv")).size() == 11);
-  CHECK(lines_of(slurp(whole.path / run / "train.csv"))[0] ==
+  CHECK(lines_of(slurp(std::filesystem::path(whole.path()) / run / "eval.csv")).size() == 11);
+  CHECK(lines_of(slurp(std::filesystem::path(whole.path()) / run / "train.csv"))[0] ==
         "timestep,eval_step,actor_loss,approx_kl,critic_loss,learning_rate,wall_time");
 
   // TensorBoard: the same steps with the same values, spread over two files.
@@ -278,8 +278,8 @@ TEST_CASE("a resumed run's CSV equals the uninterrupted run's apart from wall_ti
     }
     return std::make_pair(files.size(), events);
   };
-  const auto [whole_files, whole_events] = tb_events(whole.path);
-  const auto [broken_files, broken_events] = tb_events(broken.path);
+  const auto [whole_files, whole_events] = tb_events(std::filesystem::path(whole.path()));
+  const auto [broken_files, broken_events] = tb_events(std::filesystem::path(broken.path()));
   CHECK(whole_files == 1);
   CHECK(broken_files == 2);
   CHECK(whole_events.size() == 10 * 4 - 1 + 1);  // ACT at eval step 0 has no episodes
@@ -289,20 +289,20 @@ TEST_CASE("a resumed run's CSV equals the uninterrupted run's apart from wall_ti
 TEST_CASE("a new run refuses a folder that already holds logs") {
   TempDir dir;
   {
-    Logger logger(config_at(dir.path), run_info());
+    Logger logger(config_at(std::filesystem::path(dir.path())), run_info());
     log_cycle(logger, 0);
   }
-  CHECK_THROWS_AS(Logger(config_at(dir.path), run_info()), edgerl::LoggerError);
-  CHECK_NOTHROW(Logger(config_at(dir.path), run_info(1000)));
+  CHECK_THROWS_AS(Logger(config_at(std::filesystem::path(dir.path())), run_info()), edgerl::LoggerError);
+  CHECK_NOTHROW(Logger(config_at(std::filesystem::path(dir.path())), run_info(1000)));
 }
 
 TEST_CASE("resuming over a CSV that is not ours fails with the file's name") {
   TempDir dir;
-  const fs::path run = dir.path / "ff_ppo/CartPole-v1/20240101-000000";
+  const fs::path run = std::filesystem::path(dir.path()) / "ff_ppo/CartPole-v1/20240101-000000";
   fs::create_directories(run);
   std::ofstream(run / "eval.csv") << "step,value\n1,2\n";
   try {
-    Logger logger(config_at(dir.path), run_info(0));
+    Logger logger(config_at(std::filesystem::path(dir.path())), run_info(0));
     FAIL("expected a LoggerError");
   } catch (const edgerl::LoggerError& e) {
     CHECK(std::string(e.what()).find("eval.csv: not an edgerl log") != std::string::npos);
@@ -311,11 +311,11 @@ TEST_CASE("resuming over a CSV that is not ours fails with the file's name") {
 
 TEST_CASE("a CSV torn inside its header is started afresh on resume") {
   TempDir dir;
-  const fs::path run = dir.path / "ff_ppo/CartPole-v1/20240101-000000";
+  const fs::path run = std::filesystem::path(dir.path()) / "ff_ppo/CartPole-v1/20240101-000000";
   fs::create_directories(run);
   std::ofstream(run / "misc.csv") << "timestep,eval_st";
   {
-    Logger logger(config_at(dir.path), run_info(0));
+    Logger logger(config_at(std::filesystem::path(dir.path())), run_info(0));
     logger.log_throughput({100, 2.0, 0, 0}, 1000, 0);
   }
   CHECK(lines_of(slurp(run / "misc.csv"))[0] ==
@@ -326,10 +326,10 @@ TEST_CASE("a CSV torn inside its header is started afresh on resume") {
 TEST_CASE("throughput is logged as MISC steps per second") {
   TempDir dir;
   {
-    Logger logger(config_at(dir.path), run_info());
+    Logger logger(config_at(std::filesystem::path(dir.path())), run_info());
     logger.log_throughput({512, 0.25, 640, 0.125}, 1000, 0);
   }
-  const auto lines = lines_of(slurp(dir.path / "ff_ppo/CartPole-v1/20240101-000000/misc.csv"));
+  const auto lines = lines_of(slurp(std::filesystem::path(dir.path()) / "ff_ppo/CartPole-v1/20240101-000000/misc.csv"));
   REQUIRE(lines.size() == 2);
   CHECK(lines[0] == "timestep,eval_step,eval_steps_per_second,train_steps_per_second,wall_time");
   CHECK(lines[1].rfind("1000,0,5120,2048,", 0) == 0);
@@ -345,7 +345,7 @@ TEST_CASE("the run folder is base/system/scenario/uid and its parts are checked"
 
 TEST_CASE("disabled sinks write nothing and a bad console mode is refused") {
   TempDir dir;
-  auto cfg = config_at(dir.path);
+  auto cfg = config_at(std::filesystem::path(dir.path()));
   cfg.csv.enabled = false;
   cfg.tensorboard.enabled = false;
   {
@@ -400,7 +400,7 @@ TEST_CASE("auto console modes stay plain off a terminal and always forces colour
   for (const char* mode : {"auto", "never", "always"}) {
     CAPTURE(mode);
     FILE* out = std::tmpfile();
-    auto cfg = config_at(dir.path / mode, true);
+    auto cfg = config_at(std::filesystem::path(dir.path()) / mode, true);
     cfg.console.colour = mode;
     cfg.console.progress = mode;
     edgerl::LoggerIo io;
@@ -525,7 +525,7 @@ TEST_CASE("a log that cannot be written warns once and training goes on") {
   TempDir dir;
   FILE* diagnostics = std::tmpfile();
   FILE* devnull = std::fopen("/dev/null", "w");
-  auto cfg = config_at(dir.path, true);
+  auto cfg = config_at(std::filesystem::path(dir.path()), true);
   cfg.tensorboard.enabled = false;
   edgerl::LoggerIo io;
   io.console = devnull;

@@ -216,8 +216,8 @@ TEST_CASE("the XML checker itself rejects what is not well-formed") {
 
 TEST_CASE("a small run plots as well-formed SVG with one point per evaluation") {
   TempDir dir;
-  const std::string run = make_run(dir.path, "run1", 7, 0);
-  const std::string svg_path = (dir.path / "curve.svg").string();
+  const std::string run = make_run(std::filesystem::path(dir.path()), "run1", 7, 0);
+  const std::string svg_path = (std::filesystem::path(dir.path()) / "curve.svg").string();
   const PlotRun r = run_plot({run, "-o", svg_path});
   CHECK(r.status == 0);
   CHECK(r.err.empty());
@@ -234,9 +234,9 @@ TEST_CASE("a small run plots as well-formed SVG with one point per evaluation") 
 
 TEST_CASE("several runs are overlaid in their own colours with an escaped legend") {
   TempDir dir;
-  const std::string a = make_run(dir.path, "seed1", 5, 0);
-  const std::string b = make_run(dir.path, "seed2&<3>", 3, 40);
-  const std::string svg_path = (dir.path / "two.svg").string();
+  const std::string a = make_run(std::filesystem::path(dir.path()), "seed1", 5, 0);
+  const std::string b = make_run(std::filesystem::path(dir.path()), "seed2&<3>", 3, 40);
+  const std::string svg_path = (std::filesystem::path(dir.path()) / "two.svg").string();
   const PlotRun r =
       run_plot({a + "/", b + "/eval.csv", "--output=" + svg_path, "--title", "PPO \"CartPole\""});
   REQUIRE(r.status == 0);
@@ -252,9 +252,9 @@ TEST_CASE("several runs are overlaid in their own colours with an escaped legend
 
 TEST_CASE("a plain metric column plots as a line without a band") {
   TempDir dir;
-  std::ofstream(dir.path / "eval.csv") << "timestep,eval_step,solve_rate,wall_time\n"
+  std::ofstream(std::filesystem::path(dir.path()) / "eval.csv") << "timestep,eval_step,solve_rate,wall_time\n"
                                           "100,0,0.5,1.0\n200,1,,2.0\n300,2,0.75,3.0\n400,3,1";
-  const auto curve = edgerl::read_curve((dir.path / "eval.csv").string(), "solve_rate", "run");
+  const auto curve = edgerl::read_curve((std::filesystem::path(dir.path()) / "eval.csv").string(), "solve_rate", "run");
   CHECK(curve.timestep == std::vector<double>{100, 300});  // empty cell and torn row skipped
   CHECK(curve.lo.empty());
   const std::string svg = edgerl::render_svg({curve}, {});
@@ -265,20 +265,20 @@ TEST_CASE("a plain metric column plots as a line without a band") {
 
 TEST_CASE("bad input is one line on stderr naming the file, and status 2") {
   TempDir dir;
-  const auto missing = run_plot({(dir.path / "nope").string()});
+  const auto missing = run_plot({(std::filesystem::path(dir.path()) / "nope").string()});
   CHECK(missing.status == 2);
-  CHECK(missing.err == "edgerl plot: " + (dir.path / "nope").string() +
+  CHECK(missing.err == "edgerl plot: " + (std::filesystem::path(dir.path()) / "nope").string() +
                            ": cannot open: No such file or directory\n");
 
-  std::ofstream(dir.path / "bad.csv") << "timestep,episode_return_mean\n100,1.5\n200,abc\n";
-  const auto bad = run_plot({(dir.path / "bad.csv").string(), "-o", (dir.path / "x.svg").string()});
+  std::ofstream(std::filesystem::path(dir.path()) / "bad.csv") << "timestep,episode_return_mean\n100,1.5\n200,abc\n";
+  const auto bad = run_plot({(std::filesystem::path(dir.path()) / "bad.csv").string(), "-o", (std::filesystem::path(dir.path()) / "x.svg").string()});
   CHECK(bad.status == 2);
   CHECK(bad.err ==
-        "edgerl plot: " + (dir.path / "bad.csv").string() + ":3: 'abc' is not a number\n");
-  CHECK_FALSE(fs::exists(dir.path / "x.svg"));
+        "edgerl plot: " + (std::filesystem::path(dir.path()) / "bad.csv").string() + ":3: 'abc' is not a number\n");
+  CHECK_FALSE(fs::exists(std::filesystem::path(dir.path()) / "x.svg"));
 
-  std::ofstream(dir.path / "other.csv") << "timestep,loss\n100,1.5\n";
-  const auto no_metric = run_plot({(dir.path / "other.csv").string()});
+  std::ofstream(std::filesystem::path(dir.path()) / "other.csv") << "timestep,loss\n100,1.5\n";
+  const auto no_metric = run_plot({(std::filesystem::path(dir.path()) / "other.csv").string()});
   CHECK(no_metric.err.find("has no episode_return_mean or episode_return column") !=
         std::string::npos);
 
@@ -289,8 +289,8 @@ TEST_CASE("bad input is one line on stderr naming the file, and status 2") {
     CHECK(r.err.rfind("edgerl plot: ", 0) == 0);
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   }
-  const std::string run = make_run(dir.path, "ok", 2, 0);
-  const auto unwritable = run_plot({run, "-o", (dir.path / "no/such/dir.svg").string()});
+  const std::string run = make_run(std::filesystem::path(dir.path()), "ok", 2, 0);
+  const auto unwritable = run_plot({run, "-o", (std::filesystem::path(dir.path()) / "no/such/dir.svg").string()});
   CHECK(unwritable.status == 2);
   CHECK(unwritable.err.find("dir.svg: cannot write: No such file or directory") !=
         std::string::npos);

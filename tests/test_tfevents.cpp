@@ -260,7 +260,7 @@ TEST_CASE("the record reader stops at a torn or corrupt record") {
 TEST_CASE("the TensorBoard sink writes brain.Event:2 first, then one event per record") {
   TempDir dir;
   {
-    edgerl::TensorBoardSink sink(dir.path.string(), -1);
+    edgerl::TensorBoardSink sink(std::filesystem::path(dir.path()).string(), -1);
     sink.write(record(100, 10.5));
     sink.write(record(200, 20.5));
     sink.flush();
@@ -268,7 +268,7 @@ TEST_CASE("the TensorBoard sink writes brain.Event:2 first, then one event per r
     CHECK(fs::path(sink.path()).filename().string().rfind("events.out.tfevents.1700000100.", 0) ==
           0);
   }
-  const auto files = event_files(dir.path);
+  const auto files = event_files(std::filesystem::path(dir.path()));
   REQUIRE(files.size() == 1);
   const auto payloads = parse_records(slurp(files[0]));
   REQUIRE(payloads.size() == 3);
@@ -287,21 +287,21 @@ TEST_CASE("the TensorBoard sink writes brain.Event:2 first, then one event per r
 TEST_CASE("a resumed TensorBoard run cuts the old file at the resume point and starts a new one") {
   TempDir dir;
   {
-    edgerl::TensorBoardSink crashed(dir.path.string(), -1);
+    edgerl::TensorBoardSink crashed(std::filesystem::path(dir.path()).string(), -1);
     for (int64_t t = 100; t <= 500; t += 100) crashed.write(record(t, static_cast<double>(t)));
     crashed.flush();
   }
   {
     // A crash mid-write leaves half a record behind.
-    std::ofstream torn(event_files(dir.path)[0], std::ios::binary | std::ios::app);
+    std::ofstream torn(event_files(std::filesystem::path(dir.path()))[0], std::ios::binary | std::ios::app);
     torn << bytes("\x30\x00\x00", 3);
   }
   {
-    edgerl::TensorBoardSink resumed(dir.path.string(), 300);
+    edgerl::TensorBoardSink resumed(std::filesystem::path(dir.path()).string(), 300);
     for (int64_t t = 400; t <= 600; t += 100) resumed.write(record(t, static_cast<double>(t)));
     resumed.flush();
   }
-  const auto files = event_files(dir.path);
+  const auto files = event_files(std::filesystem::path(dir.path()));
   REQUIRE(files.size() == 2);
   std::vector<int64_t> steps;
   for (const auto& f : files)

@@ -1,9 +1,10 @@
-// Helpers shared by the unit tests: a temporary folder removed at scope exit, and whole-file
-// reads.
+// Helpers shared by the unit tests: the one temporary folder class, and whole-file reads.
 #pragma once
 
 #include <doctest/doctest.h>
 #include <stdlib.h>
+
+#include <cstdlib>
 
 #include <filesystem>
 #include <fstream>
@@ -12,21 +13,27 @@
 
 namespace edgerl::testing {
 
-struct TempDir {
-  std::filesystem::path path;
+// A fresh folder under $TMPDIR (or /tmp), removed with everything in it at scope exit.
+class TempDir {
+ public:
   TempDir() {
-    char tmpl[] = "/tmp/edgerl-test-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/edgerl-test.XXXXXX";
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path_ = tmpl;
   }
   ~TempDir() {
     std::error_code ec;
-    std::filesystem::remove_all(path, ec);
+    std::filesystem::remove_all(path_, ec);
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
-  // The path of `name` inside the folder, as a string.
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
+  const std::string& path() const { return path_; }
+  // The path of `name` inside the folder.
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
 };
 
 inline std::string slurp(const std::filesystem::path& p) {

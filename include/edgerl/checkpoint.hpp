@@ -21,10 +21,21 @@
 
 namespace edgerl {
 
+// An allowed range of an integer setting.
+struct IntRange {
+  int64_t min, max;
+};
+
 // [logger.checkpointing] of the config and its save_args / load_args. The limits are stated
 // once here: the config's schema and Checkpointer::open() both check them.
 struct SaveArgs {
-  static constexpr int64_t kMaxCount = 1 << 30;  // save_interval_steps, max_to_keep, ...
+  static constexpr IntRange kSaveIntervalRange{1, 1 << 30};
+  static constexpr IntRange kMaxToKeepRange{1, 1 << 30};
+  static constexpr IntRange kKeepPeriodRange{0, 1 << 30};
+  static constexpr IntRange kKeepBestRange{0, 1 << 30};
+  static constexpr IntRange kCompressionRange{0, 9};
+  static constexpr IntRange kMinFreeRange{0, INT64_MAX};
+  static constexpr const char* kOnSaveError[] = {"warn", "abort"};
   int64_t save_interval_steps = 1;  // save on every Nth evaluation step (>= 1)
   int64_t max_to_keep = 1;          // keep the N newest (>= 1)
   int64_t keep_period = 0;          // keep every Kth step forever (0 = off)
@@ -37,6 +48,7 @@ struct SaveArgs {
 };
 
 struct LoadArgs {
+  static constexpr IntRange kLoadStepRange{-1, INT64_MAX};
   std::string checkpoint_uid;  // empty = newest run of this model_name
   std::string rel_dir = "checkpoints";
   int64_t load_step = -1;  // -1 = newest

@@ -48,26 +48,31 @@ Status open_and(FileSystem& fs, const std::string& path,
   return fn(*file).prefixed(path);
 }
 
+Status check_range(const std::string& key, int64_t v, IntRange r) {
+  if (v < r.min)
+    return Status::invalid_argument(key + " = " + std::to_string(v) + " is out of range (at least " +
+                                    std::to_string(r.min) + ")");
+  if (v > r.max)
+    return Status::invalid_argument(key + " = " + std::to_string(v) + " is out of range (at most " +
+                                    std::to_string(r.max) + ")");
+  return Status();
+}
+
 Status check_save_args(const SaveArgs& a) {
   const std::string key = "logger.checkpointing.save_args.";
-  auto at_least = [&](const char* name, int64_t v, int64_t min) {
-    if (v >= min) return Status();
-    return Status::invalid_argument(key + name + " = " + std::to_string(v) +
-                                    " is out of range (at least " + std::to_string(min) + ")");
-  };
-  for (Status s :
-       {at_least("save_interval_steps", a.save_interval_steps, 1),
-        at_least("max_to_keep", a.max_to_keep, 1), at_least("keep_period", a.keep_period, 0),
-        at_least("keep_best", a.keep_best, 0), at_least("min_free_bytes", a.min_free_bytes, 0)})
+  for (Status s : {check_range(key + "save_interval_steps", a.save_interval_steps,
+                               SaveArgs::kSaveIntervalRange),
+                   check_range(key + "max_to_keep", a.max_to_keep, SaveArgs::kMaxToKeepRange),
+                   check_range(key + "keep_period", a.keep_period, SaveArgs::kKeepPeriodRange),
+                   check_range(key + "keep_best", a.keep_best, SaveArgs::kKeepBestRange),
+                   check_range(key + "compression_level", a.compression_level,
+                               SaveArgs::kCompressionRange),
+                   check_range(key + "min_free_bytes", a.min_free_bytes, SaveArgs::kMinFreeRange)})
     if (!s.ok()) return s;
-  if (a.compression_level < 0 || a.compression_level > 9)
-    return Status::invalid_argument(key +
-                                    "compression_level = " + std::to_string(a.compression_level) +
-                                    " is out of range (0 to 9)");
-  if (a.on_save_error != "warn" && a.on_save_error != "abort")
-    return Status::invalid_argument(key + "on_save_error = " + a.on_save_error +
-                                    " is not one of warn, abort");
-  return Status();
+  for (const char* choice : SaveArgs::kOnSaveError)
+    if (a.on_save_error == choice) return Status();
+  return Status::invalid_argument(key + "on_save_error = " + a.on_save_error +
+                                  " is not one of warn, abort");
 }
 
 }  // namespace
@@ -258,11 +263,9 @@ Status Checkpointer::open(const CheckpointConfig& cfg, const std::string& base_e
     const std::string problem = folder_name_problem(n.value);
     if (!problem.empty()) return Status::invalid_argument(key + n.key + " " + problem);
   }
-  if (cfg.load_args.load_step < -1)
-    return Status::invalid_argument(
-        key + "load_args.load_step = " + std::to_string(cfg.load_args.load_step) +
-        " is out of range (-1 or more)");
-  Status s = check_save_args(cfg.save_args);
+  Status s = check_range(key + "load_args.load_step", cfg.load_args.load_step,
+                         LoadArgs::kLoadStepRange);
+  if (s.ok()) s = check_save_args(cfg.save_args);
   if (!s.ok()) return s;
 
   std::unique_ptr<Checkpointer> c(new Checkpointer());

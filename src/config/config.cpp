@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <climits>
+#include <iterator>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -43,8 +45,12 @@ std::vector<const char*> learner_names() {
 
 // Config's own rows, in the order to_ini writes them (the learner's rows go after
 // system_name and before [logger]).
+// The bounds of a row from a module's stated range (checkpoint.hpp's IntRange).
+double lo(IntRange r) { return static_cast<double>(r.min); }
+double hi(IntRange r) { return r.max == INT64_MAX ? kI64Max : static_cast<double>(r.max); }
+
 const std::vector<Field>& config_fields() {
-  constexpr int64_t kCount = SaveArgs::kMaxCount;
+  using S = SaveArgs;
   static const std::vector<Field> kFields = {
       // [system]: the learner; its own keys are its file's rows.
       EDGERL_FIELD("system", "system_name", Choice, system.system_name, 0, 0, learner_names(),
@@ -98,16 +104,17 @@ const std::vector<Field>& config_fields() {
       EDGERL_FIELD("logger.checkpointing", "model_name", OptName, checkpointing.model_name, 0, 0,
                    {}, none, "checkpoint folder name; empty = system_name"),
       EDGERL_FIELD("logger.checkpointing.save_args", "save_interval_steps", Int,
-                   checkpointing.save_args.save_interval_steps, 1, kCount, {}, none,
+                   checkpointing.save_args.save_interval_steps, lo(S::kSaveIntervalRange),
+                   hi(S::kSaveIntervalRange), {}, none,
                    "save on every Nth evaluation step"),
       EDGERL_FIELD("logger.checkpointing.save_args", "max_to_keep", Int,
-                   checkpointing.save_args.max_to_keep, 1, kCount, {}, none,
+                   checkpointing.save_args.max_to_keep, lo(S::kMaxToKeepRange), hi(S::kMaxToKeepRange), {}, none,
                    "keep the N newest checkpoints"),
       EDGERL_FIELD("logger.checkpointing.save_args", "keep_period", Int,
-                   checkpointing.save_args.keep_period, 0, kCount, {}, none,
+                   checkpointing.save_args.keep_period, lo(S::kKeepPeriodRange), hi(S::kKeepPeriodRange), {}, none,
                    "also keep every Kth evaluation step forever; 0 = off"),
       EDGERL_FIELD("logger.checkpointing.save_args", "keep_best", Int,
-                   checkpointing.save_args.keep_best, 0, kCount, {}, none,
+                   checkpointing.save_args.keep_best, lo(S::kKeepBestRange), hi(S::kKeepBestRange), {}, none,
                    "also keep the M best by episode_return; 0 = off"),
       EDGERL_FIELD("logger.checkpointing.save_args", "checkpoint_uid", OptName,
                    checkpointing.save_args.checkpoint_uid, 0, 0, {}, none,
@@ -116,14 +123,16 @@ const std::vector<Field>& config_fields() {
                    checkpointing.save_args.rel_dir, 0, 0, {}, none,
                    "checkpoint folder under base_exp_path"),
       EDGERL_FIELD("logger.checkpointing.save_args", "compression_level", Int,
-                   checkpointing.save_args.compression_level, 0, 9, {}, none,
+                   checkpointing.save_args.compression_level, lo(S::kCompressionRange),
+                   hi(S::kCompressionRange), {}, none,
                    "zlib level per tensor; 0 = stored raw"),
       EDGERL_FIELD("logger.checkpointing.save_args", "min_free_bytes", Int,
-                   checkpointing.save_args.min_free_bytes, 0, kI64Max, {}, none,
+                   checkpointing.save_args.min_free_bytes, lo(S::kMinFreeRange), hi(S::kMinFreeRange), {}, none,
                    "do not save when less than this would remain free"),
       EDGERL_FIELD("logger.checkpointing.save_args", "on_save_error", Choice,
                    checkpointing.save_args.on_save_error, 0, 0,
-                   (std::vector<const char*>{"warn", "abort"}), none,
+                   (std::vector<const char*>(std::begin(S::kOnSaveError), std::end(S::kOnSaveError))),
+                   none,
                    "after a failed save: warn and keep training, or stop (exit status 3)"),
       EDGERL_FIELD("logger.checkpointing.load_args", "checkpoint_uid", OptName,
                    checkpointing.load_args.checkpoint_uid, 0, 0, {}, none,
@@ -132,7 +141,8 @@ const std::vector<Field>& config_fields() {
                    checkpointing.load_args.rel_dir, 0, 0, {}, none,
                    "checkpoint folder under base_exp_path"),
       EDGERL_FIELD("logger.checkpointing.load_args", "load_step", Int,
-                   checkpointing.load_args.load_step, -1, kI64Max, {}, none,
+                   checkpointing.load_args.load_step, lo(LoadArgs::kLoadStepRange),
+                   hi(LoadArgs::kLoadStepRange), {}, none,
                    "evaluation step to load; -1 = the newest that verifies"),
   };
   return kFields;
