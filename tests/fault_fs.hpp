@@ -8,14 +8,17 @@
 //     folder was not fsynced afterwards are undone (removed and replaced files come back, kept
 //     alive through hard links until their folder is synced).
 // It also records every operation, so tests can check the order of the durable-write protocol.
+// It is safe to share between threads (the training loop saves on a thread of its own).
 #pragma once
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,8 +33,12 @@ class FaultFs : public FileSystem {
 
   explicit FaultFs(FileSystem& base = posix_fs()) : base_(base) {}
 
-  // Fails the n-th operation from now (1-based; of kind `op`, or of any kind when nullopt).
-  void fail_at(int n, int err, std::optional<Op> op = std::nullopt, bool short_write = false) {
+  // Fails the n-th operation from now (1-based; of kind `op`, or of any kind when nullopt; and
+  // only among operations whose trace line contains `path_part`, when it is not empty).
+  void fail_at(int n, int err, std::optional<Op> op = std::nullopt, bool short_write = false,
+               std::string path_part = "") {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    fail_path_ = std::move(path_part);
     fail_n_ = n;
     fail_err_ = err;
     fail_op_ = op;
@@ -41,12 +48,14 @@ class FaultFs : public FileSystem {
   }
   // The process dies at the n-th mutating operation from now.
   void crash_at(int n) {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     crash_n_ = n;
     mutations_ = 0;
   }
   bool crashed() const { return crashed_; }
   bool fault_fired() const { return fired_; }
   void clear_faults() {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     fail_n_ = 0;
     crash_n_ = 0;
     crashed_ = false;
@@ -60,6 +69,7 @@ class FaultFs : public FileSystem {
   int operations() const { return static_cast<int>(trace.size()); }
 
   void power_loss() {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     for (auto& [path, st] : files_)
       if (st.synced < st.size) ::truncate(path.c_str(), static_cast<off_t>(st.synced));
     for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
@@ -81,6 +91,7 @@ class FaultFs : public FileSystem {
   }
 
   Status new_writable_file(const std::string& path, std::unique_ptr<WritableFile>* out) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     Status s = before(Op::create, "create " + path, true);
     if (!s.ok()) return s;
     std::unique_ptr<WritableFile> f;
@@ -92,12 +103,35 @@ class FaultFs : public FileSystem {
     return Status();
   }
 
+  Status new_appendable_file(const std::string& path,
+                             std::unique_ptr<WritableFile>* out) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    Status s = before(Op::create, "append " + path, true);
+    if (!s.ok()) return s;
+    const bool existed = ::access(path.c_str(), F_OK) == 0;
+    std::unique_ptr<WritableFile> f;
+    s = base_.new_appendable_file(path, &f);
+    if (!s.ok()) return s;
+    if (!existed) {
+      files_[path] = {};
+      pending_.push_back({Pending::create, path, "", ""});
+    } else if (!files_.count(path)) {
+      struct stat st {};
+      ::stat(path.c_str(), &st);
+      files_[path] = {static_cast<uint64_t>(st.st_size), static_cast<uint64_t>(st.st_size)};
+    }
+    out->reset(new File(this, path, std::move(f)));
+    return Status();
+  }
+
   Status open_for_read(const std::string& path, std::unique_ptr<RandomAccessFile>* out) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     Status s = before(Op::open, "open " + path, false);
     return s.ok() ? base_.open_for_read(path, out) : s;
   }
 
   Status rename_file(const std::string& from, const std::string& to) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     Status s = before(Op::rename, "rename " + from + " " + to, true);
     if (!s.ok()) return s;
     const std::string backup = keep_alive(to);
@@ -113,6 +147,7 @@ class FaultFs : public FileSystem {
   }
 
   Status remove_file(const std::string& path) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     Status s = before(Op::remove, "remove " + path, true);
     if (!s.ok()) return s;
     const std::string backup = keep_alive(path);
@@ -124,6 +159,7 @@ class FaultFs : public FileSystem {
   }
 
   Status sync_dir(const std::string& dir) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     Status s = before(Op::sync_dir, "sync_dir " + dir, true);
     if (!s.ok()) return s;
     if (!skip_syncs) s = base_.sync_dir(dir);
@@ -142,11 +178,13 @@ class FaultFs : public FileSystem {
   }
 
   Status create_dir(const std::string& path, bool* created) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     Status s = before(Op::mkdir, "mkdir " + path, true);
     return s.ok() ? base_.create_dir(path, created) : s;
   }
 
   Status list_dir(const std::string& dir, std::vector<DirEntry>* out) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     Status s = before(Op::list, "list " + dir, false);
     if (!s.ok()) return s;
     s = base_.list_dir(dir, out);
@@ -159,6 +197,7 @@ class FaultFs : public FileSystem {
   }
 
   Status free_bytes(const std::string& path, uint64_t* out) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     Status s = before(Op::free, "free " + path, false);
     if (!s.ok()) return s;
     if (free_space) {
@@ -185,6 +224,7 @@ class FaultFs : public FileSystem {
     File(FaultFs* fs, std::string path, std::unique_ptr<WritableFile> base)
         : fs_(fs), path_(std::move(path)), base_(std::move(base)) {}
     Status append(const uint8_t* data, size_t n) override {
+      std::lock_guard<std::recursive_mutex> lock(fs_->mu_);
       bool short_write = false;
       Status s =
           fs_->before(Op::write, "write " + path_ + " " + std::to_string(n), true, &short_write);
@@ -196,6 +236,7 @@ class FaultFs : public FileSystem {
       return s;
     }
     Status sync() override {
+      std::lock_guard<std::recursive_mutex> lock(fs_->mu_);
       Status s = fs_->before(Op::sync, "sync " + path_, true);
       if (!s.ok()) return s;
       if (!fs_->skip_syncs) s = base_->sync();
@@ -203,6 +244,7 @@ class FaultFs : public FileSystem {
       return s;
     }
     Status close() override {
+      std::lock_guard<std::recursive_mutex> lock(fs_->mu_);
       Status s = fs_->before(Op::close, "close " + path_, true);
       // A file is closed even when close() reports an error.
       const Status c = base_->close();
@@ -222,7 +264,9 @@ class FaultFs : public FileSystem {
       crashed_ = true;
       return Status::io_error(what + ": simulated crash");
     }
-    if (fail_n_ > 0 && (!fail_op_ || *fail_op_ == op) && ++counted_ == fail_n_) {
+    if (fail_n_ > 0 && (!fail_op_ || *fail_op_ == op) &&
+        (fail_path_.empty() || what.find(fail_path_) != std::string::npos) &&
+        ++counted_ == fail_n_) {
       fired_ = true;
       if (short_write) *short_write = short_write_;
       return Status::from_errno(fail_err_, what + " (injected)");
@@ -237,6 +281,8 @@ class FaultFs : public FileSystem {
   }
 
   FileSystem& base_;
+  std::recursive_mutex mu_;
+  std::string fail_path_;
   std::map<std::string, FileState> files_;
   std::vector<Pending> pending_;
   int fail_n_ = 0, fail_err_ = 0, counted_ = 0;

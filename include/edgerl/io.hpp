@@ -1,4 +1,5 @@
-// io: the one door to the file system for everything edgerl must not lose. Durable writes go
+// io: the one door to the file system for everything edgerl writes: checkpoints, logs and
+// summaries. Durable writes go
 // through write_file_atomic (temporary file in the same folder, write, fsync, rename, fsync the
 // folder), so a crash leaves either the old file or the complete new one, never a torn one.
 //
@@ -96,6 +97,10 @@ class FileSystem {
   virtual ~FileSystem() = default;
   // Creates or truncates `path` for writing.
   virtual Status new_writable_file(const std::string& path, std::unique_ptr<WritableFile>* out) = 0;
+  // Opens `path` for writing at its end, creating it if missing (LevelDB's NewAppendableFile):
+  // the files that grow a record at a time, such as the logs.
+  virtual Status new_appendable_file(const std::string& path,
+                                     std::unique_ptr<WritableFile>* out) = 0;
   // Opens a regular file for reading (anything else, e.g. a FIFO or a directory, is refused).
   virtual Status open_for_read(const std::string& path, std::unique_ptr<RandomAccessFile>* out) = 0;
   // Atomically replaces `to` (if it exists) with `from`.
@@ -121,6 +126,14 @@ FileSystem& posix_fs();
 // complete new file in place, but whether it survives a power loss is then unknown.
 Status write_file_atomic(FileSystem& fs, const std::string& path, const uint8_t* data, size_t n,
                          bool* renamed = nullptr);
+
+// The whole of a regular file into *out. not_found when it does not exist; a file larger than
+// max_bytes is refused (invalid_argument) before anything is read.
+Status read_file_to_string(FileSystem& fs, const std::string& path, std::string* out,
+                           uint64_t max_bytes = uint64_t{1} << 32);
+
+// Whether something (a file or a folder) exists at `path`.
+bool path_exists(FileSystem& fs, const std::string& path);
 
 // Creates `path` and any missing parents (like mkdir -p), fsyncing each parent that gained a
 // folder so the new folders survive a power loss.

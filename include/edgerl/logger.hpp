@@ -18,7 +18,9 @@
 #include <string_view>
 #include <vector>
 
+#include "edgerl/clock.hpp"
 #include "edgerl/error.hpp"
+#include "edgerl/io.hpp"
 
 namespace edgerl {
 
@@ -124,9 +126,6 @@ class LogSink {
   std::string error_;
 };
 
-// Seconds since the Unix epoch (the real clock unless a test supplies its own).
-using WallClock = std::function<double()>;
-double system_wall_clock();
 
 struct ConsoleStyle {
   bool colour = false;          // ANSI colours per event kind, as Stoix's console logger
@@ -170,16 +169,16 @@ class ConsoleSink : public LogSink {
 // rows with timestep <= it (and drops a torn last line); < 0 expects no CSV files.
 class CsvSink : public LogSink {
  public:
-  CsvSink(std::string dir, int64_t resume_from_timestep);
+  CsvSink(std::string dir, int64_t resume_from_timestep, FileSystem& fs = posix_fs());
   ~CsvSink() override;
   CsvSink(const CsvSink&) = delete;
   CsvSink& operator=(const CsvSink&) = delete;
-  void write(const LogRecord& record) override;
-  void flush() override;
+  void write(const LogRecord& record) override;  // each row is one append
   void sync() override;
 
  private:
   struct File;
+  FileSystem& fs_;
   std::string dir_;
   std::vector<std::unique_ptr<File>> files_;  // indexed by LogEvent
   std::string row_;
@@ -192,19 +191,19 @@ class CsvSink : public LogSink {
 // resume_from_timestep and a new file is started.
 class TensorBoardSink : public LogSink {
  public:
-  TensorBoardSink(std::string dir, int64_t resume_from_timestep);
+  TensorBoardSink(std::string dir, int64_t resume_from_timestep, FileSystem& fs = posix_fs());
   ~TensorBoardSink() override;
   TensorBoardSink(const TensorBoardSink&) = delete;
   TensorBoardSink& operator=(const TensorBoardSink&) = delete;
-  void write(const LogRecord& record) override;
-  void flush() override;
+  void write(const LogRecord& record) override;  // each event is one append
   void sync() override;
   const std::string& path() const { return path_; }  // empty until the first record
 
  private:
+  FileSystem& fs_;
   std::string dir_;
   std::string path_;
-  FILE* file_ = nullptr;
+  std::unique_ptr<WritableFile> file_;
   std::string buffer_;
   bool created_file_ = false;
 };
@@ -230,6 +229,7 @@ struct LoggerIo {
   FILE* console = stdout;
   FILE* diagnostics = stderr;  // one warning line when a sink fails
   WallClock clock = system_wall_clock;
+  FileSystem* fs = nullptr;  // the run folder's files; null = posix_fs()
 };
 
 // <base>/<system_name>/<scenario>/<uid>; each part must be a plain folder name (LoggerError).

@@ -1,6 +1,8 @@
-// train: the learn -> evaluate -> log -> checkpoint loop of Stoix's Anakin systems, run
+// train: the learn -> log -> evaluate -> log -> checkpoint loop of Stoix's Anakin systems, run
 // num_evaluation times, with resume from a checkpoint, the final absolute-metric evaluation
-// and the run summary (stdout line and <run folder>/summary.ini).
+// and the run summary (stdout line and <run folder>/summary.ini). Every file it writes goes
+// through TrainOptions::fs and every time it reads comes from TrainOptions::clock, so a test
+// can run a whole training on a failing disk with a fixed clock.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +11,7 @@
 #include <string>
 
 #include "edgerl/ckpt_format.hpp"
+#include "edgerl/clock.hpp"
 #include "edgerl/config.hpp"
 #include "edgerl/error.hpp"
 #include "edgerl/evaluator.hpp"
@@ -18,8 +21,10 @@
 namespace edgerl {
 
 struct TrainOptions {
-  FILE* out = stdout;  // event lines, progress and the summary line
-  FILE* err = stderr;  // warnings (one line each)
+  FILE* out = stdout;        // event lines, progress and the summary line
+  FILE* err = stderr;        // warnings (one line each)
+  FileSystem* fs = nullptr;  // checkpoints, logs, summary; null = posix_fs()
+  Clock clock;               // log and checkpoint times, run ids, durations
 };
 
 struct TrainSummary {
@@ -45,8 +50,25 @@ struct RunError : Error {
 // The evaluator's options from a config (arch.seed, arch.evaluation_greedy, env).
 EvalOptions eval_options(const Config& cfg);
 
-// Trains as configured. Throws ConfigError for an unusable config and RunError for missing or
-// damaged checkpoints and unusable run folders.
+// One training run. The constructor builds the learner and, as configured, restores it from a
+// checkpoint and opens the checkpoint and log folders; run() trains to the end (or until a
+// failed save with on_save_error = abort stops it) and returns the summary. Both throw
+// ConfigError for an unusable config and RunError for missing or damaged checkpoints and
+// unusable run folders.
+class Trainer {
+ public:
+  explicit Trainer(const Config& cfg, TrainOptions options = {});
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+  TrainSummary run();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Trainer(cfg, options).run().
 TrainSummary train(const Config& cfg, const TrainOptions& options = {});
 
 // A learner restored from one checkpoint file, built from the config stored in that file.

@@ -119,6 +119,14 @@ class PosixFileSystem : public FileSystem {
     return Status();
   }
 
+  Status new_appendable_file(const std::string& path,
+                             std::unique_ptr<WritableFile>* out) override {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::from_errno(errno, "open " + path);
+    out->reset(new PosixWritableFile(path, fd));
+    return Status();
+  }
+
   Status open_for_read(const std::string& path, std::unique_ptr<RandomAccessFile>* out) override {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -281,6 +289,29 @@ Status write_file_atomic(FileSystem& fs, const std::string& path, const uint8_t*
   }
   if (renamed) *renamed = true;
   return fs.sync_dir(dir_name(path));
+}
+
+Status read_file_to_string(FileSystem& fs, const std::string& path, std::string* out,
+                           uint64_t max_bytes) {
+  std::unique_ptr<RandomAccessFile> file;
+  Status s = fs.open_for_read(path, &file);
+  if (!s.ok()) return s;
+  const uint64_t size = file->size();
+  if (size > max_bytes)
+    return Status::invalid_argument(path + ": " + std::to_string(size) +
+                                    " bytes, more than the " + std::to_string(max_bytes) +
+                                    " this file may have");
+  out->resize(static_cast<size_t>(size));
+  return file->read(0, static_cast<size_t>(size), reinterpret_cast<uint8_t*>(out->data()));
+}
+
+bool path_exists(FileSystem& fs, const std::string& path) {
+  std::vector<DirEntry> entries;
+  if (!fs.list_dir(dir_name(path), &entries).ok()) return false;
+  const std::string name = base_name(path);
+  for (const DirEntry& e : entries)
+    if (e.name == name) return true;
+  return false;
 }
 
 Status create_dirs(FileSystem& fs, const std::string& path) {

@@ -1,10 +1,10 @@
 // The console sink: one aligned line per event, colours and a progress bar on a terminal.
+#include <cerrno>
 #include <cinttypes>
 #include <cmath>
 #include <cstring>
 
 #include "edgerl/logger.hpp"
-#include "log/files.hpp"
 
 namespace edgerl {
 namespace {
@@ -139,7 +139,7 @@ void ConsoleSink::progress(int64_t timestep, bool force) {
 
 void ConsoleSink::flush() {
   if (error().empty() && std::fflush(out_) != 0)
-    fail(std::string("console output failed: ") + logfiles::last_error());
+    fail(std::string("console output failed: ") + std::strerror(errno));
 }
 
 void ConsoleSink::message(FILE* out, const std::string& line) {

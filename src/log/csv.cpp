@@ -1,12 +1,9 @@
 // The CSV sink: one file per event kind, stable columns, append-only except when resuming or
 // widening the header (both rewrite the file atomically).
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cinttypes>
 #include <cstdlib>
-#include <filesystem>
 #include <unordered_map>
 
 #include "edgerl/logger.hpp"
@@ -54,15 +51,12 @@ std::string header_line(const std::vector<std::string>& columns) {
 }  // namespace
 
 struct CsvSink::File {
+  FileSystem* fs = nullptr;
   std::string path;
-  FILE* f = nullptr;
+  std::unique_ptr<WritableFile> f;
   std::vector<std::string> columns;  // the metric columns, between eval_step and wall_time
   std::unordered_map<std::string, size_t> index;
   std::vector<std::string> cells;
-
-  ~File() {
-    if (f) std::fclose(f);
-  }
 
   void set_columns(std::vector<std::string> c) {
     columns = std::move(c);
@@ -70,16 +64,21 @@ struct CsvSink::File {
     for (size_t i = 0; i < columns.size(); ++i) index[columns[i]] = i;
   }
 
-  // "ab" to continue a file, "wb" to start one (over a header torn by a crash).
-  void open(const char* mode) {
-    f = std::fopen(path.c_str(), mode);
-    if (!f) throw LoggerError(path + ": cannot open for writing: " + logfiles::last_error());
+  // At the end of the file, or (`fresh`) emptied first (over a header torn by a crash).
+  void open(bool fresh) {
+    const Status s = fresh ? fs->new_writable_file(path, &f) : fs->new_appendable_file(path, &f);
+    if (!s.ok()) throw LoggerError(logfiles::failure(path, "open", s));
+  }
+
+  void append(const std::string& text) {
+    const Status s = f->append(reinterpret_cast<const uint8_t*>(text.data()), text.size());
+    if (!s.ok()) throw LoggerError(logfiles::failure(path, "write", s));
   }
 
   // Keeps the header and the whole rows up to `max_timestep`; false if there is no header.
   bool load_and_cut(int64_t max_timestep) {
     std::string text;
-    if (!logfiles::read_file(path, text)) return false;
+    if (!logfiles::read_file(*fs, path, text)) return false;
     const size_t header_end = text.find('\n');
     if (header_end == std::string::npos) return false;  // torn before its first line
     const auto header = logfiles::split_csv_line(std::string_view(text).substr(0, header_end));
@@ -99,7 +98,7 @@ struct CsvSink::File {
     }
     if (keep != text.size()) {
       text.resize(keep);
-      logfiles::replace_file(path, text);
+      logfiles::replace_file(*fs, path, text);
     }
     return true;
   }
@@ -107,9 +106,10 @@ struct CsvSink::File {
   // Rewrites the file with `wider` columns; earlier rows get empty cells in the new ones.
   void widen(std::vector<std::string> wider) {
     std::string text;
-    if (std::fclose(f) != 0) throw LoggerError(path + ": write failed: " + logfiles::last_error());
-    f = nullptr;
-    logfiles::read_file(path, text);
+    const Status closed = f->close();
+    f.reset();
+    if (!closed.ok()) throw LoggerError(logfiles::failure(path, "write", closed));
+    logfiles::read_file(*fs, path, text);
     std::vector<size_t> to_new(columns.size());
     for (size_t i = 0; i < columns.size(); ++i)
       to_new[i] =
@@ -129,23 +129,24 @@ struct CsvSink::File {
       for (const auto& cell : moved) out.append(",").append(cell);
       out.append(",").append(row.back()).append("\n");
     }
-    logfiles::replace_file(path, out);
+    logfiles::replace_file(*fs, path, out);
     set_columns(std::move(wider));
-    open("ab");
+    open(false);
   }
 };
 
-CsvSink::CsvSink(std::string dir, int64_t resume_from_timestep) : dir_(std::move(dir)) {
+CsvSink::CsvSink(std::string dir, int64_t resume_from_timestep, FileSystem& fs)
+    : fs_(fs), dir_(std::move(dir)) {
   for (int k = 0; k < kNumLogEvents; ++k) {
     auto file = std::make_unique<File>();
+    file->fs = &fs_;
     file->path = dir_ + "/" + event_name(static_cast<LogEvent>(k)) + ".csv";
-    std::error_code ec;
     if (resume_from_timestep < 0) {
-      if (std::filesystem::exists(std::filesystem::symlink_status(file->path, ec)))
+      if (path_exists(fs_, file->path))
         throw LoggerError(file->path + ": exists, but this is a new run; resume it from its " +
                           "checkpoint or choose another uid");
     } else if (file->load_and_cut(resume_from_timestep)) {
-      file->open("ab");
+      file->open(false);
     }
     files_.push_back(std::move(file));
   }
@@ -163,48 +164,40 @@ void CsvSink::write(const LogRecord& record) {
     if (!file.f) {
       sort_columns(wider);
       file.set_columns(std::move(wider));
-      file.open("wb");
+      file.open(true);
       created_file_ = true;
-      const std::string header = header_line(file.columns);
-      if (std::fwrite(header.data(), 1, header.size(), file.f) != header.size())
-        return fail(file.path + ": write failed: " + logfiles::last_error());
+      file.append(header_line(file.columns));
     } else if (!wider.empty()) {
       wider.insert(wider.end(), file.columns.begin(), file.columns.end());
       sort_columns(wider);
       file.widen(std::move(wider));
     }
+    file.cells.resize(file.columns.size());
+    for (auto& cell : file.cells) cell.clear();
+    for (const auto& s : record.scalars) append_double(file.cells[file.index[s.name]], s.value);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%" PRId64 ",%" PRId64, record.timestep, record.eval_step);
+    row_.assign(buf);
+    for (const auto& cell : file.cells) row_.append(",").append(cell);
+    std::snprintf(buf, sizeof buf, ",%.3f\n", record.wall_time);
+    row_ += buf;
+    file.append(row_);
   } catch (const LoggerError& e) {
-    return fail(e.what());
+    fail(e.what());
   }
-
-  file.cells.resize(file.columns.size());
-  for (auto& cell : file.cells) cell.clear();
-  for (const auto& s : record.scalars) append_double(file.cells[file.index[s.name]], s.value);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%" PRId64 ",%" PRId64, record.timestep, record.eval_step);
-  row_.assign(buf);
-  for (const auto& cell : file.cells) row_.append(",").append(cell);
-  std::snprintf(buf, sizeof buf, ",%.3f\n", record.wall_time);
-  row_ += buf;
-  if (std::fwrite(row_.data(), 1, row_.size(), file.f) != row_.size())
-    fail(file.path + ": write failed: " + logfiles::last_error());
-}
-
-void CsvSink::flush() {
-  if (!error().empty()) return;
-  for (auto& file : files_)
-    if (file->f && std::fflush(file->f) != 0)
-      return fail(file->path + ": write failed: " + logfiles::last_error());
 }
 
 void CsvSink::sync() {
-  flush();
   if (!error().empty()) return;
-  for (auto& file : files_)
-    if (file->f && ::fsync(fileno(file->f)) != 0)
-      return fail(file->path + ": sync failed: " + logfiles::last_error());
-  if (created_file_ && !logfiles::sync_dir(dir_))
-    return fail(dir_ + ": sync failed: " + logfiles::last_error());
+  for (auto& file : files_) {
+    if (!file->f) continue;
+    const Status s = file->f->sync();
+    if (!s.ok()) return fail(logfiles::failure(file->path, "sync", s));
+  }
+  if (created_file_) {
+    const Status s = fs_.sync_dir(dir_);
+    if (!s.ok()) return fail(logfiles::failure(dir_, "sync", s));
+  }
   created_file_ = false;
 }
 

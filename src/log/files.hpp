@@ -1,23 +1,24 @@
-// The few file operations the log sinks share (implemented in logger.cpp). Errors throw
-// LoggerError with one line naming the file.
+// log/files: the few file operations the log sinks share, all through the FileSystem (io.hpp),
+// so that a test can make any of them fail. Errors throw LoggerError with one line naming the
+// file.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "edgerl/io.hpp"
+
 namespace edgerl::logfiles {
 
 // The whole file; false if it does not exist. Anything but a regular file is an error.
-bool read_file(const std::string& path, std::string& contents);
-// Replaces `path` by `contents` atomically through the I/O layer (io.hpp's
-// write_file_atomic). A crash leaves the old file or the new one.
-void replace_file(const std::string& path, const std::string& contents);
-// fsync of a folder, so that files created in it survive a power cut; false on failure.
-bool sync_dir(const std::string& dir);
+bool read_file(FileSystem& fs, const std::string& path, std::string& contents);
+// Replaces `path` by `contents` atomically (write_file_atomic): a crash leaves the old file or
+// the new one.
+void replace_file(FileSystem& fs, const std::string& path, const std::string& contents);
+// "<path>: <what> failed: <reason>" for a failed operation on a log file.
+std::string failure(const std::string& path, const char* what, const Status& status);
 // The cells of one CSV line (no quoting: metric names and numbers never need it).
 std::vector<std::string_view> split_csv_line(std::string_view line);
-// strerror(errno) for the calling thread's errno.
-std::string last_error();
 
 }  // namespace edgerl::logfiles

@@ -1,10 +1,6 @@
 // The logger: metrics, Stoix's reductions, the run folder and the fan-out to the sinks.
 #include "edgerl/logger.hpp"
 
-#include "edgerl/io.hpp"
-
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,62 +9,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 
 #include "core/text.hpp"
-#include "log/files.hpp"
+#include "edgerl/io.hpp"
 
 namespace edgerl {
 
-namespace logfiles {
-
-std::string last_error() {
-  return std::strerror(errno);
-}
-
-bool read_file(const std::string& path, std::string& contents) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) {
-    if (errno == ENOENT) return false;
-    throw LoggerError(path + ": cannot open: " + last_error());
-  }
-  struct stat st;
-  if (::fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-    std::fclose(f);
-    throw LoggerError(path + ": is not a regular file");
-  }
-  contents.clear();
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) contents.append(buf, n);
-  const bool failed = std::ferror(f);
-  std::fclose(f);
-  if (failed) throw LoggerError(path + ": cannot read: " + last_error());
-  return true;
-}
-
-void replace_file(const std::string& path, const std::string& contents) {
-  const Status st = write_file_atomic(
-      posix_fs(), path, reinterpret_cast<const uint8_t*>(contents.data()), contents.size());
-  if (!st.ok()) throw LoggerError(path + ": cannot rewrite: " + st.message());
-}
-
-bool sync_dir(const std::string& dir) {
-  return posix_fs().sync_dir(dir.empty() ? "." : dir).ok();
-}
-
-std::vector<std::string_view> split_csv_line(std::string_view line) {
-  std::vector<std::string_view> cells;
-  size_t start = 0;
-  for (;;) {
-    const size_t comma = line.find(',', start);
-    cells.push_back(line.substr(start, comma - start));
-    if (comma == std::string_view::npos) return cells;
-    start = comma + 1;
-  }
-}
-
-}  // namespace logfiles
 
 const char* event_name(LogEvent event) {
   switch (event) {
@@ -86,9 +32,6 @@ const char* event_name(LogEvent event) {
   return "misc";
 }
 
-double system_wall_clock() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 // ---- Metrics and reductions -------------------------------------------------------------------
 
@@ -191,10 +134,11 @@ std::vector<Scalar> flatten(const std::vector<Stat>& stats) {
 
 namespace {
 
-bool holds_logs(const std::string& dir) {
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
+bool holds_logs(FileSystem& fs, const std::string& dir) {
+  std::vector<DirEntry> entries;
+  if (!fs.list_dir(dir, &entries).ok()) return false;
+  for (const DirEntry& entry : entries) {
+    const std::string& name = entry.name;
     if (name.rfind("events.out.tfevents.", 0) == 0) return true;
     for (int k = 0; k < kNumLogEvents; ++k)
       if (name == std::string(event_name(static_cast<LogEvent>(k))) + ".csv") return true;
@@ -230,10 +174,11 @@ Logger::Logger(const LoggerConfig& config, const RunInfo& run, LoggerIo io)
     : run_dir_(make_run_dir(config.base_exp_path, run.system_name, run.scenario, run.uid)),
       resume_from_timestep_(run.resume_from_timestep),
       io_(std::move(io)) {
-  std::error_code ec;
-  std::filesystem::create_directories(run_dir_, ec);
-  if (ec) throw LoggerError(run_dir_ + ": cannot create the run folder: " + ec.message());
-  if (resume_from_timestep_ < 0 && holds_logs(run_dir_))
+  FileSystem& fs = io_.fs ? *io_.fs : posix_fs();
+  const Status created = create_dirs(fs, run_dir_);
+  if (!created.ok())
+    throw LoggerError(run_dir_ + ": cannot create the run folder: " + created.message());
+  if (resume_from_timestep_ < 0 && holds_logs(fs, run_dir_))
     throw LoggerError(run_dir_ +
                       ": already holds the logs of a run; resume it from its checkpoint or "
                       "choose another uid");
@@ -251,9 +196,9 @@ Logger::Logger(const LoggerConfig& config, const RunInfo& run, LoggerIo io)
     sinks_.push_back(std::move(console));
   }
   if (config.csv.enabled)
-    sinks_.push_back(std::make_unique<CsvSink>(run_dir_, resume_from_timestep_));
+    sinks_.push_back(std::make_unique<CsvSink>(run_dir_, resume_from_timestep_, fs));
   if (config.tensorboard.enabled)
-    sinks_.push_back(std::make_unique<TensorBoardSink>(run_dir_, resume_from_timestep_));
+    sinks_.push_back(std::make_unique<TensorBoardSink>(run_dir_, resume_from_timestep_, fs));
 }
 
 Logger::Logger(std::string run_dir, std::vector<std::unique_ptr<LogSink>> sinks,

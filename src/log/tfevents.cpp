@@ -1,17 +1,11 @@
-// TensorBoard event files: CRC-32C, TFRecord framing, hand-written Event protobuf, and the sink.
+// TensorBoard event files: CRC-32C, TFRecord framing and the hand-written Event protobuf.
 #include "log/tfevents.hpp"
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 
-#include "edgerl/logger.hpp"
-#include "log/files.hpp"
 
 namespace edgerl::tfevents {
 namespace {
@@ -287,95 +281,3 @@ size_t prefix_up_to_step(std::string_view bytes, int64_t max_step) {
 }
 
 }  // namespace edgerl::tfevents
-
-namespace edgerl {
-namespace {
-
-constexpr const char* kEventFilePrefix = "events.out.tfevents.";
-
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
-  std::string host(buf);
-  for (char& c : host)
-    if (c == '/' || static_cast<unsigned char>(c) <= ' ') c = '_';
-  return host;
-}
-
-// Cuts an earlier run's event file after its last record at or before `max_step`.
-void truncate_event_file(const std::string& path, int64_t max_step) {
-  std::string bytes;
-  if (!logfiles::read_file(path, bytes)) return;
-  const size_t keep = tfevents::prefix_up_to_step(bytes, max_step);
-  if (keep == bytes.size()) return;
-  if (::truncate(path.c_str(), static_cast<off_t>(keep)) != 0)
-    throw LoggerError(path +
-                      ": cannot cut the events after the resume point: " + logfiles::last_error());
-}
-
-}  // namespace
-
-TensorBoardSink::TensorBoardSink(std::string dir, int64_t resume_from_timestep)
-    : dir_(std::move(dir)) {
-  if (resume_from_timestep < 0) return;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind(kEventFilePrefix, 0) == 0 && entry.is_regular_file(ec))
-      truncate_event_file(entry.path().string(), resume_from_timestep);
-  }
-  if (ec) throw LoggerError(dir_ + ": cannot list the run folder: " + ec.message());
-}
-
-TensorBoardSink::~TensorBoardSink() {
-  if (file_) std::fclose(file_);
-}
-
-void TensorBoardSink::write(const LogRecord& record) {
-  if (!error().empty()) return;
-  if (!file_) {
-    // The name carries the creation time, so a resumed run's file sorts after the earlier ones.
-    const double now = record.wall_time;
-    const std::string stem = dir_ + "/" + kEventFilePrefix +
-                             std::to_string(static_cast<int64_t>(now)) + "." + host_name();
-    int fd = -1;
-    for (int n = 0; fd < 0 && n < 1000; ++n) {
-      path_ = n == 0 ? stem : stem + "." + std::to_string(n);
-      fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-      if (fd < 0 && errno != EEXIST) break;
-    }
-    if (fd < 0 || !(file_ = fdopen(fd, "wb"))) {
-      if (fd >= 0) ::close(fd);
-      return fail(path_ + ": cannot create: " + logfiles::last_error());
-    }
-    created_file_ = true;
-    buffer_.clear();
-    tfevents::append_record(buffer_, tfevents::encode_file_version_event(now));
-  }
-  std::vector<tfevents::TagValue> values;
-  values.reserve(record.scalars.size());
-  const std::string prefix = std::string(event_name(record.event)) + "/";
-  for (const auto& s : record.scalars)
-    values.push_back({prefix + s.name, static_cast<float>(s.value)});
-  tfevents::append_record(buffer_,
-                          tfevents::encode_scalar_event(record.wall_time, record.timestep, values));
-  if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size())
-    fail(path_ + ": write failed: " + logfiles::last_error());
-  buffer_.clear();
-}
-
-void TensorBoardSink::flush() {
-  if (file_ && error().empty() && std::fflush(file_) != 0)
-    fail(path_ + ": write failed: " + logfiles::last_error());
-}
-
-void TensorBoardSink::sync() {
-  flush();
-  if (!file_ || !error().empty()) return;
-  if (::fsync(fileno(file_)) != 0) return fail(path_ + ": sync failed: " + logfiles::last_error());
-  if (created_file_ && !logfiles::sync_dir(dir_))
-    return fail(dir_ + ": sync failed: " + logfiles::last_error());
-  created_file_ = false;
-}
-
-}  // namespace edgerl

@@ -1,0 +1,91 @@
+// The TensorBoard sink: one event file per process run, in the run folder, written through the
+// FileSystem. On resume the earlier files are cut back to the resume point.
+#include <unistd.h>
+
+#include "edgerl/logger.hpp"
+#include "log/files.hpp"
+#include "log/tfevents.hpp"
+
+namespace edgerl {
+namespace {
+
+constexpr const char* kEventFilePrefix = "events.out.tfevents.";
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  std::string host(buf);
+  for (char& c : host)
+    if (c == '/' || static_cast<unsigned char>(c) <= ' ') c = '_';
+  return host;
+}
+
+// Cuts an earlier run's event file after its last record at or before `max_step` (rewritten
+// atomically, so a crash leaves the whole old file or the cut one).
+void truncate_event_file(FileSystem& fs, const std::string& path, int64_t max_step) {
+  std::string bytes;
+  if (!logfiles::read_file(fs, path, bytes)) return;
+  const size_t keep = tfevents::prefix_up_to_step(bytes, max_step);
+  if (keep == bytes.size()) return;
+  bytes.resize(keep);
+  logfiles::replace_file(fs, path, bytes);
+}
+
+}  // namespace
+
+TensorBoardSink::TensorBoardSink(std::string dir, int64_t resume_from_timestep, FileSystem& fs)
+    : fs_(fs), dir_(std::move(dir)) {
+  if (resume_from_timestep < 0) return;
+  std::vector<DirEntry> entries;
+  const Status s = fs_.list_dir(dir_, &entries);
+  if (!s.ok()) throw LoggerError(dir_ + ": cannot list the run folder: " + s.message());
+  for (const DirEntry& e : entries)
+    if (e.is_file && e.name.rfind(kEventFilePrefix, 0) == 0)
+      truncate_event_file(fs_, join_path(dir_, e.name), resume_from_timestep);
+}
+
+TensorBoardSink::~TensorBoardSink() = default;
+
+void TensorBoardSink::write(const LogRecord& record) {
+  if (!error().empty()) return;
+  if (!file_) {
+    // The name carries the creation time, so a resumed run's file sorts after the earlier ones.
+    const double now = record.wall_time;
+    const std::string stem = dir_ + "/" + kEventFilePrefix +
+                             std::to_string(static_cast<int64_t>(now)) + "." + host_name();
+    path_ = stem;
+    for (int n = 1; n < 1000 && path_exists(fs_, path_); ++n) path_ = stem + "." + std::to_string(n);
+    const Status s = fs_.new_writable_file(path_, &file_);
+    if (!s.ok()) {
+      file_.reset();
+      return fail(logfiles::failure(path_, "create", s));
+    }
+    created_file_ = true;
+    buffer_.clear();
+    tfevents::append_record(buffer_, tfevents::encode_file_version_event(now));
+  }
+  std::vector<tfevents::TagValue> values;
+  values.reserve(record.scalars.size());
+  const std::string prefix = std::string(event_name(record.event)) + "/";
+  for (const auto& s : record.scalars)
+    values.push_back({prefix + s.name, static_cast<float>(s.value)});
+  tfevents::append_record(buffer_,
+                          tfevents::encode_scalar_event(record.wall_time, record.timestep, values));
+  const Status s =
+      file_->append(reinterpret_cast<const uint8_t*>(buffer_.data()), buffer_.size());
+  buffer_.clear();
+  if (!s.ok()) fail(logfiles::failure(path_, "write", s));
+}
+
+void TensorBoardSink::sync() {
+  if (!file_ || !error().empty()) return;
+  Status s = file_->sync();
+  if (!s.ok()) return fail(logfiles::failure(path_, "sync", s));
+  if (created_file_) {
+    s = fs_.sync_dir(dir_);
+    if (!s.ok()) return fail(logfiles::failure(dir_, "sync", s));
+  }
+  created_file_ = false;
+}
+
+}  // namespace edgerl

@@ -1,0 +1,280 @@
+// The whole training loop on a disk that fails: every file the run writes goes through the
+// FileSystem it is given, so a write error in the logs, a failed save, or a crash followed by a
+// power cut can be injected into a real training run. Whatever fails, training goes on (or
+// stops as on_save_error asks), nothing that was durable is lost, and a run resumed from what
+// survived ends exactly where an uninterrupted one does.
+#include <doctest/doctest.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "edgerl/checkpoint.hpp"
+#include "edgerl/config.hpp"
+#include "edgerl/train.hpp"
+#include "fault_fs.hpp"
+#include "test_util.hpp"
+
+using namespace edgerl;
+using edgerl::test::FaultFs;
+using edgerl::testing::slurp;
+using edgerl::testing::TempDir;
+
+namespace {
+
+// A short PPO CartPole run writing every log and a checkpoint at every evaluation.
+Config short_run(const std::string& base, std::vector<std::string> extra = {}) {
+  std::vector<std::string> o = {"arch.total_timesteps=20480",
+                                "arch.num_evaluation=4",
+                                "arch.num_eval_episodes=4",
+                                "logger.base_exp_path=" + base,
+                                "logger.loggers.console.enabled=false",
+                                "logger.checkpointing.save_args.checkpoint_uid=run",
+                                "logger.checkpointing.save_args.max_to_keep=10",
+                                "logger.checkpointing.save_args.min_free_bytes=0"};
+  o.insert(o.end(), extra.begin(), extra.end());
+  return load_config_text(builtin_config_text("ppo_cartpole.ini"), "ppo_cartpole.ini", o);
+}
+
+// A fixed wall clock and a monotonic one that ticks per call: the same bytes on every run.
+Clock fixed_clock() {
+  Clock c;
+  c.wall = [] { return 1.8e9; };
+  auto t = std::make_shared<double>(0);
+  c.monotonic = [t] { return *t += 0.125; };
+  return c;
+}
+
+struct Run {
+  TrainSummary summary;
+  std::string err;  // the warnings (the checkpointer's news of each save left out)
+};
+
+Run train_on(FileSystem& fs, const Config& cfg) {
+  FILE* null = std::fopen("/dev/null", "w");
+  FILE* err = std::tmpfile();
+  TrainOptions opt;
+  opt.out = null;
+  opt.err = err;
+  opt.fs = &fs;
+  opt.clock = fixed_clock();
+  Run r;
+  r.summary = train(cfg, opt);
+  std::fflush(err);
+  std::rewind(err);
+  char buf[4096];
+  size_t n;
+  std::string all;
+  while ((n = std::fread(buf, 1, sizeof buf, err)) > 0) all.append(buf, n);
+  for (size_t at = 0; at < all.size();) {
+    const size_t nl = all.find('\n', at);
+    const std::string line = all.substr(at, nl - at + 1);
+    if (line.rfind("checkpoint: saving to ", 0) != 0 && line.rfind("checkpoint: saved ", 0) != 0)
+      r.err += line;
+    at = nl == std::string::npos ? all.size() : nl + 1;
+  }
+  std::fclose(err);
+  std::fclose(null);
+  return r;
+}
+
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at < s.size()) {
+    const size_t nl = s.find('\n', at);
+    out.push_back(s.substr(at, nl == std::string::npos ? nl : nl - at));
+    if (nl == std::string::npos) break;
+    at = nl + 1;
+  }
+  return out;
+}
+
+std::string log_path(const std::string& base, const char* file) {
+  return base + "/ff_ppo/CartPole-v1/run/" + file;
+}
+std::string ckpt_path(const std::string& base, int step) {
+  return base + "/checkpoints/ff_ppo/run/" + checkpoint_file_name(step);
+}
+
+// Every tensor of a checkpoint file (checked), by name and bytes.
+std::vector<Tensor> tensors_of(const std::string& path) {
+  CheckpointInfo info;
+  std::vector<Tensor> t;
+  const Status s = read_checkpoint_file(posix_fs(), path, &info, &t);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  return t;
+}
+
+void check_same_tensors(const std::string& a, const std::string& b) {
+  const std::vector<Tensor> ta = tensors_of(a), tb = tensors_of(b);
+  REQUIRE(ta.size() == tb.size());
+  for (size_t i = 0; i < ta.size(); ++i) {
+    CAPTURE(ta[i].name);
+    CHECK(ta[i].name == tb[i].name);
+    CHECK(ta[i].bytes == tb[i].bytes);
+  }
+}
+
+// The uninterrupted run every faulty one is compared with.
+struct Reference {
+  TempDir dir;
+  Run run;
+  int mutations = 0;  // file-system operations that change something
+  Reference() {
+    FaultFs counting;
+    counting.skip_syncs = true;
+    run = train_on(counting, short_run(dir.path()));
+    for (const std::string& op : counting.trace)
+      if (op.rfind("list ", 0) != 0 && op.rfind("open ", 0) != 0 && op.rfind("free ", 0) != 0)
+        ++mutations;
+  }
+  std::string log(const char* file) const { return slurp(log_path(dir.path(), file)); }
+  std::string ckpt(int step) const { return ckpt_path(dir.path(), step); }
+};
+
+const Reference& reference() {
+  static const Reference r;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("train: the uninterrupted reference run wrote every log and checkpoint") {
+  const Reference& ref = reference();
+  CHECK(ref.run.summary.timesteps == 20480);
+  CHECK_MESSAGE(ref.run.err.empty(), ref.run.err);
+  CHECK(lines_of(ref.log("eval.csv")).size() == 5);  // header and 4 evaluations
+  for (int step = 0; step < 4; ++step) {
+    CheckpointInfo info;
+    CHECK(verify_checkpoint_file(posix_fs(), ref.ckpt(step), &info).ok());
+  }
+  CHECK(slurp(log_path(ref.dir.path(), "summary.ini")).find("status = finished") !=
+        std::string::npos);
+}
+
+TEST_CASE("train: a write error in the middle of the logs stops that log only") {
+  const Reference& ref = reference();
+  TempDir dir;
+  FaultFs fs;
+  fs.skip_syncs = true;
+  fs.fail_at(3, ENOSPC, FaultFs::Op::write, false, "eval.csv");  // header, row 1, then full
+  const Run r = train_on(fs, short_run(dir.path()));
+  CHECK(fs.fault_fired());
+  // Training went on to the end and said once which log stopped.
+  CHECK(r.summary.timesteps == 20480);
+  CHECK_FALSE(r.summary.save_failed);
+  const auto warnings = lines_of(r.err);
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("eval.csv: write failed: No space left on device") != std::string::npos);
+  // The failed log holds whole rows: the header and the first evaluation, as the reference.
+  const auto eval = lines_of(slurp(log_path(dir.path(), "eval.csv")));
+  const auto ref_eval = lines_of(ref.log("eval.csv"));
+  REQUIRE(eval.size() == 2);
+  CHECK(eval[0] == ref_eval[0]);
+  CHECK(eval[1] == ref_eval[1]);
+  // The CSV sink stopped as a whole: its other files hold whole rows, the reference's first.
+  for (const char* f : {"train.csv", "act.csv"}) {
+    CAPTURE(f);
+    const auto got = lines_of(slurp(log_path(dir.path(), f)));
+    const auto want = lines_of(ref.log(f));
+    REQUIRE(got.size() <= want.size());
+    CHECK(got.size() >= 2);
+    for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == want[i]);
+  }
+  // The other sink and every checkpoint are exactly the reference's (the clock is fixed).
+  std::vector<DirEntry> entries;
+  REQUIRE(posix_fs().list_dir(dir.path() + "/ff_ppo/CartPole-v1/run", &entries).ok());
+  int event_files = 0;
+  for (const DirEntry& e : entries)
+    if (e.name.rfind("events.out.tfevents.", 0) == 0) {
+      ++event_files;
+      CHECK(slurp(log_path(dir.path(), e.name.c_str())) == ref.log(e.name.c_str()));
+    }
+  CHECK(event_files == 1);
+  for (int step = 0; step < 4; ++step) check_same_tensors(ckpt_path(dir.path(), step), ref.ckpt(step));
+}
+
+TEST_CASE("train: a failed save costs that checkpoint only (on_save_error = warn)") {
+  const Reference& ref = reference();
+  TempDir dir;
+  FaultFs fs;
+  fs.skip_syncs = true;
+  fs.fail_at(2, EIO, FaultFs::Op::write, true, ".ckpt");  // a short write inside the 2nd save
+  const Run r = train_on(fs, short_run(dir.path()));
+  CHECK(fs.fault_fired());
+  CHECK(r.summary.timesteps == 20480);
+  CHECK_FALSE(r.summary.save_failed);
+  CHECK(r.err.find("not saved") != std::string::npos);
+  // The save in flight is gone without a trace; the others are the reference's.
+  CHECK_FALSE(path_exists(posix_fs(), ckpt_path(dir.path(), 1)));
+  std::vector<DirEntry> entries;
+  REQUIRE(posix_fs().list_dir(dir.path() + "/checkpoints/ff_ppo/run", &entries).ok());
+  for (const DirEntry& e : entries) CHECK(e.name.find(".tmp") == std::string::npos);
+  for (int step : {0, 2, 3}) check_same_tensors(ckpt_path(dir.path(), step), ref.ckpt(step));
+  CHECK(slurp(log_path(dir.path(), "eval.csv")) == ref.log("eval.csv"));
+}
+
+TEST_CASE("train: a failed save with on_save_error = abort stops training, resumably") {
+  const Reference& ref = reference();
+  TempDir dir;
+  FaultFs fs;
+  fs.skip_syncs = true;
+  fs.fail_at(1, ENOSPC, FaultFs::Op::write, false, ".ckpt");  // the first save
+  const Run r = train_on(
+      fs, short_run(dir.path(), {"logger.checkpointing.save_args.on_save_error=abort"}));
+  CHECK(r.summary.save_failed);
+  CHECK(r.summary.timesteps < 20480);
+  CHECK(r.err.find("on_save_error = abort") != std::string::npos);
+  CHECK(slurp(log_path(dir.path(), "summary.ini")).find("status = save_failed") !=
+        std::string::npos);
+  // The run resumes from what it saved and ends as the reference did.
+  FaultFs healthy;
+  healthy.skip_syncs = true;
+  const Run resumed = train_on(healthy, short_run(dir.path(), {"logger.checkpointing.load_model=true"}));
+  CHECK(resumed.summary.timesteps == 20480);
+  check_same_tensors(ckpt_path(dir.path(), 3), ref.ckpt(3));
+  CHECK(slurp(log_path(dir.path(), "eval.csv")) == ref.log("eval.csv"));
+  CHECK(slurp(log_path(dir.path(), "train.csv")) == ref.log("train.csv"));
+}
+
+TEST_CASE("train: a crash and a power cut anywhere lose nothing that a resume cannot redo") {
+  const Reference& ref = reference();
+  // Crash points spread over the run's file operations (each is a separate run).
+  int resumed_runs = 0;
+  for (int k = 1; k <= 5; ++k) {
+    const int at = ref.mutations * k / 6;
+    CAPTURE(at);
+    TempDir dir;
+    {
+      FaultFs fs;
+      fs.crash_at(at);
+      train_on(fs, short_run(dir.path()));  // every operation after the crash fails
+      REQUIRE(fs.crashed());
+      fs.power_loss();                      // and what was not synced is gone
+    }
+    // Resume from whatever survived (or start again when nothing did), on a healthy disk.
+    FaultFs healthy;
+    healthy.skip_syncs = true;
+    RunListing listing;
+    const bool has_checkpoint =
+        list_run(posix_fs(), dir.path() + "/checkpoints/ff_ppo/run", &listing).ok() &&
+        !listing.checkpoints.empty();
+    for (const auto& c : listing.checkpoints) {
+      CheckpointInfo info;
+      CHECK_MESSAGE(verify_checkpoint_file(posix_fs(), c.path, &info).ok(), c.path);
+    }
+    if (!has_checkpoint) continue;  // nothing to resume: a fresh start is the reference itself
+    const Run resumed =
+        train_on(healthy, short_run(dir.path(), {"logger.checkpointing.load_model=true"}));
+    CHECK(resumed.summary.timesteps == 20480);
+    check_same_tensors(ckpt_path(dir.path(), 3), ref.ckpt(3));
+    for (const char* f : {"eval.csv", "train.csv", "act.csv"}) {
+      CAPTURE(f);
+      CHECK(slurp(log_path(dir.path(), f)) == ref.log(f));
+    }
+    ++resumed_runs;
+  }
+  CHECK(resumed_runs >= 3);  // most crash points leave a checkpoint to resume from
+}
