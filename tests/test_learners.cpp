@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string>
 
-#include "learners/learners.hpp"
+#include "learners/common.hpp"
 #include "edgerl/config.hpp"
 #include "edgerl/envs.hpp"
 #include "learners/rl_math.hpp"

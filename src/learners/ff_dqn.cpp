@@ -2,15 +2,11 @@
 // behaviour policy on a linear schedule, a target network updated by hard copy (tau = 1) or
 // Polyak averaging, Huber or squared TD loss, optional double-DQN targets (van Hasselt et al.
 // 2016) and optional n-step returns (Sutton 1988; as in Rainbow), after CleanRL's dqn.py and
-// Stoix's ff_dqn.py. Read it top to bottom: act and store transitions for train_frequency
-// steps, then `epochs` gradient steps, each on a freshly sampled batch and followed by the
-// target update when due.
-//
-// One "update" is train_frequency vector steps (num_envs * train_frequency env steps) followed
-// by `epochs` gradient steps once warmup_steps env steps are taken. With n_step = n, each env
-// keeps its last steps in a small queue and a transition enters the buffer once its n-step
-// window is complete (or its episode ends): reward = sum_k gamma^k r_k, next observation the
-// one after the window, bootstrapped with gamma^n. Random streams (SeedSequence(arch.seed)
+// Stoix's ff_dqn.py, on the off-policy skeleton (learners/off_policy.hpp: environment steps,
+// n-step writer, replay buffer, warm-up, train frequency, counters). Read it top to bottom:
+// the epsilon-greedy behaviour policy, then one gradient step on a freshly sampled batch
+// followed by the target update when due. Transitions are n-step windows bootstrapped with
+// gamma^n (learners/replay_buffer.hpp's NStepWriter). Random streams (SeedSequence(arch.seed)
 // children): 0 network initialisation, 2 exploration, 3 replay sampling; training env i is
 // reset with seed arch.seed + i.
 #include <algorithm>
@@ -22,7 +18,8 @@
 #include "edgerl/envs.hpp"
 #include "edgerl/nn.hpp"
 #include "edgerl/optim.hpp"
-#include "learners/learners.hpp"
+#include "learners/common.hpp"
+#include "learners/off_policy.hpp"
 #include "learners/registry.hpp"
 #include "learners/replay_buffer.hpp"
 #include "learners/rl_math.hpp"
@@ -122,84 +119,52 @@ void validate_dqn(const Config& cfg) {
                       std::to_string(a.num_envs * s.train_frequency * a.num_evaluation) + ")");
 }
 
-class FfDqn final : public System {
+OffPolicySettings settings_of(const DqnConfig& s) {
+  OffPolicySettings o;
+  o.warmup_steps = s.warmup_steps;
+  o.train_frequency = s.train_frequency;
+  o.epochs = s.epochs;
+  o.total_buffer_size = s.total_buffer_size;
+  o.total_batch_size = s.total_batch_size;
+  o.n_step = s.n_step;
+  o.gamma = s.gamma;
+  return o;
+}
+
+class FfDqn final : public OffPolicyLearner {
  public:
   explicit FfDqn(const Config& cfg)
-      : sys_(cfg.system.params.as<DqnConfig>()),
-        env_(cfg.env, static_cast<size_t>(cfg.arch.num_envs), cfg.arch.seed),
-        E_(static_cast<size_t>(cfg.arch.num_envs)),
-        obs_dim_(env_.obs_dim()),
-        n_actions_(static_cast<size_t>(std::max(0, env_.num_actions()))),
+      : OffPolicyLearner(cfg, settings_of(cfg.system.params.as<DqnConfig>())),
+        sys_(cfg.system.params.as<DqnConfig>()),
+        n_actions_(static_cast<size_t>(std::max(0, env().num_actions()))),
         batch_(static_cast<size_t>(sys_.total_batch_size)),
-        n_(static_cast<size_t>(sys_.n_step)),
-        q_(obs_dim_, sys_.actor_network, std::max<size_t>(1, n_actions_), 1.0),
-        target_(obs_dim_, sys_.actor_network, std::max<size_t>(1, n_actions_), 1.0),
+        q_(obs_dim(), sys_.actor_network, std::max<size_t>(1, n_actions_), 1.0),
+        target_(obs_dim(), sys_.actor_network, std::max<size_t>(1, n_actions_), 1.0),
         opt_(q_.num_params(), adam_options()),
-        buffer_(static_cast<size_t>(sys_.total_buffer_size), obs_dim_, 0),
         explore_rng_(SeedSequence(cfg.arch.seed).child(2)),
         sample_rng_(SeedSequence(cfg.arch.seed).child(3)),
-        total_timesteps_(cfg.arch.total_timesteps) {
-    if (!env_.is_discrete())
+        total_timesteps_(cfg.arch.total_timesteps),
+        lr_{sys_.q_lr, sys_.decay_learning_rates, num_updates() * sys_.epochs},
+        target_update_{sys_.tau, sys_.target_update_period} {
+    if (!env().is_discrete())
       throw ConfigError("system.system_name = ff_dqn needs discrete actions, but " +
                         cfg.env.scenario_name + " has continuous actions");
-    steps_per_update_ = static_cast<int64_t>(E_) * sys_.train_frequency;
-    num_updates_ = cfg.arch.num_updates > 0 ? cfg.arch.num_updates
-                                            : cfg.arch.total_timesteps / steps_per_update_;
-    updates_per_eval_ = std::max<int64_t>(1, num_updates_ / cfg.arch.num_evaluation);
-
     Pcg64 init_rng(SeedSequence(cfg.arch.seed).child(0));
     q_.init(init_rng);
     target_.copy_params_from(q_);
 
-    q_values_.resize(std::max(batch_, E_) * n_actions_);
+    const size_t E = num_envs();
+    q_values_.resize(std::max(batch_, E) * n_actions_);
     next_q_.resize(batch_ * n_actions_);
     next_q_online_.resize(batch_ * n_actions_);
-    actions_.resize(E_);
-    obs_.resize(E_ * obs_dim_);
     indices_.resize(batch_);
-    b_obs_.resize(batch_ * obs_dim_);
-    b_next_.resize(batch_ * obs_dim_);
+    b_obs_.resize(batch_ * obs_dim());
+    b_next_.resize(batch_ * obs_dim());
     dq_.resize(batch_ * n_actions_);
-    q_.reserve(std::max(batch_, E_));
+    q_.reserve(std::max(batch_, E));
     target_.reserve(batch_);
-    nq_obs_.resize(E_ * n_ * obs_dim_);
-    nq_action_.resize(E_ * n_);
-    nq_reward_.resize(E_ * n_);
-    nq_count_.resize(E_);
-    double gn = 1;
-    for (size_t k = 0; k < n_; ++k) gn *= sys_.gamma;
-    gamma_n_ = static_cast<float>(gn);
-    env_.reset();
-  }
-
-  void learn(Metrics& train, Metrics& act) override {
-    std::vector<double> losses, q_mean, ep_return, ep_length;
-    losses.reserve(static_cast<size_t>(updates_per_eval_ * sys_.epochs));
-    q_mean.reserve(losses.capacity());
-    for (int64_t u = 0; u < updates_per_eval_; ++u) {
-      for (int64_t k = 0; k < sys_.train_frequency; ++k) act_and_store(ep_return, ep_length);
-      if (counters_.timestep >= sys_.warmup_steps && buffer_.size() >= batch_) {
-        for (int64_t epoch = 0; epoch < sys_.epochs; ++epoch) {
-          double q_avg = 0;
-          losses.push_back(gradient_step(epoch, &q_avg));
-          q_mean.push_back(q_avg);
-          update_target();
-        }
-      }
-      counters_.update += 1;
-      report_progress(counters_.timestep);
-    }
-    counters_.eval_step += 1;
-    if (!losses.empty()) {
-      train.add("q_loss", std::move(losses));
-      train.add("q_value", std::move(q_mean));
-    }
-    train.add("epsilon", epsilon());
-    train.add("q_lr", opt_.lr());
-    if (!ep_return.empty()) {
-      act.add("episode_return", std::move(ep_return));
-      act.add("episode_length", std::move(ep_length));
-    }
+    losses_.reserve(static_cast<size_t>(updates_per_eval() * sys_.epochs));
+    q_mean_.reserve(losses_.capacity());
   }
 
   void act(const ActRequest& r) override {
@@ -213,52 +178,6 @@ class FfDqn final : public System {
     }
   }
 
-  void append_tensors(TensorList& out) override {
-    q_.append_tensors(out, "q");
-    target_.append_tensors(out, "q_target");
-    opt_.append_tensors(out, "opt/q");
-    buffer_.append_tensors(out, "buffer/");
-    out.push_back(tensor_ref("nstep/obs", nq_obs_.data(), {E_, n_, obs_dim_}));
-    out.push_back(tensor_ref("nstep/action", nq_action_.data(), {E_, n_}));
-    out.push_back(tensor_ref("nstep/reward", nq_reward_.data(), {E_, n_}));
-    out.push_back(tensor_ref("nstep/count", nq_count_.data(), {E_}));
-    out.push_back(tensor_ref("rng/explore", explore_rng_.words(), {Pcg64::kStateWords}));
-    out.push_back(tensor_ref("rng/sample", sample_rng_.words(), {Pcg64::kStateWords}));
-    for (TensorRef& t : env_.tensors("env/")) out.push_back(std::move(t));
-    append_counter_tensors(counters_, out);
-    out.push_back(tensor_ref("counters/grad_steps", &grad_steps_, {}));
-  }
-
-  void after_restore() override {
-    if (!explore_rng_.valid() || !sample_rng_.valid())
-      throw std::runtime_error("rng/explore or rng/sample holds an invalid generator state");
-    if (!buffer_.consistent()) throw std::runtime_error("buffer/pos or buffer/size is impossible");
-    for (size_t i = 0; i < buffer_.size(); ++i)
-      if (buffer_.action(i) < 0 || static_cast<size_t>(buffer_.action(i)) >= n_actions_)
-        throw std::runtime_error("buffer/action holds an action outside the action space");
-    env_.check_state();
-    // Between steps queue e holds the last min(steps into the episode, n - 1) steps.
-    for (size_t e = 0; e < E_; ++e) {
-      if (nq_count_[e] != std::min<int64_t>(env_.elapsed_steps()[e], sys_.n_step - 1))
-        throw std::runtime_error("nstep/count does not match the environments' step counters");
-      for (int64_t i = 0; i < nq_count_[e]; ++i) {
-        const size_t k = e * n_ + static_cast<size_t>(i);
-        bool ok = nq_action_[k] >= 0 && static_cast<size_t>(nq_action_[k]) < n_actions_ &&
-                  std::isfinite(nq_reward_[k]);
-        for (size_t d = 0; d < obs_dim_; ++d) ok = ok && std::isfinite(nq_obs_[k * obs_dim_ + d]);
-        if (!ok) throw std::runtime_error("nstep/obs, nstep/action or nstep/reward is impossible");
-      }
-    }
-    check_counters(counters_, 0);
-    if (counters_.timestep != counters_.update * steps_per_update_ || grad_steps_ < 0 ||
-        grad_steps_ > counters_.update * sys_.epochs)
-      throw std::runtime_error("counters do not fit together");
-  }
-
-  const Counters& counters() const override { return counters_; }
-  int64_t updates_per_eval() const override { return updates_per_eval_; }
-  int64_t steps_per_update() const override { return steps_per_update_; }
-
  private:
   AdamOptions adam_options() const {
     AdamOptions o;
@@ -270,87 +189,37 @@ class FfDqn final : public System {
   // CleanRL's schedule: epsilon_start -> training_epsilon over exploration_fraction of the run.
   double epsilon() const {
     return linear_schedule(sys_.epsilon_start, sys_.training_epsilon,
-                           static_cast<double>(counters_.timestep),
+                           static_cast<double>(counters().timestep),
                            sys_.exploration_fraction * static_cast<double>(total_timesteps_));
   }
 
-  // One vector step with the epsilon-greedy policy; every transition goes to the buffer with
-  // its true next observation (the final one where the episode ended).
-  void act_and_store(std::vector<double>& ep_return, std::vector<double>& ep_length) {
+  // The epsilon-greedy behaviour policy.
+  void behave(const float* obs, int32_t* actions, float*) override {
     const double eps = epsilon();
-    std::copy(env_.obs(), env_.obs() + E_ * obs_dim_, obs_.begin());
-    q_.forward(obs_.data(), E_, q_values_.data());
-    for (size_t e = 0; e < E_; ++e) {
+    q_.forward(obs, num_envs(), q_values_.data());
+    for (size_t e = 0; e < num_envs(); ++e) {
       const bool random = explore_rng_.uniform() < eps;
-      actions_[e] = static_cast<int32_t>(
+      actions[e] = static_cast<int32_t>(
           random ? explore_rng_.below(n_actions_)
                  : categorical::argmax(&q_values_[e * n_actions_], n_actions_));
     }
-    env_.step(actions_.data());
-    for (size_t e = 0; e < E_; ++e) {
-      // Queue the step, then store every window that is complete: the oldest one once it
-      // spans n steps; at an episode's end every queued window if the episode terminated (no
-      // bootstrap needed), else only a full one (a window cut short by the time limit would
-      // need its own bootstrap discount, so it is dropped: at most n - 1 per such episode).
-      const size_t c = static_cast<size_t>(nq_count_[e]), slot = e * n_ + c;
-      std::copy(&obs_[e * obs_dim_], &obs_[(e + 1) * obs_dim_], &nq_obs_[slot * obs_dim_]);
-      nq_action_[slot] = actions_[e];
-      nq_reward_[slot] = env_.rewards()[e];
-      nq_count_[e] = static_cast<int64_t>(c + 1);
-      const bool terminated = env_.terminated()[e] != 0;
-      if (terminated || env_.truncated()[e]) {
-        for (size_t i = 0; i <= c; ++i)
-          if (terminated || i + n_ == c + 1)
-            store_window(e, i, env_.final_obs() + e * obs_dim_, terminated);
-        nq_count_[e] = 0;
-      } else if (c + 1 == n_) {
-        store_window(e, 0, env_.obs() + e * obs_dim_, false);
-        pop_oldest(e);
-      }
-    }
-    for (const EpisodeStats& ep : env_.completed()) {
-      ep_return.push_back(ep.ret);
-      ep_length.push_back(static_cast<double>(ep.length));
-    }
-    counters_.timestep += static_cast<int64_t>(E_);
-  }
-
-  // Adds queue e's window from entry i to its newest entry to the buffer: the discounted sum
-  // of its rewards and the observation after its last step.
-  void store_window(size_t e, size_t i, const float* next, bool terminated) {
-    const size_t end = e * n_ + static_cast<size_t>(nq_count_[e]);
-    double ret = 0, discount = 1;
-    for (size_t k = e * n_ + i; k < end; ++k) {
-      ret += discount * nq_reward_[k];
-      discount *= sys_.gamma;
-    }
-    const size_t first = e * n_ + i;
-    buffer_.add(&nq_obs_[first * obs_dim_], next, nq_action_[first], nullptr,
-                static_cast<float>(ret), terminated);
-  }
-
-  void pop_oldest(size_t e) {
-    const size_t b = e * n_, c = static_cast<size_t>(nq_count_[e]);
-    std::copy(&nq_obs_[(b + 1) * obs_dim_], &nq_obs_[(b + c) * obs_dim_], &nq_obs_[b * obs_dim_]);
-    std::copy(&nq_action_[b + 1], &nq_action_[b + c], &nq_action_[b]);
-    std::copy(&nq_reward_[b + 1], &nq_reward_[b + c], &nq_reward_[b]);
-    nq_count_[e] = static_cast<int64_t>(c - 1);
   }
 
   // TD target y = r + gamma^n (1 - terminated) Q_target(s', a*), a* = argmax_a Q_target(s', a)
-  // (or argmax_a Q(s', a) for double DQN); loss = mean of the Huber or squared TD error.
-  double gradient_step(int64_t epoch, double* q_avg) {
-    const size_t B = batch_, A = n_actions_;
-    buffer_.sample(sample_rng_, B, indices_.data());
+  // (or argmax_a Q(s', a) for double DQN); loss = mean of the Huber or squared TD error; then
+  // the target network follows when due.
+  void gradient_step(int64_t epoch) override {
+    const size_t B = batch_, A = n_actions_, D = obs_dim();
+    const ReplayBuffer& buf = buffer();
+    buf.sample(sample_rng_, B, indices_.data());
     for (size_t i = 0; i < B; ++i) {
-      std::copy(buffer_.obs(indices_[i]), buffer_.obs(indices_[i]) + obs_dim_,
-                &b_obs_[i * obs_dim_]);
-      std::copy(buffer_.next_obs(indices_[i]), buffer_.next_obs(indices_[i]) + obs_dim_,
-                &b_next_[i * obs_dim_]);
+      std::copy(buf.obs(indices_[i]), buf.obs(indices_[i]) + D, &b_obs_[i * D]);
+      std::copy(buf.next_obs(indices_[i]), buf.next_obs(indices_[i]) + D, &b_next_[i * D]);
     }
     target_.forward(b_next_.data(), B, next_q_.data());
     if (sys_.double_q) q_.forward(b_next_.data(), B, next_q_online_.data());
     q_.forward(b_obs_.data(), B, q_values_.data());
+    const float gamma_n = nstep().bootstrap_discount();
     const float delta_h = static_cast<float>(sys_.huber_loss_parameter);
     const float inv_b = 1.0f / static_cast<float>(B);
     double loss = 0, q_sum = 0;
@@ -359,8 +228,8 @@ class FfDqn final : public System {
       const uint32_t j = indices_[i];
       const float* nq = &next_q_[i * A];
       const size_t a_star = categorical::argmax(sys_.double_q ? &next_q_online_[i * A] : nq, A);
-      const float y = buffer_.reward(j) + (buffer_.terminated(j) ? 0.0f : gamma_n_ * nq[a_star]);
-      const size_t a = static_cast<size_t>(buffer_.action(j));
+      const float y = buf.reward(j) + (buf.terminated(j) ? 0.0f : gamma_n * nq[a_star]);
+      const size_t a = static_cast<size_t>(buf.action(j));
       const float q = q_values_[i * A + a];
       const float td = q - y;
       float l, g;
@@ -378,42 +247,50 @@ class FfDqn final : public System {
     q_.zero_grad();
     q_.backward(dq_.data(), B, nullptr);
     clip_grad_norm(q_.grads(), q_.num_params(), sys_.max_grad_norm);
-    if (sys_.decay_learning_rates)
-      opt_.set_lr(sys_.q_lr * (1.0 - static_cast<double>(counters_.update * sys_.epochs + epoch) /
-                                         static_cast<double>(num_updates_ * sys_.epochs)));
+    if (sys_.decay_learning_rates) opt_.set_lr(lr_.at(counters().update * sys_.epochs + epoch));
     opt_.step(q_.params(), q_.grads());
-    grad_steps_ += 1;
-    *q_avg = q_sum / static_cast<double>(B);
-    return loss / static_cast<double>(B);
+    losses_.push_back(loss / static_cast<double>(B));
+    q_mean_.push_back(q_sum / static_cast<double>(B));
+    target_update_.after_step(grad_steps(), target_, q_);
   }
 
-  void update_target() {
-    if (grad_steps_ % sys_.target_update_period != 0) return;
-    if (sys_.tau >= 1.0)
-      target_.copy_params_from(q_);
-    else
-      target_.polyak_update(q_, sys_.tau);
+  void train_metrics(Metrics& train) override {
+    if (!losses_.empty()) {
+      train.add("q_loss", losses_);  // copies: the vectors keep their capacity
+      train.add("q_value", q_mean_);
+    }
+    losses_.clear();
+    q_mean_.clear();
+    train.add("epsilon", epsilon());
+    train.add("q_lr", opt_.lr());
+  }
+
+  void append_model_tensors(TensorList& out) override {
+    q_.append_tensors(out, "q");
+    target_.append_tensors(out, "q_target");
+    opt_.append_tensors(out, "opt/q");
+  }
+
+  void append_stream_tensors(TensorList& out) override {
+    out.push_back(tensor_ref("rng/explore", explore_rng_.words(), {Pcg64::kStateWords}));
+    out.push_back(tensor_ref("rng/sample", sample_rng_.words(), {Pcg64::kStateWords}));
+  }
+
+  void check_restored() override {
+    if (!explore_rng_.valid() || !sample_rng_.valid())
+      throw std::runtime_error("rng/explore or rng/sample holds an invalid generator state");
   }
 
   const DqnConfig sys_;
-  VecEnv env_;
-  const size_t E_, obs_dim_, n_actions_, batch_, n_;
+  const size_t n_actions_, batch_;
   Mlp q_, target_;
   Adam opt_;
-  ReplayBuffer buffer_;
   Pcg64 explore_rng_, sample_rng_;
   const int64_t total_timesteps_;
-  Counters counters_;
-  int64_t grad_steps_ = 0;
-  float gamma_n_ = 1;  // gamma^n_step, the bootstrap discount of a stored window
-  // n-step queue of env e: entries e*n_ .. e*n_ + nq_count_[e] - 1, oldest first.
-  std::vector<float> nq_obs_, nq_reward_;
-  std::vector<int32_t> nq_action_;
-  std::vector<int64_t> nq_count_;
-  int64_t steps_per_update_ = 0, num_updates_ = 0, updates_per_eval_ = 0;
-
-  std::vector<float> q_values_, next_q_, next_q_online_, obs_, b_obs_, b_next_, dq_, eval_q_;
-  std::vector<int32_t> actions_;
+  const LrSchedule lr_;
+  const TargetUpdate target_update_;
+  std::vector<double> losses_, q_mean_;  // of this learn() call's gradient steps
+  std::vector<float> q_values_, next_q_, next_q_online_, b_obs_, b_next_, dq_, eval_q_;
   std::vector<uint32_t> indices_;
 };
 

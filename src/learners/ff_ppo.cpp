@@ -19,9 +19,10 @@
 #include "edgerl/envs.hpp"
 #include "edgerl/nn.hpp"
 #include "edgerl/optim.hpp"
-#include "learners/learners.hpp"
+#include "learners/common.hpp"
 #include "learners/registry.hpp"
 #include "learners/rl_math.hpp"
+#include "learners/rollout.hpp"
 #include "nn/distributions.hpp"
 
 namespace edgerl {
@@ -133,7 +134,8 @@ class FfPpo final : public System {
         log_std_opt_(log_std_.size(), adam_options(sys_.actor_lr)),
         obs_rms_(obs_dim_),
         act_rng_(SeedSequence(cfg.arch.seed).child(2)),
-        shuffle_rng_(SeedSequence(cfg.arch.seed).child(3)) {
+        shuffle_rng_(SeedSequence(cfg.arch.seed).child(3)),
+        ro_(T_, E_, obs_dim_, discrete_ ? 0 : act_dim_) {
     const bool want_discrete = !continuous;
     if (want_discrete != discrete_)
       throw ConfigError(std::string("system.system_name = ") +
@@ -145,6 +147,8 @@ class FfPpo final : public System {
     num_updates_ =
         cfg.arch.num_updates > 0 ? cfg.arch.num_updates : cfg.arch.total_timesteps / per_update;
     updates_per_eval_ = std::max<int64_t>(1, num_updates_ / cfg.arch.num_evaluation);
+    actor_lr_ = {sys_.actor_lr, sys_.decay_learning_rates, num_updates_};
+    critic_lr_ = {sys_.critic_lr, sys_.decay_learning_rates, num_updates_};
 
     Pcg64 init_rng(SeedSequence(cfg.arch.seed).child(0));
     actor_.init(init_rng);
@@ -152,22 +156,9 @@ class FfPpo final : public System {
 
     const size_t N = T_ * E_;
     minibatch_ = N / static_cast<size_t>(sys_.num_minibatches);
-    obs_buf_.resize(N * obs_dim_);
-    act_i_.resize(discrete_ ? N : 0);
-    act_f_.resize(discrete_ ? 0 : N * act_dim_);
-    logp_.resize(N);
-    values_.resize(N);
-    next_values_.resize(N);
-    rewards_.resize(N);
-    terminated_.resize(N);
-    truncated_.resize(N);
-    advantages_.resize(N);
-    returns_.resize(N);
     indices_.resize(N);
     step_obs_.resize(E_ * obs_dim_);
     step_out_.resize(E_ * act_dim_);
-    step_actions_i_.resize(E_);
-    step_actions_f_.resize(E_ * act_dim_);
     final_obs_.resize(E_ * obs_dim_);
     final_values_.resize(E_);
     bootstrap_values_.resize(E_);
@@ -229,17 +220,16 @@ class FfPpo final : public System {
     eval_out_.resize(r.n * act_dim_);
     const float* x = observe(r.obs, r.n, eval_obs_.data());
     actor_.forward(x, r.n, eval_out_.data());
-    for (size_t i = 0; i < r.n; ++i) {
-      const float* out = &eval_out_[i * act_dim_];
-      if (discrete_) {
-        r.discrete[i] = static_cast<int32_t>(r.greedy ? categorical::argmax(out, act_dim_)
-                                                      : categorical::sample(out, act_dim_, *r.rng));
-      } else if (r.greedy) {
-        std::copy(out, out + act_dim_, r.continuous + i * act_dim_);
-      } else {
-        diag_gaussian::sample(out, log_std_.data(), act_dim_, *r.rng, r.continuous + i * act_dim_);
-      }
-    }
+    const float* out = eval_out_.data();
+    if (discrete_ && r.greedy)
+      categorical::argmax_rows(out, r.n, act_dim_, r.discrete);
+    else if (discrete_)
+      categorical::sample_rows(out, r.n, act_dim_, *r.rng, r.discrete, static_cast<float*>(nullptr));
+    else if (r.greedy)
+      std::copy(out, out + r.n * act_dim_, r.continuous);
+    else
+      diag_gaussian::sample_rows(out, log_std_.data(), r.n, act_dim_, *r.rng, r.continuous,
+                                 static_cast<float*>(nullptr));
   }
 
   void append_tensors(TensorList& out) override {
@@ -289,38 +279,30 @@ class FfPpo final : public System {
   }
 
   // rollout_length steps of every env with the current policy, storing what GAE and the
-  // losses need, with next_values_ = V(true next observation) for every step.
+  // losses need, with ro_.next_values = V(true next observation) for every step.
   void collect_rollout(std::vector<double>& ep_return, std::vector<double>& ep_length) {
     for (size_t t = 0; t < T_; ++t) {
       const size_t row = t * E_;
-      float* obs = &obs_buf_[row * obs_dim_];
+      float* obs = &ro_.obs[row * obs_dim_];
       const float* x = observe(env_.obs(), E_, obs);
       if (x != obs) std::copy(x, x + E_ * obs_dim_, obs);
       actor_.forward(obs, E_, step_out_.data());
-      critic_.forward(obs, E_, &values_[row]);
-      if (t > 0) fill_next_values(row - E_, &values_[row]);
-      for (size_t e = 0; e < E_; ++e) {
-        const float* out = &step_out_[e * act_dim_];
-        if (discrete_) {
-          const size_t a = categorical::sample(out, act_dim_, act_rng_);
-          step_actions_i_[e] = static_cast<int32_t>(a);
-          act_i_[row + e] = static_cast<int32_t>(a);
-          logp_[row + e] = categorical::log_prob(out, act_dim_, a);
-        } else {
-          float* a = &act_f_[(row + e) * act_dim_];
-          diag_gaussian::sample(out, log_std_.data(), act_dim_, act_rng_, a);
-          std::copy(a, a + act_dim_, &step_actions_f_[e * act_dim_]);
-          logp_[row + e] = diag_gaussian::log_prob(out, log_std_.data(), a, act_dim_);
-        }
+      critic_.forward(obs, E_, &ro_.values[row]);
+      if (t > 0) fill_next_values(row - E_, &ro_.values[row]);
+      if (discrete_) {
+        int32_t* a = &ro_.actions_i[row];
+        categorical::sample_rows(step_out_.data(), E_, act_dim_, act_rng_, a, &ro_.log_probs[row]);
+        env_.step(a);
+      } else {
+        float* a = &ro_.actions_f[row * act_dim_];
+        diag_gaussian::sample_rows(step_out_.data(), log_std_.data(), E_, act_dim_, act_rng_, a,
+                                   &ro_.log_probs[row]);
+        env_.step(a);
       }
-      if (discrete_)
-        env_.step(step_actions_i_.data());
-      else
-        env_.step(step_actions_f_.data());
       if (sys_.normalize_observations) obs_rms_.update(env_.obs(), E_);
-      std::copy(env_.rewards(), env_.rewards() + E_, &rewards_[row]);
-      std::copy(env_.terminated(), env_.terminated() + E_, &terminated_[row]);
-      std::copy(env_.truncated(), env_.truncated() + E_, &truncated_[row]);
+      std::copy(env_.rewards(), env_.rewards() + E_, &ro_.rewards[row]);
+      std::copy(env_.terminated(), env_.terminated() + E_, &ro_.terminated[row]);
+      std::copy(env_.truncated(), env_.truncated() + E_, &ro_.truncated[row]);
       for (const EpisodeStats& ep : env_.completed()) {
         ep_return.push_back(ep.ret);
         ep_length.push_back(static_cast<double>(ep.length));
@@ -332,13 +314,11 @@ class FfPpo final : public System {
     fill_next_values((T_ - 1) * E_, bootstrap_values_.data());
   }
 
-  bool truncated_only(size_t i) const { return truncated_[i] && !terminated_[i]; }
-
   // Where the episode went on (or terminated: GAE ignores the value), the true next
   // observation is the one the next step starts from.
   void fill_next_values(size_t row, const float* following_values) {
     for (size_t e = 0; e < E_; ++e)
-      if (!truncated_only(row + e)) next_values_[row + e] = following_values[e];
+      if (!ro_.truncated_only(row + e)) ro_.next_values[row + e] = following_values[e];
   }
 
   // Where the time limit cut an episode, bootstrap from its final observation (read now: the
@@ -346,7 +326,7 @@ class FfPpo final : public System {
   void value_truncated(size_t row) {
     size_t k = 0;
     for (size_t e = 0; e < E_; ++e)
-      if (truncated_only(row + e)) {
+      if (ro_.truncated_only(row + e)) {
         const float* f = env_.final_obs() + e * obs_dim_;
         std::copy(f, f + obs_dim_, &final_obs_[k++ * obs_dim_]);
       }
@@ -355,43 +335,41 @@ class FfPpo final : public System {
     critic_.forward(x, k, final_values_.data());
     k = 0;
     for (size_t e = 0; e < E_; ++e)
-      if (truncated_only(row + e)) next_values_[row + e] = final_values_[k++];
+      if (ro_.truncated_only(row + e)) ro_.next_values[row + e] = final_values_[k++];
   }
 
   void compute_advantages() {
-    compute_gae(T_, E_, rewards_.data(), values_.data(), next_values_.data(), terminated_.data(),
-                truncated_.data(), static_cast<float>(sys_.gamma),
-                static_cast<float>(sys_.gae_lambda), advantages_.data(), returns_.data());
+    compute_gae(T_, E_, ro_.rewards.data(), ro_.values.data(), ro_.next_values.data(), ro_.terminated.data(),
+                ro_.truncated.data(), static_cast<float>(sys_.gamma),
+                static_cast<float>(sys_.gae_lambda), ro_.advantages.data(), ro_.returns.data());
   }
 
   // CleanRL's annealing: lr = lr0 * (1 - update / num_updates), set once per update.
   void anneal_learning_rates() {
     if (!sys_.decay_learning_rates) return;
-    const double frac =
-        1.0 - static_cast<double>(counters_.update) / static_cast<double>(num_updates_);
-    actor_opt_.set_lr(sys_.actor_lr * frac);
-    log_std_opt_.set_lr(sys_.actor_lr * frac);
-    critic_opt_.set_lr(sys_.critic_lr * frac);
+    actor_opt_.set_lr(actor_lr_.at(counters_.update));
+    log_std_opt_.set_lr(actor_lr_.at(counters_.update));
+    critic_opt_.set_lr(critic_lr_.at(counters_.update));
   }
 
   // Gathers the minibatch's observations (shared by the actor and critic updates) and its
   // advantages, standardised over the minibatch if configured.
   void gather(const uint32_t* idx) {
     for (size_t i = 0; i < minibatch_; ++i)
-      std::copy(&obs_buf_[idx[i] * obs_dim_], &obs_buf_[idx[i] * obs_dim_] + obs_dim_,
+      std::copy(&ro_.obs[idx[i] * obs_dim_], &ro_.obs[idx[i] * obs_dim_] + obs_dim_,
                 &mb_obs_[i * obs_dim_]);
     double mean = 0.0, var = 0.0;
-    for (size_t i = 0; i < minibatch_; ++i) mean += advantages_[idx[i]];
+    for (size_t i = 0; i < minibatch_; ++i) mean += ro_.advantages[idx[i]];
     mean /= static_cast<double>(minibatch_);
     for (size_t i = 0; i < minibatch_; ++i) {
-      const double d = advantages_[idx[i]] - mean;
+      const double d = ro_.advantages[idx[i]] - mean;
       var += d * d;
     }
     const double inv_std = 1.0 / (std::sqrt(var / static_cast<double>(minibatch_)) + 1e-8);
     for (size_t i = 0; i < minibatch_; ++i)
       mb_adv_[i] = sys_.standardize_advantages
-                       ? static_cast<float>((advantages_[idx[i]] - mean) * inv_std)
-                       : advantages_[idx[i]];
+                       ? static_cast<float>((ro_.advantages[idx[i]] - mean) * inv_std)
+                       : ro_.advantages[idx[i]];
   }
 
   // Clipped surrogate objective plus entropy bonus:
@@ -411,22 +389,22 @@ class FfPpo final : public System {
       float* dout = &mb_dout_[i * act_dim_];
       float logp, h;
       if (discrete_) {
-        logp = categorical::log_prob(out, act_dim_, static_cast<size_t>(act_i_[j]));
+        logp = categorical::log_prob(out, act_dim_, static_cast<size_t>(ro_.actions_i[j]));
         h = categorical::entropy(out, act_dim_);
       } else {
-        logp = diag_gaussian::log_prob(out, log_std_.data(), &act_f_[j * act_dim_], act_dim_);
+        logp = diag_gaussian::log_prob(out, log_std_.data(), &ro_.actions_f[j * act_dim_], act_dim_);
         h = diag_gaussian::entropy(log_std_.data(), act_dim_);
       }
-      const float log_ratio = logp - logp_[j];
+      const float log_ratio = logp - ro_.log_probs[j];
       const float ratio = detmath::exp(log_ratio);
       float g_logp;
       loss += clipped_surrogate_loss(ratio, mb_adv_[i], eps, &g_logp);
       g_logp *= inv_m;
       if (discrete_)
-        categorical::backward(out, act_dim_, static_cast<size_t>(act_i_[j]), g_logp,
+        categorical::backward(out, act_dim_, static_cast<size_t>(ro_.actions_i[j]), g_logp,
                               -ent_coef * inv_m, dout);
       else
-        diag_gaussian::backward(out, log_std_.data(), &act_f_[j * act_dim_], act_dim_, g_logp,
+        diag_gaussian::backward(out, log_std_.data(), &ro_.actions_f[j * act_dim_], act_dim_, g_logp,
                                 -ent_coef * inv_m, dout, log_std_grad_.data());
       ent += h;
       kl += (ratio - 1.0f) - log_ratio;
@@ -450,7 +428,7 @@ class FfPpo final : public System {
     for (size_t i = 0; i < M; ++i) {
       const size_t j = idx[i];
       float dv;
-      loss += value_loss(mb_values_[i], values_[j], returns_[j], eps, sys_.clip_value_loss, &dv);
+      loss += value_loss(mb_values_[i], ro_.values[j], ro_.returns[j], eps, sys_.clip_value_loss, &dv);
       mb_dvalues_[i] = dv * scale;
     }
     critic_.zero_grad();
@@ -483,19 +461,15 @@ class FfPpo final : public System {
   Pcg64 act_rng_, shuffle_rng_;
   Counters counters_;
   int64_t num_updates_ = 0, updates_per_eval_ = 0;
+  LrSchedule actor_lr_, critic_lr_;
   size_t minibatch_ = 0;
 
-  // Rollout storage, [t][e] rows.
-  std::vector<float> obs_buf_, act_f_, logp_, values_, next_values_, rewards_, advantages_,
-      returns_;
-  std::vector<int32_t> act_i_;
-  std::vector<uint8_t> terminated_, truncated_;
+  Rollout ro_;
   std::vector<uint32_t> indices_;
   // Per-step and per-minibatch scratch, sized once.
-  std::vector<float> step_obs_, step_out_, step_actions_f_, final_obs_, final_values_,
+  std::vector<float> step_obs_, step_out_, final_obs_, final_values_,
       bootstrap_values_, mb_obs_, mb_adv_, mb_out_, mb_dout_, mb_values_, mb_dvalues_, eval_obs_,
       eval_out_;
-  std::vector<int32_t> step_actions_i_;
 };
 
 }  // namespace

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "learners/learners.hpp"
+#include "learners/common.hpp"
 
 namespace edgerl {
 namespace learners {

@@ -1,5 +1,6 @@
 // replay_buffer: a fixed-capacity ring of transitions in flat arrays (so it is saved and
-// restored as tensors like every other piece of learner state), with uniform sampling.
+// restored as tensors like every other piece of learner state), with uniform sampling; and the
+// n-step writer that turns each environment's steps into the transitions it stores.
 #pragma once
 
 #include <cstddef>
@@ -47,6 +48,48 @@ class ReplayBuffer {
   std::vector<int32_t> actions_;
   std::vector<uint8_t> terminated_;
   uint64_t pos_ = 0, size_ = 0;
+};
+
+// Per environment, a queue of its last steps; a transition enters the buffer once its n-step
+// window is complete (or its episode ends): reward = sum_k gamma^k r_k (summed in double), the
+// observation after the window, and whether the episode terminated inside it (then no
+// bootstrap is needed). A window cut short by the time limit would need its own bootstrap
+// discount, so it is dropped (at most n - 1 per truncated episode). With n = 1 every step is
+// stored as it happens.
+class NStepWriter {
+ public:
+  // action_dim 0 = discrete actions.
+  NStepWriter(size_t num_envs, size_t n, size_t obs_dim, size_t action_dim, double gamma);
+
+  // Queues environment e's step (the observation it acted on, the action, the reward) and
+  // stores every window it completes. `next_obs` is the observation after the step (the final
+  // one when the episode ended).
+  void push(size_t e, const float* obs, int32_t action, const float* cont_action, float reward,
+            bool terminated, bool truncated, const float* next_obs, ReplayBuffer& buffer);
+
+  // gamma^n as float: the discount of the bootstrap value of a stored window.
+  float bootstrap_discount() const { return gamma_n_; }
+
+  // "<prefix>obs" [E, n, obs_dim], "<prefix>action" [E, n] (i32) or [E, n, action_dim] (f32),
+  // "<prefix>reward" [E, n], "<prefix>count" [E].
+  void append_tensors(TensorList& out, const std::string& prefix);
+  // After a restore: between steps queue e holds min(elapsed_steps[e], n - 1) entries, with
+  // finite values and actions that `action_ok` accepts. Throws std::runtime_error otherwise.
+  void check(const int64_t* elapsed_steps, bool (*action_ok)(const void* ctx, int32_t,
+                                                              const float*),
+             const void* ctx) const;
+
+ private:
+  void store_window(size_t e, size_t i, const float* next, bool terminated, ReplayBuffer& buffer);
+  void pop_oldest(size_t e);
+
+  size_t E_, n_, obs_dim_, action_dim_;
+  double gamma_;
+  float gamma_n_ = 1;
+  // Queue of env e: entries e*n .. e*n + count[e] - 1, oldest first.
+  std::vector<float> obs_, reward_, cont_action_;
+  std::vector<int32_t> action_;
+  std::vector<int64_t> count_;
 };
 
 }  // namespace edgerl

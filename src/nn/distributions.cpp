@@ -96,6 +96,22 @@ void backward(const T* logits, size_t n, size_t action, T g_log_prob, T g_entrop
   }
 }
 
+template <class T>
+void sample_rows(const T* logits, size_t rows, size_t n, Pcg64& rng, int32_t* actions,
+                 T* log_probs) {
+  for (size_t r = 0; r < rows; ++r) {
+    const T* row = logits + r * n;
+    const size_t a = sample(row, n, rng);
+    actions[r] = static_cast<int32_t>(a);
+    if (log_probs) log_probs[r] = log_prob(row, n, a);
+  }
+}
+
+template <class T>
+void argmax_rows(const T* logits, size_t rows, size_t n, int32_t* actions) {
+  for (size_t r = 0; r < rows; ++r) actions[r] = static_cast<int32_t>(argmax(logits + r * n, n));
+}
+
 }  // namespace categorical
 
 namespace diag_gaussian {
@@ -132,6 +148,15 @@ void backward(const T* mean, const T* log_std, const T* action, size_t d, T g_lo
     const T z = (action[i] - mean[i]) / std;
     dmean[i] = g_log_prob * (z / std);
     dlog_std[i] += g_log_prob * (z * z - T(1)) + g_entropy;
+  }
+}
+
+template <class T>
+void sample_rows(const T* mean, const T* log_std, size_t rows, size_t d, Pcg64& rng, T* actions,
+                 T* log_probs) {
+  for (size_t r = 0; r < rows; ++r) {
+    sample(mean + r * d, log_std, d, rng, actions + r * d);
+    if (log_probs) log_probs[r] = log_prob(mean + r * d, log_std, actions + r * d, d);
   }
 }
 
@@ -198,6 +223,9 @@ void backward(const T* mean, const T* log_std, const T* noise, size_t d, T g_log
   template size_t categorical::sample<T>(const T*, size_t, Pcg64&);                               \
   template size_t categorical::argmax<T>(const T*, size_t);                                       \
   template void categorical::backward<T>(const T*, size_t, size_t, T, T, T*);                     \
+  template void categorical::sample_rows<T>(const T*, size_t, size_t, Pcg64&, int32_t*, T*);      \
+  template void categorical::argmax_rows<T>(const T*, size_t, size_t, int32_t*);                  \
+  template void diag_gaussian::sample_rows<T>(const T*, const T*, size_t, size_t, Pcg64&, T*, T*); \
   template T diag_gaussian::log_prob<T>(const T*, const T*, const T*, size_t);                    \
   template T diag_gaussian::entropy<T>(const T*, size_t);                                         \
   template void diag_gaussian::sample<T>(const T*, const T*, size_t, Pcg64&, T*);                 \

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "edgerl/rng.hpp"
 
@@ -39,6 +40,14 @@ size_t argmax(const T* logits, size_t n);
 template <class T>
 void backward(const T* logits, size_t n, size_t action, T g_log_prob, T g_entropy, T* dlogits);
 
+// The heads over a batch: `rows` rows of n logits each, rows in order (so one uniform per row
+// is drawn in row order, exactly as a loop of sample() calls). log_probs may be null.
+template <class T>
+void sample_rows(const T* logits, size_t rows, size_t n, Pcg64& rng, int32_t* actions,
+                 T* log_probs);
+template <class T>
+void argmax_rows(const T* logits, size_t rows, size_t n, int32_t* actions);
+
 }  // namespace categorical
 
 // Diagonal Gaussian N(mean, exp(log_std)^2) in d dimensions, with log_std a parameter vector
@@ -58,6 +67,12 @@ void sample(const T* mean, const T* log_std, size_t d, Pcg64& rng, T* action);
 template <class T>
 void backward(const T* mean, const T* log_std, const T* action, size_t d, T g_log_prob, T g_entropy,
               T* dmean, T* dlog_std);
+
+// `rows` rows of d means sharing one log_std: a sample per row (rows in order), with its
+// log-prob (log_probs may be null).
+template <class T>
+void sample_rows(const T* mean, const T* log_std, size_t rows, size_t d, Pcg64& rng, T* actions,
+                 T* log_probs);
 
 }  // namespace diag_gaussian
 

@@ -1,0 +1,110 @@
+#include "learners/off_policy.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace edgerl {
+
+OffPolicyLearner::OffPolicyLearner(const Config& cfg, const OffPolicySettings& s)
+    : settings_(s),
+      env_(cfg.env, static_cast<size_t>(cfg.arch.num_envs), cfg.arch.seed),
+      E_(static_cast<size_t>(cfg.arch.num_envs)),
+      obs_dim_(env_.obs_dim()),
+      action_dim_(env_.is_discrete() ? 0 : env_.action_dim()),
+      buffer_(static_cast<size_t>(s.total_buffer_size), obs_dim_, action_dim_),
+      nstep_(E_, static_cast<size_t>(s.n_step), obs_dim_, action_dim_, s.gamma),
+      obs_(E_ * obs_dim_),
+      actions_f_(E_ * action_dim_),
+      actions_i_(E_) {
+  steps_per_update_ = static_cast<int64_t>(E_) * s.train_frequency;
+  num_updates_ = cfg.arch.num_updates > 0 ? cfg.arch.num_updates
+                                          : cfg.arch.total_timesteps / steps_per_update_;
+  updates_per_eval_ = std::max<int64_t>(1, num_updates_ / cfg.arch.num_evaluation);
+  env_.reset();
+}
+
+void OffPolicyLearner::learn(Metrics& train, Metrics& act) {
+  std::vector<double> ep_return, ep_length;
+  const size_t batch = static_cast<size_t>(settings_.total_batch_size);
+  for (int64_t u = 0; u < updates_per_eval_; ++u) {
+    for (int64_t k = 0; k < settings_.train_frequency; ++k) step_envs(ep_return, ep_length);
+    if (counters_.timestep >= settings_.warmup_steps && buffer_.size() >= batch) {
+      for (int64_t epoch = 0; epoch < settings_.epochs; ++epoch) {
+        grad_steps_ += 1;
+        gradient_step(epoch);
+      }
+    }
+    counters_.update += 1;
+    report_progress(counters_.timestep);
+  }
+  counters_.eval_step += 1;
+  train_metrics(train);
+  if (!ep_return.empty()) {
+    act.add("episode_return", std::move(ep_return));
+    act.add("episode_length", std::move(ep_length));
+  }
+}
+
+// One vector step with the behaviour policy; every transition goes through the n-step writer
+// with its true next observation (the final one where the episode ended).
+void OffPolicyLearner::step_envs(std::vector<double>& ep_return, std::vector<double>& ep_length) {
+  std::copy(env_.obs(), env_.obs() + E_ * obs_dim_, obs_.begin());
+  behave(obs_.data(), actions_i_.data(), actions_f_.data());
+  if (action_dim_ == 0)
+    env_.step(actions_i_.data());
+  else
+    env_.step(actions_f_.data());
+  for (size_t e = 0; e < E_; ++e) {
+    const bool terminated = env_.terminated()[e] != 0, truncated = env_.truncated()[e] != 0;
+    const float* next =
+        (terminated || truncated ? env_.final_obs() : env_.obs()) + e * obs_dim_;
+    nstep_.push(e, &obs_[e * obs_dim_], actions_i_[e],
+                action_dim_ ? &actions_f_[e * action_dim_] : nullptr, env_.rewards()[e],
+                terminated, truncated, next, buffer_);
+  }
+  for (const EpisodeStats& ep : env_.completed()) {
+    ep_return.push_back(ep.ret);
+    ep_length.push_back(static_cast<double>(ep.length));
+  }
+  counters_.timestep += static_cast<int64_t>(E_);
+}
+
+void OffPolicyLearner::append_tensors(TensorList& out) {
+  append_model_tensors(out);
+  buffer_.append_tensors(out, "buffer/");
+  nstep_.append_tensors(out, "nstep/");
+  append_stream_tensors(out);
+  for (TensorRef& t : env_.tensors("env/")) out.push_back(std::move(t));
+  append_counter_tensors(counters_, out);
+  out.push_back(tensor_ref("counters/grad_steps", &grad_steps_, {}));
+}
+
+bool OffPolicyLearner::action_ok(int32_t discrete, const float* continuous) const {
+  if (action_dim_ == 0) return discrete >= 0 && discrete < env_.num_actions();
+  for (size_t d = 0; d < action_dim_; ++d)
+    if (!(continuous[d] >= env_.action_low() && continuous[d] <= env_.action_high())) return false;
+  return true;
+}
+
+void OffPolicyLearner::after_restore() {
+  check_restored();
+  if (!buffer_.consistent()) throw std::runtime_error("buffer/pos or buffer/size is impossible");
+  for (size_t i = 0; i < buffer_.size(); ++i)
+    if (!action_ok(action_dim_ == 0 ? buffer_.action(i) : 0,
+                   action_dim_ == 0 ? nullptr : buffer_.cont_action(i)))
+      throw std::runtime_error("buffer/action holds an action outside the action space");
+  env_.check_state();
+  nstep_.check(
+      env_.elapsed_steps(),
+      [](const void* self, int32_t a, const float* c) {
+        return static_cast<const OffPolicyLearner*>(self)->action_ok(a, c);
+      },
+      this);
+  check_counters(counters_, 0);
+  if (counters_.timestep != counters_.update * steps_per_update_ || grad_steps_ < 0 ||
+      grad_steps_ > counters_.update * settings_.epochs)
+    throw std::runtime_error("counters do not fit together");
+}
+
+}  // namespace edgerl
