@@ -1,6 +1,7 @@
 // Benchmarks of the neural core: the 4-64-64-2 tanh MLP that PPO on CartPole trains, at
 // batch 1, 64 and 256, forward and forward+backward, in samples/s and GFLOP/s against the
-// single-core fp32 peak; plus an Adam step and a plain triple loop for comparison.
+// single-core fp32 peak this build can reach (bench/machine.hpp); plus an Adam step and a plain
+// triple loop for comparison.
 //
 // FLOPs count 2 per multiply-add of the matrix products only (bias, activation and copies are
 // not counted): forward 2 * sum(in*out); backward adds dW (2 * sum(in*out)) and dX for every
@@ -12,44 +13,12 @@
 #include "bench.hpp"
 #include "edgerl/nn.hpp"
 #include "edgerl/optim.hpp"
+#include "machine.hpp"
 
 namespace {
 
 using edgerl::bench::keep;
 using edgerl::bench::now_seconds;
-
-// Zen 4 (AMD EPYC family 25 model 17, this machine): two 256-bit FMA/MUL pipes and two
-// 256-bit ADD pipes per core; AVX-512 instructions run as two 256-bit halves. FMA peak is
-// 2 pipes x 8 lanes x 2 flop = 32 flop/cycle. With -ffp-contract=off a product is a separate
-// mul and add, which issue on the MUL and ADD pipes side by side: 2 x 8 + 2 x 8 = 32
-// flop/cycle, the same peak for a kernel with as many adds as multiplies.
-constexpr double kFlopPerCycle = 32.0;
-constexpr double kNominalGhz = 2.6;  // TSC 2596 MHz (BogoMIPS 5192 / 2)
-
-// The clock the core actually runs at: chains of dependent 1-cycle integer adds (best of
-// several runs, as for the timings).
-double measured_ghz() {
-#if defined(__x86_64__)
-  const long iterations = 200000;  // about 0.5 ms: most runs fit between preemptions
-  double best = 1e30;
-  for (int run = 0; run < 60; ++run) {
-    unsigned long x = 0;
-    long n = iterations;
-    const double t0 = now_seconds();
-    asm volatile(
-        "1:\n\t"
-        "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
-        "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
-        "dec %1\n\tjnz 1b"
-        : "+r"(x), "+r"(n));
-    best = std::min(best, now_seconds() - t0);
-    keep(x);
-  }
-  return 8.0 * static_cast<double>(iterations) / best * 1e-9;
-#else
-  return 0.0;
-#endif
-}
 
 // Seconds per call: the best of many short timed runs (other processes share the cores; the
 // best run is the one they disturbed least).
@@ -69,13 +38,7 @@ double time_per_call(F fn) {
 }
 
 void bench_mlp() {
-  const double ghz = measured_ghz();
-  const double peak_nominal = kFlopPerCycle * kNominalGhz;
-  std::printf("single-core fp32 peak: %.0f flop/cycle x %.1f GHz nominal = %.1f GFLOP/s",
-              kFlopPerCycle, kNominalGhz, peak_nominal);
-  if (ghz > 0.0)
-    std::printf(" (clock measured now: %.2f GHz -> %.1f GFLOP/s)", ghz, kFlopPerCycle * ghz);
-  std::printf("\n");
+  const double peak = edgerl::bench::machine().peak_gflops;
 
   edgerl::Mlp net({4, 64, 64, 2}, edgerl::Activation::tanh, 0.01);
   edgerl::Pcg64 rng(0);
@@ -95,9 +58,8 @@ void bench_mlp() {
 
   std::printf("4-64-64-2 tanh MLP, %zu params; %.0f flop/sample forward, %.0f forward+backward\n",
               net.num_params(), flop_fwd, flop_fwd + flop_bwd);
-  const double peak_measured = ghz > 0.0 ? kFlopPerCycle * ghz : peak_nominal;
-  std::printf("%-9s %6s %11s %14s %9s %9s %9s\n", "pass", "batch", "us/call", "samples/s",
-              "GFLOP/s", "%nominal", "%measured");
+  std::printf("%-9s %6s %11s %14s %9s %8s\n", "pass", "batch", "us/call", "samples/s", "GFLOP/s",
+              "% peak");
   for (size_t batch : {size_t(1), size_t(64), size_t(256)}) {
     const double fwd = time_per_call([&] {
       net.forward(x.data(), batch, y.data());
@@ -114,9 +76,8 @@ void bench_mlp() {
     } rows[2] = {{"forward", fwd, flop_fwd}, {"fwd+bwd", both, flop_fwd + flop_bwd}};
     for (const auto& r : rows) {
       const double gflops = r.flop * static_cast<double>(batch) / r.seconds * 1e-9;
-      std::printf("%-9s %6zu %11.2f %14.0f %9.2f %8.1f%% %8.1f%%\n", r.name, batch, r.seconds * 1e6,
-                  static_cast<double>(batch) / r.seconds, gflops, 100.0 * gflops / peak_nominal,
-                  100.0 * gflops / peak_measured);
+      std::printf("%-9s %6zu %11.2f %14.0f %9.2f %7.1f%%\n", r.name, batch, r.seconds * 1e6,
+                  static_cast<double>(batch) / r.seconds, gflops, 100.0 * gflops / peak);
     }
   }
 }

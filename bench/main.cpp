@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "bench.hpp"
+#include "machine.hpp"
 
 namespace edgerl::bench {
 std::vector<Benchmark>& registry() {
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
     for (const auto& b : registry()) std::printf("  %s\n", b.name.c_str());
     return 0;
   }
+  std::printf("machine: %s\n", edgerl::bench::describe(edgerl::bench::machine()).c_str());
   int ran = 0;
   for (const auto& b : registry()) {
     bool selected = argc == 1;

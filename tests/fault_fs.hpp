@@ -103,8 +103,7 @@ class FaultFs : public FileSystem {
     return Status();
   }
 
-  Status new_appendable_file(const std::string& path,
-                             std::unique_ptr<WritableFile>* out) override {
+  Status new_appendable_file(const std::string& path, std::unique_ptr<WritableFile>* out) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
     Status s = before(Op::create, "append " + path, true);
     if (!s.ok()) return s;

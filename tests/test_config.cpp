@@ -198,8 +198,8 @@ TEST_CASE("a missing config file is one clear error") {
 
 TEST_CASE("each learner has its own keys; another learner's keys are refused unless inherited") {
   // DQN on top of the PPO config: PPO's keys in the base are dropped, shared ones kept.
-  const Config dqn = load_config_text("base = ppo_cartpole.ini\n[system]\nsystem_name = ff_dqn\n",
-                                      "t.ini");
+  const Config dqn =
+      load_config_text("base = ppo_cartpole.ini\n[system]\nsystem_name = ff_dqn\n", "t.ini");
   CHECK(config_value(dqn, "system.gamma") == config_value(default_config(), "system.gamma"));
   CHECK_THROWS_AS(config_value(dqn, "system.clip_eps"), ConfigError);
   CHECK(to_ini(dqn).find("clip_eps") == std::string::npos);
@@ -237,7 +237,8 @@ TEST_CASE("the schema says what each difference changes") {
   CHECK(d[3].name == "logger.base_exp_path");
   CHECK(d[3].effect == KeyEffect::none);
   // Another learner is one difference, at system_name.
-  const std::vector<ConfigDifference> e = config_differences(a, load_config_text(builtin_config_text("dqn_cartpole.ini"), "d.ini"));
+  const std::vector<ConfigDifference> e =
+      config_differences(a, load_config_text(builtin_config_text("dqn_cartpole.ini"), "d.ini"));
   CHECK(e.front().name == "system.system_name");
   for (const auto& x : e) CHECK(x.name.rfind("network.", 0) != 0);
 }

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "envs/env_kind.hpp"
 #include "cli/commands.hpp"
 #include "edgerl/envs.hpp"
+#include "envs/env_kind.hpp"
 
 using edgerl::Env;
 using edgerl::EnvConfig;

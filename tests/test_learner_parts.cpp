@@ -70,8 +70,8 @@ TEST_CASE("parts: n-step windows sum discounted rewards and end at terminations"
 
 TEST_CASE("parts: the batched heads draw exactly what a loop over rows draws") {
   const size_t rows = 5, n = 3;
-  std::vector<float> logits = {0.1f, 2.0f, -1.0f, 0.0f, 0.0f, 0.0f, 3.0f, 1.0f, 0.5f,
-                               -2.0f, 4.0f, 4.0f, 1.0f, 1.0f, 0.0f};
+  std::vector<float> logits = {0.1f, 2.0f,  -1.0f, 0.0f, 0.0f, 0.0f, 3.0f, 1.0f,
+                               0.5f, -2.0f, 4.0f,  4.0f, 1.0f, 1.0f, 0.0f};
   Pcg64 a(7), b(7);
   std::vector<int32_t> batch(rows);
   std::vector<float> lp(rows);

@@ -10,12 +10,12 @@
 #include <sstream>
 #include <string>
 
-#include "learners/common.hpp"
 #include "edgerl/config.hpp"
 #include "edgerl/envs.hpp"
-#include "learners/rl_math.hpp"
 #include "edgerl/system.hpp"
 #include "edgerl/train.hpp"
+#include "learners/common.hpp"
+#include "learners/rl_math.hpp"
 #include "test_util.hpp"
 
 using namespace edgerl;
@@ -235,7 +235,8 @@ TEST_CASE("the same config and seed give byte-identical state and logs") {
       CAPTURE(csv);
       const std::string ca = slurp(std::filesystem::path(a.path()).string() + rel + csv);
       REQUIRE(!ca.empty());
-      CHECK(without_wall_time(ca) == without_wall_time(slurp(std::filesystem::path(b.path()).string() + rel + csv)));
+      CHECK(without_wall_time(ca) ==
+            without_wall_time(slurp(std::filesystem::path(b.path()).string() + rel + csv)));
     }
   }
 }

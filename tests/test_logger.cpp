@@ -185,7 +185,8 @@ TEST_CASE("the CSV has a sorted, stable header and exact, round-trippable values
     m.add("z_last", 2.0);
     logger.log(m, 2000, 1, LogEvent::EVAL);
   }
-  const fs::path run = std::filesystem::path(dir.path()) / "ff_ppo" / "CartPole-v1" / "20240101-000000";
+  const fs::path run =
+      std::filesystem::path(dir.path()) / "ff_ppo" / "CartPole-v1" / "20240101-000000";
   CHECK(slurp(run / "eval.csv") ==
         "timestep,eval_step,a_first,episode_return_mean,episode_return_std,episode_return_min,"
         "episode_return_max,z_last,wall_time\n"
@@ -236,7 +237,8 @@ TEST_CASE("a resumed run's CSV equals the uninterrupted run's apart from wall_ti
       logger.sync();  // before each checkpoint save
     }
   }
-  std::ofstream(std::filesystem::path(broken.path()) / run / "eval.csv", std::ios::app) << "7000,6,13";  // torn row
+  std::ofstream(std::filesystem::path(broken.path()) / run / "eval.csv", std::ios::app)
+      << "7000,6,13";  // torn row
   {
     edgerl::LoggerIo io;
     io.clock = [] { return 3000.0; };
@@ -247,8 +249,10 @@ TEST_CASE("a resumed run's CSV equals the uninterrupted run's apart from wall_ti
   }
   for (const char* kind : kKinds) {
     CAPTURE(kind);
-    const std::string a = slurp(std::filesystem::path(whole.path()) / run / (std::string(kind) + ".csv"));
-    const std::string b = slurp(std::filesystem::path(broken.path()) / run / (std::string(kind) + ".csv"));
+    const std::string a =
+        slurp(std::filesystem::path(whole.path()) / run / (std::string(kind) + ".csv"));
+    const std::string b =
+        slurp(std::filesystem::path(broken.path()) / run / (std::string(kind) + ".csv"));
     CHECK(!a.empty());
     CHECK(a != b);                                        // the wall clocks differ...
     CHECK(without_wall_time(a) == without_wall_time(b));  // ...and nothing else does
@@ -292,7 +296,8 @@ TEST_CASE("a new run refuses a folder that already holds logs") {
     Logger logger(config_at(std::filesystem::path(dir.path())), run_info());
     log_cycle(logger, 0);
   }
-  CHECK_THROWS_AS(Logger(config_at(std::filesystem::path(dir.path())), run_info()), edgerl::LoggerError);
+  CHECK_THROWS_AS(Logger(config_at(std::filesystem::path(dir.path())), run_info()),
+                  edgerl::LoggerError);
   CHECK_NOTHROW(Logger(config_at(std::filesystem::path(dir.path())), run_info(1000)));
 }
 
@@ -329,7 +334,8 @@ TEST_CASE("throughput is logged as MISC steps per second") {
     Logger logger(config_at(std::filesystem::path(dir.path())), run_info());
     logger.log_throughput({512, 0.25, 640, 0.125}, 1000, 0);
   }
-  const auto lines = lines_of(slurp(std::filesystem::path(dir.path()) / "ff_ppo/CartPole-v1/20240101-000000/misc.csv"));
+  const auto lines = lines_of(
+      slurp(std::filesystem::path(dir.path()) / "ff_ppo/CartPole-v1/20240101-000000/misc.csv"));
   REQUIRE(lines.size() == 2);
   CHECK(lines[0] == "timestep,eval_step,eval_steps_per_second,train_steps_per_second,wall_time");
   CHECK(lines[1].rfind("1000,0,5120,2048,", 0) == 0);

@@ -3,8 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <stdexcept>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include "alloc_counter.hpp"

@@ -252,9 +252,11 @@ TEST_CASE("several runs are overlaid in their own colours with an escaped legend
 
 TEST_CASE("a plain metric column plots as a line without a band") {
   TempDir dir;
-  std::ofstream(std::filesystem::path(dir.path()) / "eval.csv") << "timestep,eval_step,solve_rate,wall_time\n"
-                                          "100,0,0.5,1.0\n200,1,,2.0\n300,2,0.75,3.0\n400,3,1";
-  const auto curve = edgerl::read_curve((std::filesystem::path(dir.path()) / "eval.csv").string(), "solve_rate", "run");
+  std::ofstream(std::filesystem::path(dir.path()) / "eval.csv")
+      << "timestep,eval_step,solve_rate,wall_time\n"
+         "100,0,0.5,1.0\n200,1,,2.0\n300,2,0.75,3.0\n400,3,1";
+  const auto curve = edgerl::read_curve((std::filesystem::path(dir.path()) / "eval.csv").string(),
+                                        "solve_rate", "run");
   CHECK(curve.timestep == std::vector<double>{100, 300});  // empty cell and torn row skipped
   CHECK(curve.lo.empty());
   const std::string svg = edgerl::render_svg({curve}, {});
@@ -270,11 +272,13 @@ TEST_CASE("bad input is one line on stderr naming the file, and status 2") {
   CHECK(missing.err == "edgerl plot: " + (std::filesystem::path(dir.path()) / "nope").string() +
                            ": cannot open: No such file or directory\n");
 
-  std::ofstream(std::filesystem::path(dir.path()) / "bad.csv") << "timestep,episode_return_mean\n100,1.5\n200,abc\n";
-  const auto bad = run_plot({(std::filesystem::path(dir.path()) / "bad.csv").string(), "-o", (std::filesystem::path(dir.path()) / "x.svg").string()});
+  std::ofstream(std::filesystem::path(dir.path()) / "bad.csv")
+      << "timestep,episode_return_mean\n100,1.5\n200,abc\n";
+  const auto bad = run_plot({(std::filesystem::path(dir.path()) / "bad.csv").string(), "-o",
+                             (std::filesystem::path(dir.path()) / "x.svg").string()});
   CHECK(bad.status == 2);
-  CHECK(bad.err ==
-        "edgerl plot: " + (std::filesystem::path(dir.path()) / "bad.csv").string() + ":3: 'abc' is not a number\n");
+  CHECK(bad.err == "edgerl plot: " + (std::filesystem::path(dir.path()) / "bad.csv").string() +
+                       ":3: 'abc' is not a number\n");
   CHECK_FALSE(fs::exists(std::filesystem::path(dir.path()) / "x.svg"));
 
   std::ofstream(std::filesystem::path(dir.path()) / "other.csv") << "timestep,loss\n100,1.5\n";
@@ -290,7 +294,8 @@ TEST_CASE("bad input is one line on stderr naming the file, and status 2") {
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   }
   const std::string run = make_run(std::filesystem::path(dir.path()), "ok", 2, 0);
-  const auto unwritable = run_plot({run, "-o", (std::filesystem::path(dir.path()) / "no/such/dir.svg").string()});
+  const auto unwritable =
+      run_plot({run, "-o", (std::filesystem::path(dir.path()) / "no/such/dir.svg").string()});
   CHECK(unwritable.status == 2);
   CHECK(unwritable.err.find("dir.svg: cannot write: No such file or directory") !=
         std::string::npos);

@@ -293,7 +293,8 @@ TEST_CASE("a resumed TensorBoard run cuts the old file at the resume point and s
   }
   {
     // A crash mid-write leaves half a record behind.
-    std::ofstream torn(event_files(std::filesystem::path(dir.path()))[0], std::ios::binary | std::ios::app);
+    std::ofstream torn(event_files(std::filesystem::path(dir.path()))[0],
+                       std::ios::binary | std::ios::app);
     torn << bytes("\x30\x00\x00", 3);
   }
   {

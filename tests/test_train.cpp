@@ -193,7 +193,8 @@ TEST_CASE("train: a write error in the middle of the logs stops that log only") 
       CHECK(slurp(log_path(dir.path(), e.name.c_str())) == ref.log(e.name.c_str()));
     }
   CHECK(event_files == 1);
-  for (int step = 0; step < 4; ++step) check_same_tensors(ckpt_path(dir.path(), step), ref.ckpt(step));
+  for (int step = 0; step < 4; ++step)
+    check_same_tensors(ckpt_path(dir.path(), step), ref.ckpt(step));
 }
 
 TEST_CASE("train: a failed save costs that checkpoint only (on_save_error = warn)") {
@@ -222,8 +223,8 @@ TEST_CASE("train: a failed save with on_save_error = abort stops training, resum
   FaultFs fs;
   fs.skip_syncs = true;
   fs.fail_at(1, ENOSPC, FaultFs::Op::write, false, ".ckpt");  // the first save
-  const Run r = train_on(
-      fs, short_run(dir.path(), {"logger.checkpointing.save_args.on_save_error=abort"}));
+  const Run r =
+      train_on(fs, short_run(dir.path(), {"logger.checkpointing.save_args.on_save_error=abort"}));
   CHECK(r.summary.save_failed);
   CHECK(r.summary.timesteps < 20480);
   CHECK(r.err.find("on_save_error = abort") != std::string::npos);
@@ -232,7 +233,8 @@ TEST_CASE("train: a failed save with on_save_error = abort stops training, resum
   // The run resumes from what it saved and ends as the reference did.
   FaultFs healthy;
   healthy.skip_syncs = true;
-  const Run resumed = train_on(healthy, short_run(dir.path(), {"logger.checkpointing.load_model=true"}));
+  const Run resumed =
+      train_on(healthy, short_run(dir.path(), {"logger.checkpointing.load_model=true"}));
   CHECK(resumed.summary.timesteps == 20480);
   check_same_tensors(ckpt_path(dir.path(), 3), ref.ckpt(3));
   CHECK(slurp(log_path(dir.path(), "eval.csv")) == ref.log("eval.csv"));
@@ -252,7 +254,7 @@ TEST_CASE("train: a crash and a power cut anywhere lose nothing that a resume ca
       fs.crash_at(at);
       train_on(fs, short_run(dir.path()));  // every operation after the crash fails
       REQUIRE(fs.crashed());
-      fs.power_loss();                      // and what was not synced is gone
+      fs.power_loss();  // and what was not synced is gone
     }
     // Resume from whatever survived (or start again when nothing did), on a healthy disk.
     FaultFs healthy;

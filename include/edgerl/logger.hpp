@@ -126,7 +126,6 @@ class LogSink {
   std::string error_;
 };
 
-
 struct ConsoleStyle {
   bool colour = false;          // ANSI colours per event kind, as Stoix's console logger
   bool progress = false;        // a \r-updated progress bar with ETA below the event lines

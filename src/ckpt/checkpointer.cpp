@@ -50,8 +50,8 @@ Status open_and(FileSystem& fs, const std::string& path,
 
 Status check_range(const std::string& key, int64_t v, IntRange r) {
   if (v < r.min)
-    return Status::invalid_argument(key + " = " + std::to_string(v) + " is out of range (at least " +
-                                    std::to_string(r.min) + ")");
+    return Status::invalid_argument(key + " = " + std::to_string(v) +
+                                    " is out of range (at least " + std::to_string(r.min) + ")");
   if (v > r.max)
     return Status::invalid_argument(key + " = " + std::to_string(v) + " is out of range (at most " +
                                     std::to_string(r.max) + ")");
@@ -60,14 +60,14 @@ Status check_range(const std::string& key, int64_t v, IntRange r) {
 
 Status check_save_args(const SaveArgs& a) {
   const std::string key = "logger.checkpointing.save_args.";
-  for (Status s : {check_range(key + "save_interval_steps", a.save_interval_steps,
-                               SaveArgs::kSaveIntervalRange),
-                   check_range(key + "max_to_keep", a.max_to_keep, SaveArgs::kMaxToKeepRange),
-                   check_range(key + "keep_period", a.keep_period, SaveArgs::kKeepPeriodRange),
-                   check_range(key + "keep_best", a.keep_best, SaveArgs::kKeepBestRange),
-                   check_range(key + "compression_level", a.compression_level,
-                               SaveArgs::kCompressionRange),
-                   check_range(key + "min_free_bytes", a.min_free_bytes, SaveArgs::kMinFreeRange)})
+  for (Status s :
+       {check_range(key + "save_interval_steps", a.save_interval_steps,
+                    SaveArgs::kSaveIntervalRange),
+        check_range(key + "max_to_keep", a.max_to_keep, SaveArgs::kMaxToKeepRange),
+        check_range(key + "keep_period", a.keep_period, SaveArgs::kKeepPeriodRange),
+        check_range(key + "keep_best", a.keep_best, SaveArgs::kKeepBestRange),
+        check_range(key + "compression_level", a.compression_level, SaveArgs::kCompressionRange),
+        check_range(key + "min_free_bytes", a.min_free_bytes, SaveArgs::kMinFreeRange)})
     if (!s.ok()) return s;
   for (const char* choice : SaveArgs::kOnSaveError)
     if (a.on_save_error == choice) return Status();
@@ -263,8 +263,8 @@ Status Checkpointer::open(const CheckpointConfig& cfg, const std::string& base_e
     const std::string problem = folder_name_problem(n.value);
     if (!problem.empty()) return Status::invalid_argument(key + n.key + " " + problem);
   }
-  Status s = check_range(key + "load_args.load_step", cfg.load_args.load_step,
-                         LoadArgs::kLoadStepRange);
+  Status s =
+      check_range(key + "load_args.load_step", cfg.load_args.load_step, LoadArgs::kLoadStepRange);
   if (s.ok()) s = check_save_args(cfg.save_args);
   if (!s.ok()) return s;
 

@@ -63,8 +63,7 @@ class ArgParser {
 };
 
 // Typed option values: "--name VALUE: expected ..." as a UsageError otherwise.
-int64_t parse_int_option(const std::string& name, const std::string& value, int64_t lo,
-                         int64_t hi);
+int64_t parse_int_option(const std::string& name, const std::string& value, int64_t lo, int64_t hi);
 uint64_t parse_u64_option(const std::string& name, const std::string& value);
 
 // The config a `--config` path names (a file, builtin:NAME, or "" for the built-in default)

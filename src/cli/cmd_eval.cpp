@@ -50,8 +50,7 @@ int cmd_eval(const Args& args) {
   if (has_seed) cfg.arch.seed = s;
   const auto t0 = std::chrono::steady_clock::now();
   const EvalResult e = evaluate(*r.system, eval_options(cfg), cfg.arch.num_eval_episodes, kEvalKey);
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   double mn = e.episode_return[0], mx = mn, len = 0;
   for (double x : e.episode_return) mn = std::min(mn, x), mx = std::max(mx, x);
   for (double x : e.episode_length) len += x;

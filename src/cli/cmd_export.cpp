@@ -31,7 +31,9 @@ int cmd_export(const Args& args) {
   bool has_format = false;
   std::vector<std::string> inputs;
   ArgParser p("export");
-  p.option("--format", &format, "", &has_format).option("--output", &output, "-o").operands(&inputs);
+  p.option("--format", &format, "", &has_format)
+      .option("--output", &output, "-o")
+      .operands(&inputs);
   if (!p.parse(args)) {
     std::fputs(kHelp, stdout);
     return kExitOk;

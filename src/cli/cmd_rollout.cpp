@@ -220,5 +220,4 @@ int cmd_rollout(const Args& args) {
   return kExitOk;
 }
 
-
 }  // namespace edgerl::cli

@@ -8,14 +8,14 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <climits>
-#include <iterator>
 #include <array>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 
@@ -28,13 +28,13 @@ namespace edgerl {
 namespace {
 
 using schema::Field;
-using schema::Kind;
 using schema::kI64Max;
+using schema::Kind;
 
-#define EDGERL_FIELD(sec, key, kind, member, lo, hi, choices, effect, doc)                  \
-  Field {                                                                                  \
-    sec, key, Kind::kind, [](void* c) -> void* { return &static_cast<Config*>(c)->member; }, \
-        lo, hi, choices, KeyEffect::effect, doc                                            \
+#define EDGERL_FIELD(sec, key, kind, member, lo, hi, choices, effect, doc)                       \
+  Field {                                                                                        \
+    sec, key, Kind::kind, [](void* c) -> void* { return &static_cast<Config*>(c)->member; }, lo, \
+        hi, choices, KeyEffect::effect, doc                                                      \
   }
 
 std::vector<const char*> learner_names() {
@@ -46,8 +46,12 @@ std::vector<const char*> learner_names() {
 // Config's own rows, in the order to_ini writes them (the learner's rows go after
 // system_name and before [logger]).
 // The bounds of a row from a module's stated range (checkpoint.hpp's IntRange).
-double lo(IntRange r) { return static_cast<double>(r.min); }
-double hi(IntRange r) { return r.max == INT64_MAX ? kI64Max : static_cast<double>(r.max); }
+double lo(IntRange r) {
+  return static_cast<double>(r.min);
+}
+double hi(IntRange r) {
+  return r.max == INT64_MAX ? kI64Max : static_cast<double>(r.max);
+}
 
 const std::vector<Field>& config_fields() {
   using S = SaveArgs;
@@ -105,17 +109,17 @@ const std::vector<Field>& config_fields() {
                    {}, none, "checkpoint folder name; empty = system_name"),
       EDGERL_FIELD("logger.checkpointing.save_args", "save_interval_steps", Int,
                    checkpointing.save_args.save_interval_steps, lo(S::kSaveIntervalRange),
-                   hi(S::kSaveIntervalRange), {}, none,
-                   "save on every Nth evaluation step"),
+                   hi(S::kSaveIntervalRange), {}, none, "save on every Nth evaluation step"),
       EDGERL_FIELD("logger.checkpointing.save_args", "max_to_keep", Int,
-                   checkpointing.save_args.max_to_keep, lo(S::kMaxToKeepRange), hi(S::kMaxToKeepRange), {}, none,
-                   "keep the N newest checkpoints"),
+                   checkpointing.save_args.max_to_keep, lo(S::kMaxToKeepRange),
+                   hi(S::kMaxToKeepRange), {}, none, "keep the N newest checkpoints"),
       EDGERL_FIELD("logger.checkpointing.save_args", "keep_period", Int,
-                   checkpointing.save_args.keep_period, lo(S::kKeepPeriodRange), hi(S::kKeepPeriodRange), {}, none,
+                   checkpointing.save_args.keep_period, lo(S::kKeepPeriodRange),
+                   hi(S::kKeepPeriodRange), {}, none,
                    "also keep every Kth evaluation step forever; 0 = off"),
       EDGERL_FIELD("logger.checkpointing.save_args", "keep_best", Int,
-                   checkpointing.save_args.keep_best, lo(S::kKeepBestRange), hi(S::kKeepBestRange), {}, none,
-                   "also keep the M best by episode_return; 0 = off"),
+                   checkpointing.save_args.keep_best, lo(S::kKeepBestRange), hi(S::kKeepBestRange),
+                   {}, none, "also keep the M best by episode_return; 0 = off"),
       EDGERL_FIELD("logger.checkpointing.save_args", "checkpoint_uid", OptName,
                    checkpointing.save_args.checkpoint_uid, 0, 0, {}, none,
                    "run id (folder name); empty = a timestamp chosen at start"),
@@ -124,16 +128,16 @@ const std::vector<Field>& config_fields() {
                    "checkpoint folder under base_exp_path"),
       EDGERL_FIELD("logger.checkpointing.save_args", "compression_level", Int,
                    checkpointing.save_args.compression_level, lo(S::kCompressionRange),
-                   hi(S::kCompressionRange), {}, none,
-                   "zlib level per tensor; 0 = stored raw"),
+                   hi(S::kCompressionRange), {}, none, "zlib level per tensor; 0 = stored raw"),
       EDGERL_FIELD("logger.checkpointing.save_args", "min_free_bytes", Int,
-                   checkpointing.save_args.min_free_bytes, lo(S::kMinFreeRange), hi(S::kMinFreeRange), {}, none,
+                   checkpointing.save_args.min_free_bytes, lo(S::kMinFreeRange),
+                   hi(S::kMinFreeRange), {}, none,
                    "do not save when less than this would remain free"),
-      EDGERL_FIELD("logger.checkpointing.save_args", "on_save_error", Choice,
-                   checkpointing.save_args.on_save_error, 0, 0,
-                   (std::vector<const char*>(std::begin(S::kOnSaveError), std::end(S::kOnSaveError))),
-                   none,
-                   "after a failed save: warn and keep training, or stop (exit status 3)"),
+      EDGERL_FIELD(
+          "logger.checkpointing.save_args", "on_save_error", Choice,
+          checkpointing.save_args.on_save_error, 0, 0,
+          (std::vector<const char*>(std::begin(S::kOnSaveError), std::end(S::kOnSaveError))), none,
+          "after a failed save: warn and keep training, or stop (exit status 3)"),
       EDGERL_FIELD("logger.checkpointing.load_args", "checkpoint_uid", OptName,
                    checkpointing.load_args.checkpoint_uid, 0, 0, {}, none,
                    "run to resume; empty = the newest run of this model_name"),
@@ -170,7 +174,8 @@ struct Bound {
 std::vector<Bound> rows_of(Config& cfg) {
   std::vector<Bound> out;
   const LearnerDef* def = find_learner(cfg.system.system_name);
-  const std::vector<Field>* learner = def && cfg.system.params.data() ? &learner_fields(*def) : nullptr;
+  const std::vector<Field>* learner =
+      def && cfg.system.params.data() ? &learner_fields(*def) : nullptr;
   auto add_learner = [&](bool network) {
     if (!learner) return;
     for (const Field& f : *learner)
@@ -222,7 +227,8 @@ const Field* find_in(const std::vector<Field>& fields, const std::string& sectio
 std::string learners_with(const std::string& section, const std::string& key) {
   std::string out;
   for (const LearnerDef* d : learner_defs())
-    if (find_in(learner_fields(*d), section, key)) out += (out.empty() ? "" : ", ") + std::string(d->name);
+    if (find_in(learner_fields(*d), section, key))
+      out += (out.empty() ? "" : ", ") + std::string(d->name);
   return out;
 }
 
@@ -350,8 +356,8 @@ void Loader::add_base(const std::string& value, const std::string& where,
   chain.pop_back();
 }
 
-void Loader::add_text(const std::string& text, const std::string& name,
-                      const std::string& base_dir, std::vector<std::string>& chain, int level) {
+void Loader::add_text(const std::string& text, const std::string& name, const std::string& base_dir,
+                      std::vector<std::string>& chain, int level) {
   if (chain.size() > 32) throw ConfigError(name + ": base = chain deeper than 32 files");
   if (text.find('\0') != std::string::npos) throw ConfigError(name + ": not a text file");
   ParseState st;
@@ -471,8 +477,8 @@ void apply_override(Config& cfg, const std::string& text) {
       cfg.system.params = find_learner(cfg.system.system_name)->defaults();
     return;
   }
-  throw ConfigError(where + name + " is not a key of " + cfg.system.system_name + " (it is a key of " +
-                    learners_with(section, key) + ")");
+  throw ConfigError(where + name + " is not a key of " + cfg.system.system_name +
+                    " (it is a key of " + learners_with(section, key) + ")");
 }
 
 Config load_config_text(const std::string& text, const std::string& name,
@@ -612,8 +618,10 @@ void validate(const Config& cfg) {
     throw ConfigError("arch.num_updates = " + std::to_string(a.num_updates) +
                       " is less than arch.num_evaluation = " + std::to_string(a.num_evaluation));
   const LearnerDef* def = find_learner(cfg.system.system_name);
-  if (!def) throw ConfigError("system.system_name = " + cfg.system.system_name + " is not a known system");
-  if (!cfg.system.params.data()) throw ConfigError("the config holds no values for " + cfg.system.system_name);
+  if (!def)
+    throw ConfigError("system.system_name = " + cfg.system.system_name + " is not a known system");
+  if (!cfg.system.params.data())
+    throw ConfigError("the config holds no values for " + cfg.system.system_name);
   def->validate(cfg);
 }
 

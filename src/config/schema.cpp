@@ -100,7 +100,8 @@ std::string set(const Field& f, void* owner, const std::string& raw) {
       return "";
     case Kind::Int: {
       long double x;
-      if (!parse_integer(value, x)) return bad + " (expected an integer; allowed: " + allowed(f) + ")";
+      if (!parse_integer(value, x))
+        return bad + " (expected an integer; allowed: " + allowed(f) + ")";
       if (x < f.min || x > f.max)
         return full_name(f) + " = " + value + " is out of range (allowed: " + allowed(f) + ")";
       *static_cast<int64_t*>(p) = static_cast<int64_t>(x);

@@ -65,12 +65,28 @@ Field row(const char* section, const char* key, Kind kind, double min, double ma
 // The two rows of one [network.<name>] section, for the network member M of a learner's struct.
 template <auto M>
 std::vector<Field> network_rows(const char* section, const char* what) {
-  return {Field{section, "layer_sizes", Kind::IntList,
-                [](void* o) -> void* { return &(static_cast<NetworkConfig*>(member<M>(o))->layer_sizes); },
-                1, 4096, {}, Effect::training, what},
-          Field{section, "activation", Kind::Choice,
-                [](void* o) -> void* { return &(static_cast<NetworkConfig*>(member<M>(o))->activation); },
-                0, 0, {"tanh", "relu"}, Effect::training, "hidden activation"}};
+  return {Field{section,
+                "layer_sizes",
+                Kind::IntList,
+                [](void* o) -> void* {
+                  return &(static_cast<NetworkConfig*>(member<M>(o))->layer_sizes);
+                },
+                1,
+                4096,
+                {},
+                Effect::training,
+                what},
+          Field{section,
+                "activation",
+                Kind::Choice,
+                [](void* o) -> void* {
+                  return &(static_cast<NetworkConfig*>(member<M>(o))->activation);
+                },
+                0,
+                0,
+                {"tanh", "relu"},
+                Effect::training,
+                "hidden activation"}};
 }
 
 // "section.key".

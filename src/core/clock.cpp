@@ -9,8 +9,7 @@ double system_wall_clock() {
 }
 
 double system_monotonic_clock() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace edgerl

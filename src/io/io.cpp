@@ -119,8 +119,7 @@ class PosixFileSystem : public FileSystem {
     return Status();
   }
 
-  Status new_appendable_file(const std::string& path,
-                             std::unique_ptr<WritableFile>* out) override {
+  Status new_appendable_file(const std::string& path, std::unique_ptr<WritableFile>* out) override {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return Status::from_errno(errno, "open " + path);
     out->reset(new PosixWritableFile(path, fd));
@@ -298,9 +297,8 @@ Status read_file_to_string(FileSystem& fs, const std::string& path, std::string*
   if (!s.ok()) return s;
   const uint64_t size = file->size();
   if (size > max_bytes)
-    return Status::invalid_argument(path + ": " + std::to_string(size) +
-                                    " bytes, more than the " + std::to_string(max_bytes) +
-                                    " this file may have");
+    return Status::invalid_argument(path + ": " + std::to_string(size) + " bytes, more than the " +
+                                    std::to_string(max_bytes) + " this file may have");
   out->resize(static_cast<size_t>(size));
   return file->read(0, static_cast<size_t>(size), reinterpret_cast<uint8_t*>(out->data()));
 }

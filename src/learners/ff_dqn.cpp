@@ -61,8 +61,9 @@ std::vector<schema::Field> dqn_fields() {
                             "Adam learning rate of the Q-network"),
       row<&DqnConfig::adam_eps>("system", "adam_eps", Kind::Double, 1e-12, 1, T,
                                 "Adam epsilon (added to the root of the second moment)"),
-      row<&DqnConfig::max_grad_norm>("system", "max_grad_norm", Kind::Double, 0, 1e6, T,
-                                     "global gradient-norm clipping threshold; 0 disables clipping"),
+      row<&DqnConfig::max_grad_norm>(
+          "system", "max_grad_norm", Kind::Double, 0, 1e6, T,
+          "global gradient-norm clipping threshold; 0 disables clipping"),
       row<&DqnConfig::decay_learning_rates>("system", "decay_learning_rates", Kind::Bool, 0, 0, T,
                                             "anneal the learning rate linearly to 0 over training"),
       row<&DqnConfig::gamma>("system", "gamma", Kind::Double, 0, 1, T, "discount factor"),
@@ -79,9 +80,8 @@ std::vector<schema::Field> dqn_fields() {
           "environment steps (per env) between updates of `epochs` gradient steps"),
       row<&DqnConfig::tau>("system", "tau", Kind::Double, 0, 1, T,
                            "target update: 1 = hard copy, < 1 = Polyak averaging factor"),
-      row<&DqnConfig::target_update_period>("system", "target_update_period", Kind::Int, 1,
-                                            1 << 30, T,
-                                            "gradient steps between target-network updates"),
+      row<&DqnConfig::target_update_period>("system", "target_update_period", Kind::Int, 1, 1 << 30,
+                                            T, "gradient steps between target-network updates"),
       row<&DqnConfig::epsilon_start>("system", "epsilon_start", Kind::Double, 0, 1, T,
                                      "initial exploration epsilon"),
       row<&DqnConfig::training_epsilon>("system", "training_epsilon", Kind::Double, 0, 1, T,
@@ -302,7 +302,9 @@ extern const LearnerDef ff_dqn = {
     "ff_dqn",
     "Deep Q-learning with a replay buffer, epsilon-greedy exploration, n-step returns and "
     "optional double-DQN targets, for discrete actions (Stoix's ff_dqn).",
-    dqn_fields, [] { return LearnerParams::of(DqnConfig{}); }, validate_dqn,
+    dqn_fields,
+    [] { return LearnerParams::of(DqnConfig{}); },
+    validate_dqn,
     [](const Config& cfg) -> std::unique_ptr<System> { return std::make_unique<FfDqn>(cfg); }};
 
 }  // namespace learners

@@ -61,8 +61,9 @@ std::vector<schema::Field> ppo_fields(bool continuous) {
                                  "Adam learning rate of the critic"),
       row<&PpoConfig::adam_eps>("system", "adam_eps", Kind::Double, 1e-12, 1, T,
                                 "Adam epsilon (added to the root of the second moment)"),
-      row<&PpoConfig::max_grad_norm>("system", "max_grad_norm", Kind::Double, 0, 1e6, T,
-                                     "global gradient-norm clipping threshold; 0 disables clipping"),
+      row<&PpoConfig::max_grad_norm>(
+          "system", "max_grad_norm", Kind::Double, 0, 1e6, T,
+          "global gradient-norm clipping threshold; 0 disables clipping"),
       row<&PpoConfig::decay_learning_rates>("system", "decay_learning_rates", Kind::Bool, 0, 0, T,
                                             "anneal learning rates linearly to 0 over training"),
       row<&PpoConfig::gamma>("system", "gamma", Kind::Double, 0, 1, T, "discount factor"),
@@ -74,25 +75,26 @@ std::vector<schema::Field> ppo_fields(bool continuous) {
           "system", "num_minibatches", Kind::Int, 1, 1 << 20, T,
           "minibatches per epoch (num_envs*rollout_length must divide)"),
       row<&PpoConfig::gae_lambda>("system", "gae_lambda", Kind::Double, 0, 1, T, "GAE lambda"),
-      row<&PpoConfig::clip_eps>("system", "clip_eps", Kind::Double, 0, 10, T,
-                                "PPO ratio clipping epsilon (also clips the value loss if enabled)"),
+      row<&PpoConfig::clip_eps>(
+          "system", "clip_eps", Kind::Double, 0, 10, T,
+          "PPO ratio clipping epsilon (also clips the value loss if enabled)"),
       row<&PpoConfig::clip_value_loss>("system", "clip_value_loss", Kind::Bool, 0, 0, T,
                                        "clip the value loss around the old values"),
       row<&PpoConfig::ent_coef>("system", "ent_coef", Kind::Double, 0, 100, T,
                                 "entropy bonus coefficient"),
       row<&PpoConfig::vf_coef>("system", "vf_coef", Kind::Double, 0, 100, T,
                                "value loss coefficient"),
-      row<&PpoConfig::standardize_advantages>("system", "standardize_advantages", Kind::Bool, 0,
-                                              0, T, "normalise advantages per minibatch"),
-      row<&PpoConfig::normalize_observations>("system", "normalize_observations", Kind::Bool, 0,
-                                              0, T, "running mean/std observation normalisation"),
+      row<&PpoConfig::standardize_advantages>("system", "standardize_advantages", Kind::Bool, 0, 0,
+                                              T, "normalise advantages per minibatch"),
+      row<&PpoConfig::normalize_observations>("system", "normalize_observations", Kind::Bool, 0, 0,
+                                              T, "running mean/std observation normalisation"),
   };
   if (continuous)
-    f.push_back(row<&PpoConfig::init_action_std>(
-        "system", "init_action_std", Kind::Double, 1e-6, 1e6, T,
-        "initial standard deviation of the Gaussian policy"));
+    f.push_back(
+        row<&PpoConfig::init_action_std>("system", "init_action_std", Kind::Double, 1e-6, 1e6, T,
+                                         "initial standard deviation of the Gaussian policy"));
   for (auto& r : schema::network_rows<&PpoConfig::actor_network>("network.actor_network",
-                                                                  "hidden layer sizes of the actor"))
+                                                                 "hidden layer sizes of the actor"))
     f.push_back(r);
   for (auto& r : schema::network_rows<&PpoConfig::critic_network>(
            "network.critic_network", "hidden layer sizes of the critic"))
@@ -105,9 +107,9 @@ void validate_ppo(const Config& cfg) {
   const ArchConfig& a = cfg.arch;
   const int64_t batch = a.num_envs * s.rollout_length;
   if (batch % s.num_minibatches != 0)
-    throw ConfigError("system.num_minibatches = " + std::to_string(s.num_minibatches) +
-                      " must divide arch.num_envs * system.rollout_length = " +
-                      std::to_string(batch));
+    throw ConfigError(
+        "system.num_minibatches = " + std::to_string(s.num_minibatches) +
+        " must divide arch.num_envs * system.rollout_length = " + std::to_string(batch));
   if (a.num_updates == 0 && a.total_timesteps < batch * a.num_evaluation)
     throw ConfigError("arch.total_timesteps = " + std::to_string(a.total_timesteps) +
                       " is less than one update per evaluation (arch.num_envs * "
@@ -224,7 +226,8 @@ class FfPpo final : public System {
     if (discrete_ && r.greedy)
       categorical::argmax_rows(out, r.n, act_dim_, r.discrete);
     else if (discrete_)
-      categorical::sample_rows(out, r.n, act_dim_, *r.rng, r.discrete, static_cast<float*>(nullptr));
+      categorical::sample_rows(out, r.n, act_dim_, *r.rng, r.discrete,
+                               static_cast<float*>(nullptr));
     else if (r.greedy)
       std::copy(out, out + r.n * act_dim_, r.continuous);
     else
@@ -339,8 +342,8 @@ class FfPpo final : public System {
   }
 
   void compute_advantages() {
-    compute_gae(T_, E_, ro_.rewards.data(), ro_.values.data(), ro_.next_values.data(), ro_.terminated.data(),
-                ro_.truncated.data(), static_cast<float>(sys_.gamma),
+    compute_gae(T_, E_, ro_.rewards.data(), ro_.values.data(), ro_.next_values.data(),
+                ro_.terminated.data(), ro_.truncated.data(), static_cast<float>(sys_.gamma),
                 static_cast<float>(sys_.gae_lambda), ro_.advantages.data(), ro_.returns.data());
   }
 
@@ -392,7 +395,8 @@ class FfPpo final : public System {
         logp = categorical::log_prob(out, act_dim_, static_cast<size_t>(ro_.actions_i[j]));
         h = categorical::entropy(out, act_dim_);
       } else {
-        logp = diag_gaussian::log_prob(out, log_std_.data(), &ro_.actions_f[j * act_dim_], act_dim_);
+        logp =
+            diag_gaussian::log_prob(out, log_std_.data(), &ro_.actions_f[j * act_dim_], act_dim_);
         h = diag_gaussian::entropy(log_std_.data(), act_dim_);
       }
       const float log_ratio = logp - ro_.log_probs[j];
@@ -404,8 +408,8 @@ class FfPpo final : public System {
         categorical::backward(out, act_dim_, static_cast<size_t>(ro_.actions_i[j]), g_logp,
                               -ent_coef * inv_m, dout);
       else
-        diag_gaussian::backward(out, log_std_.data(), &ro_.actions_f[j * act_dim_], act_dim_, g_logp,
-                                -ent_coef * inv_m, dout, log_std_grad_.data());
+        diag_gaussian::backward(out, log_std_.data(), &ro_.actions_f[j * act_dim_], act_dim_,
+                                g_logp, -ent_coef * inv_m, dout, log_std_grad_.data());
       ent += h;
       kl += (ratio - 1.0f) - log_ratio;
       clipped += std::fabs(ratio - 1.0f) > eps ? 1.0 : 0.0;
@@ -428,7 +432,8 @@ class FfPpo final : public System {
     for (size_t i = 0; i < M; ++i) {
       const size_t j = idx[i];
       float dv;
-      loss += value_loss(mb_values_[i], ro_.values[j], ro_.returns[j], eps, sys_.clip_value_loss, &dv);
+      loss +=
+          value_loss(mb_values_[i], ro_.values[j], ro_.returns[j], eps, sys_.clip_value_loss, &dv);
       mb_dvalues_[i] = dv * scale;
     }
     critic_.zero_grad();
@@ -467,9 +472,8 @@ class FfPpo final : public System {
   Rollout ro_;
   std::vector<uint32_t> indices_;
   // Per-step and per-minibatch scratch, sized once.
-  std::vector<float> step_obs_, step_out_, final_obs_, final_values_,
-      bootstrap_values_, mb_obs_, mb_adv_, mb_out_, mb_dout_, mb_values_, mb_dvalues_, eval_obs_,
-      eval_out_;
+  std::vector<float> step_obs_, step_out_, final_obs_, final_values_, bootstrap_values_, mb_obs_,
+      mb_adv_, mb_out_, mb_dout_, mb_values_, mb_dvalues_, eval_obs_, eval_out_;
 };
 
 }  // namespace
@@ -477,15 +481,24 @@ class FfPpo final : public System {
 namespace learners {
 
 extern const LearnerDef ff_ppo = {
-    "ff_ppo", "PPO with a categorical policy, for discrete actions (Stoix's ff_ppo).",
-    [] { return ppo_fields(false); }, [] { return LearnerParams::of(PpoConfig{}); }, validate_ppo,
-    [](const Config& cfg) -> std::unique_ptr<System> { return std::make_unique<FfPpo>(cfg, false); }};
+    "ff_ppo",
+    "PPO with a categorical policy, for discrete actions (Stoix's ff_ppo).",
+    [] { return ppo_fields(false); },
+    [] { return LearnerParams::of(PpoConfig{}); },
+    validate_ppo,
+    [](const Config& cfg) -> std::unique_ptr<System> {
+      return std::make_unique<FfPpo>(cfg, false);
+    }};
 
 extern const LearnerDef ff_ppo_continuous = {
     "ff_ppo_continuous",
     "PPO with a diagonal Gaussian policy (learned state-independent std), for continuous actions.",
-    [] { return ppo_fields(true); }, [] { return LearnerParams::of(PpoConfig{}); }, validate_ppo,
-    [](const Config& cfg) -> std::unique_ptr<System> { return std::make_unique<FfPpo>(cfg, true); }};
+    [] { return ppo_fields(true); },
+    [] { return LearnerParams::of(PpoConfig{}); },
+    validate_ppo,
+    [](const Config& cfg) -> std::unique_ptr<System> {
+      return std::make_unique<FfPpo>(cfg, true);
+    }};
 
 }  // namespace learners
 

@@ -57,11 +57,10 @@ void OffPolicyLearner::step_envs(std::vector<double>& ep_return, std::vector<dou
     env_.step(actions_f_.data());
   for (size_t e = 0; e < E_; ++e) {
     const bool terminated = env_.terminated()[e] != 0, truncated = env_.truncated()[e] != 0;
-    const float* next =
-        (terminated || truncated ? env_.final_obs() : env_.obs()) + e * obs_dim_;
+    const float* next = (terminated || truncated ? env_.final_obs() : env_.obs()) + e * obs_dim_;
     nstep_.push(e, &obs_[e * obs_dim_], actions_i_[e],
-                action_dim_ ? &actions_f_[e * action_dim_] : nullptr, env_.rewards()[e],
-                terminated, truncated, next, buffer_);
+                action_dim_ ? &actions_f_[e * action_dim_] : nullptr, env_.rewards()[e], terminated,
+                truncated, next, buffer_);
   }
   for (const EpisodeStats& ep : env_.completed()) {
     ep_return.push_back(ep.ret);

@@ -37,7 +37,8 @@ const std::vector<schema::Field>& learner_fields(const LearnerDef& def) {
 
 std::unique_ptr<System> make_system(const Config& cfg) {
   const LearnerDef* def = find_learner(cfg.system.system_name);
-  if (!def) throw ConfigError("system.system_name = " + cfg.system.system_name + " is not a known system");
+  if (!def)
+    throw ConfigError("system.system_name = " + cfg.system.system_name + " is not a known system");
   try {
     return def->make(cfg);
   } catch (const EnvError& e) {

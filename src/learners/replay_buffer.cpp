@@ -57,8 +57,7 @@ void ReplayBuffer::append_tensors(TensorList& out, const std::string& prefix) {
   out.push_back(tensor_ref(prefix + "size", &size_, {}));
 }
 
-NStepWriter::NStepWriter(size_t num_envs, size_t n, size_t obs_dim, size_t action_dim,
-                         double gamma)
+NStepWriter::NStepWriter(size_t num_envs, size_t n, size_t obs_dim, size_t action_dim, double gamma)
     : E_(num_envs),
       n_(n),
       obs_dim_(obs_dim),

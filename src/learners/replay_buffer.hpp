@@ -75,9 +75,8 @@ class NStepWriter {
   void append_tensors(TensorList& out, const std::string& prefix);
   // After a restore: between steps queue e holds min(elapsed_steps[e], n - 1) entries, with
   // finite values and actions that `action_ok` accepts. Throws std::runtime_error otherwise.
-  void check(const int64_t* elapsed_steps, bool (*action_ok)(const void* ctx, int32_t,
-                                                              const float*),
-             const void* ctx) const;
+  void check(const int64_t* elapsed_steps,
+             bool (*action_ok)(const void* ctx, int32_t, const float*), const void* ctx) const;
 
  private:
   void store_window(size_t e, size_t i, const float* next, bool terminated, ReplayBuffer& buffer);

@@ -15,7 +15,6 @@
 
 namespace edgerl {
 
-
 const char* event_name(LogEvent event) {
   switch (event) {
     case LogEvent::ACT:
@@ -31,7 +30,6 @@ const char* event_name(LogEvent event) {
   }
   return "misc";
 }
-
 
 // ---- Metrics and reductions -------------------------------------------------------------------
 

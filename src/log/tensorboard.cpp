@@ -54,7 +54,8 @@ void TensorBoardSink::write(const LogRecord& record) {
     const std::string stem = dir_ + "/" + kEventFilePrefix +
                              std::to_string(static_cast<int64_t>(now)) + "." + host_name();
     path_ = stem;
-    for (int n = 1; n < 1000 && path_exists(fs_, path_); ++n) path_ = stem + "." + std::to_string(n);
+    for (int n = 1; n < 1000 && path_exists(fs_, path_); ++n)
+      path_ = stem + "." + std::to_string(n);
     const Status s = fs_.new_writable_file(path_, &file_);
     if (!s.ok()) {
       file_.reset();
@@ -71,8 +72,7 @@ void TensorBoardSink::write(const LogRecord& record) {
     values.push_back({prefix + s.name, static_cast<float>(s.value)});
   tfevents::append_record(buffer_,
                           tfevents::encode_scalar_event(record.wall_time, record.timestep, values));
-  const Status s =
-      file_->append(reinterpret_cast<const uint8_t*>(buffer_.data()), buffer_.size());
+  const Status s = file_->append(reinterpret_cast<const uint8_t*>(buffer_.data()), buffer_.size());
   buffer_.clear();
   if (!s.ok()) fail(logfiles::failure(path_, "write", s));
 }

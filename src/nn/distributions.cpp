@@ -216,24 +216,24 @@ void backward(const T* mean, const T* log_std, const T* noise, size_t d, T g_log
 
 }  // namespace tanh_gaussian
 
-#define EDGERL_INSTANTIATE_HEADS(T)                                                               \
-  template void categorical::log_softmax<T>(const T*, size_t, T*);                                \
-  template T categorical::log_prob<T>(const T*, size_t, size_t);                                  \
-  template T categorical::entropy<T>(const T*, size_t);                                           \
-  template size_t categorical::sample<T>(const T*, size_t, Pcg64&);                               \
-  template size_t categorical::argmax<T>(const T*, size_t);                                       \
-  template void categorical::backward<T>(const T*, size_t, size_t, T, T, T*);                     \
-  template void categorical::sample_rows<T>(const T*, size_t, size_t, Pcg64&, int32_t*, T*);      \
-  template void categorical::argmax_rows<T>(const T*, size_t, size_t, int32_t*);                  \
+#define EDGERL_INSTANTIATE_HEADS(T)                                                                \
+  template void categorical::log_softmax<T>(const T*, size_t, T*);                                 \
+  template T categorical::log_prob<T>(const T*, size_t, size_t);                                   \
+  template T categorical::entropy<T>(const T*, size_t);                                            \
+  template size_t categorical::sample<T>(const T*, size_t, Pcg64&);                                \
+  template size_t categorical::argmax<T>(const T*, size_t);                                        \
+  template void categorical::backward<T>(const T*, size_t, size_t, T, T, T*);                      \
+  template void categorical::sample_rows<T>(const T*, size_t, size_t, Pcg64&, int32_t*, T*);       \
+  template void categorical::argmax_rows<T>(const T*, size_t, size_t, int32_t*);                   \
   template void diag_gaussian::sample_rows<T>(const T*, const T*, size_t, size_t, Pcg64&, T*, T*); \
-  template T diag_gaussian::log_prob<T>(const T*, const T*, const T*, size_t);                    \
-  template T diag_gaussian::entropy<T>(const T*, size_t);                                         \
-  template void diag_gaussian::sample<T>(const T*, const T*, size_t, Pcg64&, T*);                 \
-  template void diag_gaussian::backward<T>(const T*, const T*, const T*, size_t, T, T, T*, T*);   \
-  template T tanh_gaussian::sample<T>(const T*, const T*, size_t, Pcg64&, T*, T*);                \
-  template T tanh_gaussian::log_prob<T>(const T*, const T*, const T*, size_t);                    \
-  template void tanh_gaussian::mode<T>(const T*, size_t, T*);                                     \
-  template void tanh_gaussian::backward<T>(const T*, const T*, const T*, size_t, T, const T*, T*, \
+  template T diag_gaussian::log_prob<T>(const T*, const T*, const T*, size_t);                     \
+  template T diag_gaussian::entropy<T>(const T*, size_t);                                          \
+  template void diag_gaussian::sample<T>(const T*, const T*, size_t, Pcg64&, T*);                  \
+  template void diag_gaussian::backward<T>(const T*, const T*, const T*, size_t, T, T, T*, T*);    \
+  template T tanh_gaussian::sample<T>(const T*, const T*, size_t, Pcg64&, T*, T*);                 \
+  template T tanh_gaussian::log_prob<T>(const T*, const T*, const T*, size_t);                     \
+  template void tanh_gaussian::mode<T>(const T*, size_t, T*);                                      \
+  template void tanh_gaussian::backward<T>(const T*, const T*, const T*, size_t, T, const T*, T*,  \
                                            T*);
 
 EDGERL_INSTANTIATE_HEADS(float)

@@ -128,8 +128,7 @@ Trainer::Impl::Learned Trainer::Impl::learn(Throughput* tp) {
 
 EvalResult Trainer::Impl::evaluate_policy(int64_t key, int64_t episodes, Throughput* tp) {
   const double t0 = opt_.clock.monotonic();
-  EvalResult r =
-      evaluate(*system_, eval_options(cfg_), episodes, static_cast<uint64_t>(key));
+  EvalResult r = evaluate(*system_, eval_options(cfg_), episodes, static_cast<uint64_t>(key));
   if (tp) {
     tp->eval_seconds = opt_.clock.monotonic() - t0;
     tp->eval_steps = r.steps;
@@ -219,13 +218,12 @@ void Trainer::Impl::write_summary() {
                 "absolute_episode_return_std = %.9g\n"
                 "timesteps = %lld\nwall_seconds = %.3f\nsteps_per_second = %.1f\n",
                 s.save_failed ? "save_failed" : "finished", s.episode_return_mean,
-                s.episode_return_std, s.absolute_episode_return_mean,
-                s.absolute_episode_return_std, static_cast<long long>(s.timesteps),
-                s.wall_seconds, s.steps_per_second);
+                s.episode_return_std, s.absolute_episode_return_mean, s.absolute_episode_return_std,
+                static_cast<long long>(s.timesteps), s.wall_seconds, s.steps_per_second);
   const std::string text = buf;
   const std::string path = join_path(s.run_dir, "summary.ini");
-  const Status st = write_file_atomic(fs_, path, reinterpret_cast<const uint8_t*>(text.data()),
-                                      text.size());
+  const Status st =
+      write_file_atomic(fs_, path, reinterpret_cast<const uint8_t*>(text.data()), text.size());
   if (!st.ok())
     std::fprintf(opt_.err, "edgerl train: warning: cannot write %s: %s\n", path.c_str(),
                  st.message().c_str());
@@ -258,8 +256,8 @@ void Trainer::Impl::open_checkpointer() {
     else
       std::fprintf(opt_.err, "%s\n", line.c_str());
   };
-  const Status st = Checkpointer::open(ck, cfg_.logger.base_exp_path, model, to_ini(cfg_), &ckpt_,
-                                       hooks);
+  const Status st =
+      Checkpointer::open(ck, cfg_.logger.base_exp_path, model, to_ini(cfg_), &ckpt_, hooks);
   if (!st.ok()) throw RunError("cannot open checkpoint folder: " + st.message());
   if (ck.save_model) summary_.checkpoint_dir = ckpt_->run_dir();
 }
@@ -301,8 +299,8 @@ std::string Trainer::Impl::training_differences(const std::string& stored_ini) c
   std::string out;
   for (const ConfigDifference& d : config_differences(cfg_, stored))
     if (d.effect == KeyEffect::training || d.effect == KeyEffect::evaluation)
-      out += (out.empty() ? "" : ", ") + d.name + " = " + d.value + " (checkpoint: " +
-             d.other_value + ")";
+      out += (out.empty() ? "" : ", ") + d.name + " = " + d.value +
+             " (checkpoint: " + d.other_value + ")";
   return out;
 }
 
