@@ -13,6 +13,8 @@
 CXX ?= g++
 BUILD ?= build
 PORTABLE ?= 0
+# Builds inside test, sanitize and same-bits use every core (the tests themselves run in order).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 ifeq ($(PORTABLE),1)
   ARCH_FLAGS :=
@@ -61,10 +63,11 @@ deps:
 	fi
 
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	$(BUILD)/edgerl train
 
 test: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/edgerl $(BUILD)/edgerl_tests
 	@$(MAKE) --no-print-directory unit-test script-test fuzz-smoke same-bits
 
 unit-test: $(BUILD)/edgerl_tests
@@ -75,7 +78,7 @@ script-test: $(BUILD)/edgerl
 
 # A portable build (no -march=native) must train to the same bits as this one.
 same-bits: $(BUILD)/edgerl
-	@$(MAKE) --no-print-directory PORTABLE=1 BUILD=build-portable build-portable/edgerl
+	@$(MAKE) --no-print-directory -j$(JOBS) PORTABLE=1 BUILD=build-portable build-portable/edgerl
 	tests/same_bits.sh $(BUILD)/edgerl build-portable/edgerl
 
 # The checkpoint reader under libFuzzer + ASan + UBSan: bounded in make test, longer in make fuzz.
@@ -87,7 +90,7 @@ fuzz: deps
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 sanitize: deps
-	@$(MAKE) --no-print-directory BUILD=build-san PORTABLE=1 \
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build-san PORTABLE=1 \
 	  CXXFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" build-san/edgerl_tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-san/edgerl_tests
