@@ -195,6 +195,18 @@ class FaultFs : public FileSystem {
     return s;
   }
 
+  Status remove_dir(const std::string& path) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    Status s = before(Op::remove, "rmdir " + path, true);
+    return s.ok() ? base_.remove_dir(path) : s;
+  }
+
+  Status lock_file(const std::string& path, std::unique_ptr<FileLock>* out) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    Status s = before(Op::create, "lock " + path, false);
+    return s.ok() ? base_.lock_file(path, out) : s;
+  }
+
   Status free_bytes(const std::string& path, uint64_t* out) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
     Status s = before(Op::free, "free " + path, false);

@@ -119,17 +119,38 @@ Status read_checkpoint_file_info(FileSystem& fs, const std::string& path, Checkp
 Status verify_checkpoint_file(FileSystem& fs, const std::string& path, CheckpointInfo* out);
 Status read_checkpoint_file(FileSystem& fs, const std::string& path, CheckpointInfo* info,
                             std::vector<Tensor>* tensors);
+// What a restore may meet besides exactly the tensors it asks for.
+struct LoadOptions {
+  // Names in `into` that the file may lack (tensors added in a later version of a learner):
+  // they are zero-filled.
+  std::vector<std::string> optional;
+  // Tensors of the file whose names start with this prefix are read into *extra (owned, any
+  // shape) instead of `into`: state whose shape only the file knows.
+  std::string extra_prefix;
+  std::vector<Tensor>* extra = nullptr;
+};
+
 // Fills `into` from the file. The file and `into` must hold the same names with the same
 // dtypes and shapes (invalid_argument otherwise, naming the tensor and both shapes, with
-// `into` untouched); on a corruption error the contents of `into` are unspecified.
+// `into` untouched), but for what `options` allows; on a corruption error the contents of
+// `into` are unspecified.
 Status load_checkpoint_file(FileSystem& fs, const std::string& path, const TensorList& into,
-                            CheckpointInfo* info);
+                            CheckpointInfo* info, const LoadOptions& options = {});
 
 // Creates a new folder in `parent` named by the UTC time (YYYYMMDDhhmmss, then -2, -3, ... when
 // taken) and returns its name: the run id the checkpointer (and the logger, without
 // checkpoints) uses when none is configured. `parent` must exist.
 Status create_timestamped_dir(FileSystem& fs, const std::string& parent, int64_t now_ms,
                               std::string* name);
+// The same name made free in every one of `parents` at once (a run's checkpoint and log
+// folders): the folder is created in each; a name taken in any of them is given up (its
+// folders just created removed again) for the next one.
+Status create_timestamped_dirs(FileSystem& fs, const std::vector<std::string>& parents,
+                               int64_t now_ms, std::string* name);
+
+// The run folder in `model_dir` whose newest readable checkpoint is the most recent (by the
+// time it was saved): what resuming "the newest run of this model" means. not_found if none.
+Status find_newest_run(FileSystem& fs, const std::string& model_dir, std::string* uid);
 
 // "1.5 KiB", "12.0 MiB": sizes for people.
 std::string human_bytes(uint64_t n);
@@ -160,7 +181,7 @@ class Checkpointer {
   // Without a save_args.checkpoint_uid, later saves go to the restored run's folder when the
   // restored checkpoint is that run's newest file, else to a new timestamped folder (so a run
   // resumed from an older step never mixes with the steps it abandoned).
-  Status restore(const TensorList& into, RestoreInfo* info);
+  Status restore(const TensorList& into, RestoreInfo* info, const LoadOptions& options = {});
 
   // The folder saves go to; empty until chosen (not saving, or waiting for restore()).
   const std::string& run_dir() const { return run_dir_; }

@@ -27,6 +27,7 @@ class Status {
     unsupported,       // a file from a newer edgerl (newer major format version)
     io_error,          // the operating system refused (EIO, permissions, ...)
     no_space,          // ENOSPC/EDQUOT, or less free space than min_free_bytes
+    busy,              // held by another process (a run folder's lock)
   };
 
   Status() = default;
@@ -38,6 +39,7 @@ class Status {
   static Status unsupported(std::string msg) { return {Code::unsupported, std::move(msg)}; }
   static Status io_error(std::string msg) { return {Code::io_error, std::move(msg)}; }
   static Status no_space(std::string msg) { return {Code::no_space, std::move(msg)}; }
+  static Status busy(std::string msg) { return {Code::busy, std::move(msg)}; }
   // The Status for a failed system call: ENOSPC/EDQUOT -> no_space, ENOENT -> not_found, else
   // io_error; the message is "<what>: <strerror>".
   static Status from_errno(int err, const std::string& what);
@@ -86,6 +88,13 @@ class MemoryFile : public RandomAccessFile {
   size_t size_;
 };
 
+// An exclusive lock on a file, held until the object is destroyed (or the process dies: the
+// kernel releases it, so a killed process never leaves a stale lock).
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
 struct DirEntry {
   std::string name;
   bool is_dir = false;   // a directory (symbolic links are never followed)
@@ -114,6 +123,11 @@ class FileSystem {
   virtual Status list_dir(const std::string& dir, std::vector<DirEntry>* out) = 0;
   // Bytes available to this (unprivileged) process on the file system holding `path`.
   virtual Status free_bytes(const std::string& path, uint64_t* out) = 0;
+  // Removes an empty folder.
+  virtual Status remove_dir(const std::string& path) = 0;
+  // Takes an exclusive lock on `path` (created if missing) without waiting and writes this
+  // process's id into it. busy ("locked by process N") when another process holds it.
+  virtual Status lock_file(const std::string& path, std::unique_ptr<FileLock>* out) = 0;
 };
 
 // The real file system (POSIX calls). One instance for the process.

@@ -68,6 +68,10 @@ class Metrics {
   Metrics& add(std::string_view name, double value);
   Metrics& add(std::string_view name, std::vector<double> values);
   Metrics& add(std::string_view name, const float* values, size_t count);
+  // Appends one value to the array `name` (creating it as an empty array first).
+  Metrics& append(std::string_view name, double value);
+  // Empties every entry's values but keeps the entries, in order, and their memory.
+  void reset_values();
 
   const std::vector<Entry>& entries() const { return entries_; }
   bool empty() const { return entries_.empty(); }

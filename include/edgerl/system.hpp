@@ -22,8 +22,12 @@ struct Config;
 // Counters every system keeps (saved as tensors "counters/...").
 struct Counters {
   int64_t timestep = 0;   // environment steps taken by training so far
-  int64_t update = 0;     // gradient updates (PPO: rollouts) done so far
-  int64_t eval_step = 0;  // learn() calls completed so far
+  int64_t update = 0;     // updates (PPO: rollouts; DQN: train_frequency steps) done so far
+  int64_t eval_step = 0;  // evaluation intervals completed so far
+  // Where the current plan of intervals starts: 0 and 0, or the update and interval at which
+  // a resumed run was given a new length (see System::replan).
+  int64_t plan_update = 0;
+  int64_t plan_eval_step = 0;
 };
 
 // How an evaluation picks actions.
@@ -36,14 +40,22 @@ struct ActRequest {
   float* continuous = nullptr;  // [n][action_dim] otherwise
 };
 
+// A learner. Training runs in evaluation intervals: interval k ends after update
+// interval_end(k); the updates of the whole run are split evenly over arch.num_evaluation
+// intervals (updates_per_eval each, the remainder dropped, as Stoix does).
 class System {
  public:
   virtual ~System() = default;
 
-  // One evaluation interval of training: num_updates_per_eval updates. Fills train metrics
-  // (losses, per update/minibatch arrays) and act metrics (returns and lengths of the episodes
-  // that finished while acting), and advances counters().eval_step by one.
-  virtual void learn(Metrics& train, Metrics& act) = 0;
+  // Trains to the end of interval counters().eval_step, one update at a time. After each
+  // update that does not end the interval `stop` (if given) is asked whether to stop there.
+  // Returns true when the interval is complete: train then holds its metrics (losses, per
+  // update or minibatch arrays, learning rates), act the returns and lengths of the episodes
+  // that finished while acting, and counters().eval_step has advanced. Returns false when
+  // stopped inside the interval: its metrics so far stay pending (interval_tensors) and the
+  // next learn() goes on from there, so the interval's metrics are those of an uninterrupted
+  // one.
+  bool learn(Metrics& train, Metrics& act, const std::function<bool()>& stop = {});
 
   // The current policy's actions for evaluation observations (never touches training state).
   virtual void act(const ActRequest& request) = 0;
@@ -55,24 +67,70 @@ class System {
   // derived from them.
   virtual void after_restore() = 0;
 
-  virtual const Counters& counters() const = 0;
-  // Updates per learn() call and in the whole run.
-  virtual int64_t updates_per_eval() const = 0;
+  // The metrics of an interval in progress, as owned tensors "interval/train/<name>" and
+  // "interval/act/<name>" (f64 arrays; none between intervals), and back. Throws
+  // std::runtime_error for a tensor that cannot be such a metric.
+  std::vector<Tensor> interval_tensors() const;
+  void set_interval_tensors(const std::vector<Tensor>& tensors);
+
+  const Counters& counters() const { return counters_; }
+  // The update after which interval k ends, and the updates of the whole run.
+  int64_t interval_end(int64_t k) const;
+  int64_t total_updates() const { return interval_end(num_evaluation_ - 1); }
+  // Updates per interval under the current plan.
+  int64_t updates_per_eval() const;
   // Environment steps per update.
   virtual int64_t steps_per_update() const = 0;
+
+  // Gives a restored run the length of the config it was built from: from the current update
+  // and interval on, the updates left (the config's updates - counters().update) are split
+  // evenly over the intervals left (arch.num_evaluation - counters().eval_step). The learner's
+  // schedules (learning-rate decay, exploration) follow the config's totals.
+  void replan();
+  // Updates of the whole run and evaluation intervals, as the config asks.
+  int64_t planned_updates() const { return num_updates_; }
+  int64_t planned_evaluations() const { return num_evaluation_; }
 
   // Called with the timestep after every update inside learn() (the loop moves the console's
   // progress bar with it); empty = nothing.
   void set_progress(std::function<void(int64_t)> fn) { progress_ = std::move(fn); }
 
  protected:
+  // num_updates: updates of the whole run (arch.num_updates, or derived from
+  // arch.total_timesteps); num_evaluation: arch.num_evaluation.
+  void plan(int64_t num_updates, int64_t num_evaluation);
+  int64_t num_updates() const { return num_updates_; }
+
+  // One update: the learner advances counters_.timestep and appends its per-update metrics
+  // to interval_train() and interval_act() (Metrics::append); counters_.update is the
+  // number of updates before this one.
+  virtual void update() = 0;
+  // The interval's scalars (learning rates, epsilon), added at its end.
+  virtual void end_interval(Metrics& train) { (void)train; }
+
+  Metrics& interval_train() { return interval_train_; }
+  Metrics& interval_act() { return interval_act_; }
+
+  // "counters/timestep", "counters/update", "counters/eval_step", "counters/plan_update",
+  // "counters/plan_eval_step" (i64 scalars).
+  void append_counter_tensors(TensorList& out);
+  // Throws std::runtime_error when restored counters cannot come from a real run.
+  void check_counters(int64_t steps_per_update) const;
+
+  Counters counters_;
+
+ private:
   void report_progress(int64_t timestep) const {
     if (progress_) progress_(timestep);
   }
 
- private:
+  int64_t num_updates_ = 0, num_evaluation_ = 1;
+  Metrics interval_train_, interval_act_;
   std::function<void(int64_t)> progress_;
 };
+
+// The names of the counter tensors a checkpoint of an older edgerl may lack (they are zero).
+const std::vector<std::string>& optional_counter_tensors();
 
 // The system named by config.system.system_name. Throws ConfigError for an unusable config
 // (e.g. a discrete-action system on a continuous environment, an unknown environment).

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,9 +23,22 @@ namespace edgerl {
 
 struct TrainOptions {
   FILE* out = stdout;        // event lines, progress and the summary line
-  FILE* err = stderr;        // warnings (one line each)
-  FileSystem* fs = nullptr;  // checkpoints, logs, summary; null = posix_fs()
+  FILE* err = stderr;        // warnings and notes (one line each)
+  FileSystem* fs = nullptr;  // checkpoints, logs, summary, locks; null = posix_fs()
   Clock clock;               // log and checkpoint times, run ids, durations
+  // Asked after every update and every evaluation: true = stop at the next point where the
+  // whole state can be saved (the CLI's signal flag). Empty: never.
+  std::function<bool()> stop_requested;
+  // Resume even when the config differs from the checkpoint's in keys that change what
+  // training computes: a warning instead of a RunError; the new values are stored.
+  bool allow_config_change = false;
+};
+
+enum class TrainOutcome {
+  finished,          // trained to the end, absolute metric and summary written
+  already_finished,  // resumed a run that had finished: nothing trained
+  stopped,           // stop_requested: saved (if it could) and resumable
+  save_failed,       // a save failed with on_save_error = abort: resumable from the last one
 };
 
 struct TrainSummary {
@@ -38,7 +52,8 @@ struct TrainSummary {
   int64_t start_eval_step = 0;  // > 0 when resumed
   std::string run_dir;          // logger run folder
   std::string checkpoint_dir;   // empty when not saving
-  bool save_failed = false;     // stopped because a save failed with on_save_error = abort
+  TrainOutcome outcome = TrainOutcome::finished;
+  std::string stop_checkpoint;  // stopped: the checkpoint written then (empty if it failed)
 };
 
 // A run that cannot start or go on: a missing or damaged checkpoint to resume, a run folder
@@ -50,11 +65,14 @@ struct RunError : Error {
 // The evaluator's options from a config (arch.seed, arch.evaluation_greedy, env).
 EvalOptions eval_options(const Config& cfg);
 
-// One training run. The constructor builds the learner and, as configured, restores it from a
-// checkpoint and opens the checkpoint and log folders; run() trains to the end (or until a
-// failed save with on_save_error = abort stops it) and returns the summary. Both throw
-// ConfigError for an unusable config and RunError for missing or damaged checkpoints and
-// unusable run folders.
+// One training run. The constructor builds the learner, picks the run folders and takes their
+// locks, and with checkpointing.load_model resumes: the run named by load_args.checkpoint_uid,
+// else the one of save_args.checkpoint_uid, else the newest run of this model; with no
+// checkpoint to resume (and no load_args.checkpoint_uid asking for one) it starts a new run.
+// run() trains to the end, or until stop_requested or a failed save with on_save_error = abort
+// stops it, and returns the summary. Both throw ConfigError for an unusable config and
+// RunError for a damaged or missing checkpoint, a changed config (see allow_config_change), a
+// run folder in use by another process or one that cannot be used.
 class Trainer {
  public:
   explicit Trainer(const Config& cfg, TrainOptions options = {});

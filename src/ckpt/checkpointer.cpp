@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <map>
 
@@ -131,24 +132,35 @@ Status read_checkpoint_file(FileSystem& fs, const std::string& path, CheckpointI
 }
 
 Status load_checkpoint_file(FileSystem& fs, const std::string& path, const TensorList& into,
-                            CheckpointInfo* info) {
+                            CheckpointInfo* info, const LoadOptions& options) {
   return open_and(fs, path, [&](const RandomAccessFile& f) {
     CheckpointInfo got;
     Status s = read_checkpoint_info(f, &got);
     if (!s.ok()) return s;
+    auto is_extra = [&](const std::string& name) {
+      return options.extra && !options.extra_prefix.empty() &&
+             name.rfind(options.extra_prefix, 0) == 0;
+    };
     std::map<std::string, const TensorRef*> wanted;
     for (const TensorRef& t : into)
       if (!wanted.emplace(t.name, &t).second)
         return Status::invalid_argument("tensor '" + t.name + "' is listed twice in this run");
     for (const TensorRecord& rec : got.tensors)
-      if (!wanted.count(rec.name))
+      if (!wanted.count(rec.name) && !is_extra(rec.name))
         return Status::invalid_argument("the checkpoint has tensor '" + rec.name +
                                         "', which this run does not (the config differs from "
                                         "the checkpoint's)");
     std::map<std::string, const TensorRecord*> present;
     for (const TensorRecord& rec : got.tensors) present[rec.name] = &rec;
+    std::vector<const TensorRef*> missing_optional;
     for (const TensorRef& t : into) {
       const auto it = present.find(t.name);
+      const bool optional = std::find(options.optional.begin(), options.optional.end(),
+                                      t.name) != options.optional.end();
+      if (it == present.end() && optional) {
+        missing_optional.push_back(&t);
+        continue;
+      }
       if (it == present.end())
         return Status::invalid_argument("the checkpoint has no tensor '" + t.name +
                                         "', which this run needs (the config differs from the "
@@ -160,10 +172,25 @@ Status load_checkpoint_file(FileSystem& fs, const std::string& path, const Tenso
                                         dtype_name(t.dtype) + " " + shape_string(t.shape) +
                                         " in this run (the config differs from the checkpoint's)");
     }
+    std::vector<Tensor> extra;
     for (const TensorRecord& rec : got.tensors) {
+      if (is_extra(rec.name) && !wanted.count(rec.name)) {
+        Tensor t;
+        t.name = rec.name;
+        t.dtype = rec.dtype;
+        t.shape = rec.shape;
+        t.bytes.resize(static_cast<size_t>(rec.raw_size));
+        s = read_tensor_data(f, rec, t.bytes.data());
+        if (!s.ok()) return s;
+        extra.push_back(std::move(t));
+        continue;
+      }
       s = read_tensor_data(f, rec, wanted[rec.name]->data);
       if (!s.ok()) return s;
     }
+    for (const TensorRef* t : missing_optional)
+      if (t->size_bytes()) std::memset(t->data, 0, t->size_bytes());
+    if (options.extra) *options.extra = std::move(extra);
     if (info) *info = std::move(got);
     return Status();
   });
@@ -307,6 +334,36 @@ Status create_timestamped_dir(FileSystem& fs, const std::string& parent, int64_t
   if (s.ok() && !created)
     return Status::io_error(parent + ": no free run folder name for " + stamp);
   return s;
+}
+
+Status create_timestamped_dirs(FileSystem& fs, const std::vector<std::string>& parents,
+                               int64_t now_ms, std::string* name) {
+  const std::string stamp = utc_timestamp(now_ms);
+  for (int n = 1; n <= 1000; ++n) {
+    *name = n == 1 ? stamp : stamp + "-" + std::to_string(n);
+    std::vector<std::string> made;
+    bool free = true;
+    for (const std::string& parent : parents) {
+      bool created = false;
+      const std::string dir = join_path(parent, *name);
+      const Status s = fs.create_dir(dir, &created);
+      if (!s.ok()) return s;
+      if (!created) {
+        free = false;
+        break;
+      }
+      made.push_back(dir);
+    }
+    if (free) {
+      for (const std::string& parent : parents) {
+        const Status s = fs.sync_dir(parent);
+        if (!s.ok()) return s;
+      }
+      return Status();
+    }
+    for (const std::string& dir : made) fs.remove_dir(dir);
+  }
+  return Status::io_error(parents.front() + ": no free run folder name for " + stamp);
 }
 
 Status Checkpointer::start_run(const std::string& uid) {
@@ -461,17 +518,16 @@ void Checkpointer::rotate(SaveResult* r) {
   index_ = std::move(kept);
 }
 
-Status Checkpointer::find_newest_run(const std::string& model_dir, std::string* uid) {
+Status find_newest_run(FileSystem& fs, const std::string& model_dir, std::string* uid) {
   std::vector<DirEntry> entries;
-  Status s = fs_->list_dir(model_dir, &entries);
-  if (!s.ok())
-    return Status::not_found("no checkpoints of model '" + model_name_ + "': " + s.message());
+  Status s = fs.list_dir(model_dir, &entries);
+  if (!s.ok()) return Status::not_found("no checkpoints under " + model_dir + ": " + s.message());
   bool found = false;
   int64_t best_time = 0;
   for (const DirEntry& e : entries) {
     if (!e.is_dir) continue;
     RunListing run;
-    if (!list_run(*fs_, join_path(model_dir, e.name), &run).ok()) continue;
+    if (!list_run(fs, join_path(model_dir, e.name), &run).ok()) continue;
     for (const CheckpointEntry& c : run.checkpoints) {
       if (!c.status.ok()) continue;
       // Entries come sorted by name, so on equal times the later name wins.
@@ -482,13 +538,24 @@ Status Checkpointer::find_newest_run(const std::string& model_dir, std::string* 
       }
     }
   }
-  if (!found)
-    return Status::not_found(model_dir + ": no run of model '" + model_name_ +
-                             "' has a readable checkpoint");
+  if (!found) return Status::not_found(model_dir + ": no run has a readable checkpoint");
   return Status();
 }
 
-Status Checkpointer::restore(const TensorList& into, RestoreInfo* info) {
+Status Checkpointer::find_newest_run(const std::string& model_dir, std::string* uid) {
+  std::vector<DirEntry> entries;
+  const Status listed = fs_->list_dir(model_dir, &entries);
+  if (!listed.ok())
+    return Status::not_found("no checkpoints of model '" + model_name_ + "': " + listed.message());
+  const Status s = edgerl::find_newest_run(*fs_, model_dir, uid);
+  if (s.code() == Status::Code::not_found)
+    return Status::not_found(model_dir + ": no run of model '" + model_name_ +
+                             "' has a readable checkpoint");
+  return s;
+}
+
+Status Checkpointer::restore(const TensorList& into, RestoreInfo* info,
+                             const LoadOptions& options) {
   const LoadArgs& a = cfg_.load_args;
   const std::string model_dir = join_path(join_path(base_, a.rel_dir), model_name_);
   std::string uid = a.checkpoint_uid;
@@ -511,12 +578,12 @@ Status Checkpointer::restore(const TensorList& into, RestoreInfo* info) {
     if (it == run.checkpoints.end())
       return Status::not_found(run.dir + ": no checkpoint of eval step " +
                                std::to_string(a.load_step) + " (steps: " + step_list(run) + ")");
-    s = it->status.ok() ? load_checkpoint_file(*fs_, it->path, into, &got) : it->status;
+    s = it->status.ok() ? load_checkpoint_file(*fs_, it->path, into, &got, options) : it->status;
     if (!s.ok()) return s;
     out.path = it->path;
   } else {
     for (auto it = run.checkpoints.rbegin(); it != run.checkpoints.rend(); ++it) {
-      s = it->status.ok() ? load_checkpoint_file(*fs_, it->path, into, &got) : it->status;
+      s = it->status.ok() ? load_checkpoint_file(*fs_, it->path, into, &got, options) : it->status;
       if (s.ok()) {
         out.path = it->path;
         break;

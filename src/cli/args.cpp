@@ -25,6 +25,18 @@ ArgParser& ArgParser::option(const std::string& name, std::string* out, const st
   return *this;
 }
 
+ArgParser& ArgParser::optional_value(const std::string& name, std::string* out,
+                                     const std::string& fallback, bool* given) {
+  Spec s;
+  s.name = name;
+  s.value = out;
+  s.given = given;
+  s.value_optional = true;
+  s.fallback = fallback;
+  specs_.push_back(s);
+  return *this;
+}
+
 ArgParser& ArgParser::config(std::string* path, std::vector<std::string>* overrides) {
   config_path_ = path;
   overrides_ = overrides;
@@ -78,6 +90,10 @@ bool ArgParser::parse(const Args& args) {
     std::string value;
     if (inline_value) {
       value = a.substr(eq + 1);
+    } else if (s->value_optional) {
+      const bool next_is_value = i + 1 < args.size() && !args[i + 1].empty() &&
+                                 args[i + 1][0] != '-' && args[i + 1].find('=') == std::string::npos;
+      value = next_is_value ? args[++i] : s->fallback;
     } else {
       if (i + 1 >= args.size())
         throw UsageError(name + (s->name == "--config" ? " needs a file name" : " needs a value"));

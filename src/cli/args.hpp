@@ -35,6 +35,11 @@ class ArgParser {
   // an error.
   ArgParser& option(const std::string& name, std::string* out, const std::string& alias = "",
                     bool* given = nullptr);
+  // An option whose value may be left out (`--name`, `--name VALUE`, `--name=VALUE`): the next
+  // argument is its value unless it starts with '-' or holds '='; without one, *out =
+  // `fallback`.
+  ArgParser& optional_value(const std::string& name, std::string* out, const std::string& fallback,
+                            bool* given);
   // `--config FILE` (or -c) and `section.key=value` operands.
   ArgParser& config(std::string* path, std::vector<std::string>* overrides);
   // Operands (anything not starting with '-', or everything after "--").
@@ -51,6 +56,8 @@ class ArgParser {
     std::string* value = nullptr;
     bool* given = nullptr;
     bool seen = false;
+    bool value_optional = false;
+    std::string fallback;
   };
   Spec* find(const std::string& name);
   std::string hint() const { return " (see edgerl " + command_ + " --help)"; }

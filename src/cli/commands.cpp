@@ -11,8 +11,9 @@ namespace edgerl::cli {
 
 const char* const kExitStatusHelp =
     "Exit status: 0 done; 1 internal error (a bug: please report it); 2 bad command line,\n"
-    "config or input file; 3 a checkpoint could not be saved (on_save_error = abort);\n"
-    "4 not enough memory.\n";
+    "config or input file, or a run folder in use; 3 a checkpoint could not be saved\n"
+    "(on_save_error = abort); 4 not enough memory; 75 training stopped early by a signal\n"
+    "(resumable: run it again with --resume).\n";
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands = {

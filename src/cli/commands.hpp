@@ -18,6 +18,7 @@ enum ExitStatus : int {
   kExitUsage = 2,       // bad command line, config or input file; nothing was lost
   kExitSaveFailed = 3,  // a checkpoint could not be saved and on_save_error = abort
   kExitNoMemory = 4,    // the run needs more memory than the machine gives
+  kExitStopped = 75,    // training stopped early by a signal; resumable (EX_TEMPFAIL)
 };
 
 // The "Exit status:" paragraph of `edgerl --help`.

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -110,6 +111,15 @@ class PosixRandomAccessFile : public RandomAccessFile {
   uint64_t size_;
 };
 
+class PosixFileLock : public FileLock {
+ public:
+  explicit PosixFileLock(int fd) : fd_(fd) {}
+  ~PosixFileLock() override { ::close(fd_); }  // closing releases the flock
+
+ private:
+  int fd_;
+};
+
 class PosixFileSystem : public FileSystem {
  public:
   Status new_writable_file(const std::string& path, std::unique_ptr<WritableFile>* out) override {
@@ -201,6 +211,34 @@ class PosixFileSystem : public FileSystem {
     ::closedir(d);
     std::sort(out->begin(), out->end(),
               [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+    return Status();
+  }
+
+  Status remove_dir(const std::string& path) override {
+    if (::rmdir(path.c_str()) != 0) return Status::from_errno(errno, "remove folder " + path);
+    return Status();
+  }
+
+  Status lock_file(const std::string& path, std::unique_ptr<FileLock>* out) override {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::from_errno(errno, "open " + path);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      char buf[32] = {};
+      const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+      ::close(fd);
+      if (err != EWOULDBLOCK) return Status::from_errno(err, "lock " + path);
+      std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+      while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+      return Status::busy("locked by process " + (pid.empty() ? "(unknown)" : pid));
+    }
+    const std::string pid = std::to_string(static_cast<long>(::getpid())) + "\n";
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+      const int err = errno;
+      ::close(fd);
+      return Status::from_errno(err, "write " + path);
+    }
+    out->reset(new PosixFileLock(fd));
     return Status();
   }
 

@@ -1,5 +1,5 @@
-// learners/common: the small pieces every learner shares: the counters, the learning-rate
-// schedule and the target-network update.
+// learners/common: the small pieces the learners share: the learning-rate schedule and the
+// target-network update (the counters and the interval plan are System's).
 #pragma once
 
 #include <cstdint>
@@ -8,11 +8,6 @@
 #include "edgerl/system.hpp"
 
 namespace edgerl {
-
-// "counters/timestep", "counters/update", "counters/eval_step" (i64 scalars).
-void append_counter_tensors(Counters& counters, TensorList& out);
-// Throws std::runtime_error when restored counters cannot come from a real run.
-void check_counters(const Counters& counters, int64_t steps_per_update);
 
 // A learning rate that stays at lr0 or, with decay (system.decay_learning_rates), falls
 // linearly to 0 over `total` steps (CleanRL's annealing): lr0 * (1 - step / total).

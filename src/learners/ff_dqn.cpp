@@ -163,8 +163,6 @@ class FfDqn final : public OffPolicyLearner {
     dq_.resize(batch_ * n_actions_);
     q_.reserve(std::max(batch_, E));
     target_.reserve(batch_);
-    losses_.reserve(static_cast<size_t>(updates_per_eval() * sys_.epochs));
-    q_mean_.reserve(losses_.capacity());
   }
 
   void act(const ActRequest& r) override {
@@ -249,18 +247,13 @@ class FfDqn final : public OffPolicyLearner {
     clip_grad_norm(q_.grads(), q_.num_params(), sys_.max_grad_norm);
     if (sys_.decay_learning_rates) opt_.set_lr(lr_.at(counters().update * sys_.epochs + epoch));
     opt_.step(q_.params(), q_.grads());
-    losses_.push_back(loss / static_cast<double>(B));
-    q_mean_.push_back(q_sum / static_cast<double>(B));
+    interval_train()
+        .append("q_loss", loss / static_cast<double>(B))
+        .append("q_value", q_sum / static_cast<double>(B));
     target_update_.after_step(grad_steps(), target_, q_);
   }
 
-  void train_metrics(Metrics& train) override {
-    if (!losses_.empty()) {
-      train.add("q_loss", losses_);  // copies: the vectors keep their capacity
-      train.add("q_value", q_mean_);
-    }
-    losses_.clear();
-    q_mean_.clear();
+  void end_interval(Metrics& train) override {
     train.add("epsilon", epsilon());
     train.add("q_lr", opt_.lr());
   }
@@ -289,7 +282,6 @@ class FfDqn final : public OffPolicyLearner {
   const int64_t total_timesteps_;
   const LrSchedule lr_;
   const TargetUpdate target_update_;
-  std::vector<double> losses_, q_mean_;  // of this learn() call's gradient steps
   std::vector<float> q_values_, next_q_, next_q_online_, b_obs_, b_next_, dq_, eval_q_;
   std::vector<uint32_t> indices_;
 };

@@ -148,7 +148,7 @@ class FfPpo final : public System {
     const int64_t per_update = sys_.rollout_length * cfg.arch.num_envs;
     num_updates_ =
         cfg.arch.num_updates > 0 ? cfg.arch.num_updates : cfg.arch.total_timesteps / per_update;
-    updates_per_eval_ = std::max<int64_t>(1, num_updates_ / cfg.arch.num_evaluation);
+    plan(num_updates_, cfg.arch.num_evaluation);
     actor_lr_ = {sys_.actor_lr, sys_.decay_learning_rates, num_updates_};
     critic_lr_ = {sys_.critic_lr, sys_.decay_learning_rates, num_updates_};
 
@@ -177,44 +177,34 @@ class FfPpo final : public System {
     if (sys_.normalize_observations) obs_rms_.update(env_.obs(), E_);
   }
 
-  void learn(Metrics& train, Metrics& act) override {
-    std::vector<double> actor_loss, value_loss, entropy, approx_kl, clipfrac;
-    std::vector<double> ep_return, ep_length;
-    for (int64_t u = 0; u < updates_per_eval_; ++u) {
-      collect_rollout(ep_return, ep_length);
-      compute_advantages();
-      anneal_learning_rates();
-      for (int64_t epoch = 0; epoch < sys_.epochs; ++epoch) {
-        for (size_t i = 0; i < indices_.size(); ++i) indices_[i] = static_cast<uint32_t>(i);
-        shuffle_rng_.shuffle(indices_.data(), indices_.size());
-        for (size_t mb = 0; mb < indices_.size() / minibatch_; ++mb) {
-          const uint32_t* idx = &indices_[mb * minibatch_];
-          gather(idx);
-          const MinibatchStats s = update_actor(idx);
-          actor_loss.push_back(s.actor_loss);
-          entropy.push_back(s.entropy);
-          approx_kl.push_back(s.approx_kl);
-          clipfrac.push_back(s.clipfrac);
-          value_loss.push_back(update_critic(idx));
-        }
+  // One update: a rollout, GAE, then `epochs` passes of shuffled minibatches.
+  void update() override {
+    collect_rollout();
+    compute_advantages();
+    anneal_learning_rates();
+    Metrics& m = interval_train();
+    for (int64_t epoch = 0; epoch < sys_.epochs; ++epoch) {
+      for (size_t i = 0; i < indices_.size(); ++i) indices_[i] = static_cast<uint32_t>(i);
+      shuffle_rng_.shuffle(indices_.data(), indices_.size());
+      for (size_t mb = 0; mb < indices_.size() / minibatch_; ++mb) {
+        const uint32_t* idx = &indices_[mb * minibatch_];
+        gather(idx);
+        const MinibatchStats s = update_actor(idx);
+        const double value_loss = update_critic(idx);
+        m.append("actor_loss", s.actor_loss)
+            .append("value_loss", value_loss)
+            .append("entropy", s.entropy)
+            .append("approx_kl", s.approx_kl)
+            .append("clipfrac", s.clipfrac);
       }
-      counters_.update += 1;
-      counters_.timestep += static_cast<int64_t>(T_ * E_);
-      report_progress(counters_.timestep);
     }
-    counters_.eval_step += 1;
-    train.add("actor_loss", std::move(actor_loss));
-    train.add("value_loss", std::move(value_loss));
-    train.add("entropy", std::move(entropy));
-    train.add("approx_kl", std::move(approx_kl));
-    train.add("clipfrac", std::move(clipfrac));
+    counters_.timestep += static_cast<int64_t>(T_ * E_);
+  }
+
+  void end_interval(Metrics& train) override {
     train.add("actor_lr", actor_opt_.lr());
     train.add("critic_lr", critic_opt_.lr());
     if (!discrete_) train.add("action_std", std::exp(static_cast<double>(log_std_[0])));
-    if (!ep_return.empty()) {
-      act.add("episode_return", std::move(ep_return));
-      act.add("episode_length", std::move(ep_length));
-    }
   }
 
   void act(const ActRequest& r) override {
@@ -248,18 +238,16 @@ class FfPpo final : public System {
     out.push_back(tensor_ref("rng/act", act_rng_.words(), {Pcg64::kStateWords}));
     out.push_back(tensor_ref("rng/shuffle", shuffle_rng_.words(), {Pcg64::kStateWords}));
     for (TensorRef& t : env_.tensors("env/")) out.push_back(std::move(t));
-    append_counter_tensors(counters_, out);
+    append_counter_tensors(out);
   }
 
   void after_restore() override {
     if (!act_rng_.valid() || !shuffle_rng_.valid())
       throw std::runtime_error("rng/act or rng/shuffle holds an invalid generator state");
     env_.check_state();
-    check_counters(counters_, static_cast<int64_t>(T_ * E_));
+    check_counters(static_cast<int64_t>(T_ * E_));
   }
 
-  const Counters& counters() const override { return counters_; }
-  int64_t updates_per_eval() const override { return updates_per_eval_; }
   int64_t steps_per_update() const override { return static_cast<int64_t>(T_ * E_); }
 
  private:
@@ -283,7 +271,7 @@ class FfPpo final : public System {
 
   // rollout_length steps of every env with the current policy, storing what GAE and the
   // losses need, with ro_.next_values = V(true next observation) for every step.
-  void collect_rollout(std::vector<double>& ep_return, std::vector<double>& ep_length) {
+  void collect_rollout() {
     for (size_t t = 0; t < T_; ++t) {
       const size_t row = t * E_;
       float* obs = &ro_.obs[row * obs_dim_];
@@ -306,10 +294,10 @@ class FfPpo final : public System {
       std::copy(env_.rewards(), env_.rewards() + E_, &ro_.rewards[row]);
       std::copy(env_.terminated(), env_.terminated() + E_, &ro_.terminated[row]);
       std::copy(env_.truncated(), env_.truncated() + E_, &ro_.truncated[row]);
-      for (const EpisodeStats& ep : env_.completed()) {
-        ep_return.push_back(ep.ret);
-        ep_length.push_back(static_cast<double>(ep.length));
-      }
+      for (const EpisodeStats& ep : env_.completed())
+        interval_act()
+            .append("episode_return", ep.ret)
+            .append("episode_length", static_cast<double>(ep.length));
       value_truncated(row);
     }
     const float* x = observe(env_.obs(), E_, step_obs_.data());
@@ -464,8 +452,7 @@ class FfPpo final : public System {
   Adam log_std_opt_;
   RunningMeanStd obs_rms_;
   Pcg64 act_rng_, shuffle_rng_;
-  Counters counters_;
-  int64_t num_updates_ = 0, updates_per_eval_ = 0;
+  int64_t num_updates_ = 0;
   LrSchedule actor_lr_, critic_lr_;
   size_t minibatch_ = 0;
 

@@ -18,37 +18,27 @@ OffPolicyLearner::OffPolicyLearner(const Config& cfg, const OffPolicySettings& s
       actions_f_(E_ * action_dim_),
       actions_i_(E_) {
   steps_per_update_ = static_cast<int64_t>(E_) * s.train_frequency;
-  num_updates_ = cfg.arch.num_updates > 0 ? cfg.arch.num_updates
-                                          : cfg.arch.total_timesteps / steps_per_update_;
-  updates_per_eval_ = std::max<int64_t>(1, num_updates_ / cfg.arch.num_evaluation);
+  plan(cfg.arch.num_updates > 0 ? cfg.arch.num_updates
+                                : cfg.arch.total_timesteps / steps_per_update_,
+       cfg.arch.num_evaluation);
   env_.reset();
 }
 
-void OffPolicyLearner::learn(Metrics& train, Metrics& act) {
-  std::vector<double> ep_return, ep_length;
+// One update: train_frequency vector steps, then (after warm-up) `epochs` gradient steps.
+void OffPolicyLearner::update() {
   const size_t batch = static_cast<size_t>(settings_.total_batch_size);
-  for (int64_t u = 0; u < updates_per_eval_; ++u) {
-    for (int64_t k = 0; k < settings_.train_frequency; ++k) step_envs(ep_return, ep_length);
-    if (counters_.timestep >= settings_.warmup_steps && buffer_.size() >= batch) {
-      for (int64_t epoch = 0; epoch < settings_.epochs; ++epoch) {
-        grad_steps_ += 1;
-        gradient_step(epoch);
-      }
+  for (int64_t k = 0; k < settings_.train_frequency; ++k) step_envs();
+  if (counters_.timestep >= settings_.warmup_steps && buffer_.size() >= batch) {
+    for (int64_t epoch = 0; epoch < settings_.epochs; ++epoch) {
+      grad_steps_ += 1;
+      gradient_step(epoch);
     }
-    counters_.update += 1;
-    report_progress(counters_.timestep);
-  }
-  counters_.eval_step += 1;
-  train_metrics(train);
-  if (!ep_return.empty()) {
-    act.add("episode_return", std::move(ep_return));
-    act.add("episode_length", std::move(ep_length));
   }
 }
 
 // One vector step with the behaviour policy; every transition goes through the n-step writer
 // with its true next observation (the final one where the episode ended).
-void OffPolicyLearner::step_envs(std::vector<double>& ep_return, std::vector<double>& ep_length) {
+void OffPolicyLearner::step_envs() {
   std::copy(env_.obs(), env_.obs() + E_ * obs_dim_, obs_.begin());
   behave(obs_.data(), actions_i_.data(), actions_f_.data());
   if (action_dim_ == 0)
@@ -62,10 +52,10 @@ void OffPolicyLearner::step_envs(std::vector<double>& ep_return, std::vector<dou
                 action_dim_ ? &actions_f_[e * action_dim_] : nullptr, env_.rewards()[e], terminated,
                 truncated, next, buffer_);
   }
-  for (const EpisodeStats& ep : env_.completed()) {
-    ep_return.push_back(ep.ret);
-    ep_length.push_back(static_cast<double>(ep.length));
-  }
+  for (const EpisodeStats& ep : env_.completed())
+    interval_act()
+        .append("episode_return", ep.ret)
+        .append("episode_length", static_cast<double>(ep.length));
   counters_.timestep += static_cast<int64_t>(E_);
 }
 
@@ -75,7 +65,7 @@ void OffPolicyLearner::append_tensors(TensorList& out) {
   nstep_.append_tensors(out, "nstep/");
   append_stream_tensors(out);
   for (TensorRef& t : env_.tensors("env/")) out.push_back(std::move(t));
-  append_counter_tensors(counters_, out);
+  append_counter_tensors(out);
   out.push_back(tensor_ref("counters/grad_steps", &grad_steps_, {}));
 }
 
@@ -100,7 +90,7 @@ void OffPolicyLearner::after_restore() {
         return static_cast<const OffPolicyLearner*>(self)->action_ok(a, c);
       },
       this);
-  check_counters(counters_, 0);
+  check_counters(0);
   if (counters_.timestep != counters_.update * steps_per_update_ || grad_steps_ < 0 ||
       grad_steps_ > counters_.update * settings_.epochs)
     throw std::runtime_error("counters do not fit together");

@@ -9,7 +9,7 @@
 // One update = train_frequency vector steps (num_envs * train_frequency env steps), followed by
 // `epochs` gradient steps once warmup_steps env steps are taken and the buffer holds a batch.
 // Checkpoint tensors, in this order: the learner's model tensors, buffer/*, nstep/*, the
-// learner's random streams, env/*, counters/* (timestep, update, eval_step, grad_steps).
+// learner's random streams, env/*, counters/* (System's, then grad_steps).
 #pragma once
 
 #include <cstdint>
@@ -36,11 +36,8 @@ struct OffPolicySettings {
 
 class OffPolicyLearner : public System {
  public:
-  void learn(Metrics& train, Metrics& act) final;
   void append_tensors(TensorList& out) final;
   void after_restore() final;
-  const Counters& counters() const final { return counters_; }
-  int64_t updates_per_eval() const final { return updates_per_eval_; }
   int64_t steps_per_update() const final { return steps_per_update_; }
 
  protected:
@@ -50,10 +47,9 @@ class OffPolicyLearner : public System {
   // continuous[E][action_dim] (inside the action space).
   virtual void behave(const float* obs, int32_t* discrete, float* continuous) = 0;
   // One gradient step (number grad_steps(), counted from 1) of update number
-  // counters().update, `epoch` of `epochs`, on batches sampled from buffer().
+  // counters().update, `epoch` of `epochs`, on batches sampled from buffer(); it appends what
+  // it measured to interval_train(), and the learner's end_interval() adds the scalars.
   virtual void gradient_step(int64_t epoch) = 0;
-  // The metrics of this learn() call (the learner keeps what its gradient steps measured).
-  virtual void train_metrics(Metrics& train) = 0;
   // Networks and optimisers; random streams (see the order above).
   virtual void append_model_tensors(TensorList& out) = 0;
   virtual void append_stream_tensors(TensorList& out) = 0;
@@ -64,7 +60,6 @@ class OffPolicyLearner : public System {
   const ReplayBuffer& buffer() const { return buffer_; }
   const NStepWriter& nstep() const { return nstep_; }
   int64_t grad_steps() const { return grad_steps_; }
-  int64_t num_updates() const { return num_updates_; }
   size_t num_envs() const { return E_; }
   size_t obs_dim() const { return obs_dim_; }
   // 0 for discrete actions.
@@ -72,7 +67,8 @@ class OffPolicyLearner : public System {
   const OffPolicySettings& settings() const { return settings_; }
 
  private:
-  void step_envs(std::vector<double>& ep_return, std::vector<double>& ep_length);
+  void update() final;
+  void step_envs();
   bool action_ok(int32_t discrete, const float* continuous) const;
 
   const OffPolicySettings settings_;
@@ -80,9 +76,8 @@ class OffPolicyLearner : public System {
   const size_t E_, obs_dim_, action_dim_;
   ReplayBuffer buffer_;
   NStepWriter nstep_;
-  Counters counters_;
   int64_t grad_steps_ = 0;
-  int64_t steps_per_update_ = 0, num_updates_ = 0, updates_per_eval_ = 0;
+  int64_t steps_per_update_ = 0;
   // Per-step scratch, sized once.
   std::vector<float> obs_, actions_f_;
   std::vector<int32_t> actions_i_;

@@ -7,7 +7,6 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "learners/common.hpp"
 
 namespace edgerl {
 namespace learners {
@@ -50,21 +49,6 @@ std::vector<std::string> learner_names() {
   std::vector<std::string> out;
   for (const LearnerDef* d : learner_defs()) out.push_back(d->name);
   return out;
-}
-
-void append_counter_tensors(Counters& c, TensorList& out) {
-  out.push_back(tensor_ref("counters/timestep", &c.timestep, {}));
-  out.push_back(tensor_ref("counters/update", &c.update, {}));
-  out.push_back(tensor_ref("counters/eval_step", &c.eval_step, {}));
-}
-
-void check_counters(const Counters& c, int64_t steps_per_update) {
-  if (c.timestep < 0 || c.update < 0 || c.eval_step < 0)
-    throw std::runtime_error("counters are negative");
-  if (steps_per_update > 0 && c.timestep != c.update * steps_per_update)
-    throw std::runtime_error("counters/timestep = " + std::to_string(c.timestep) +
-                             " does not match counters/update = " + std::to_string(c.update) +
-                             " updates of " + std::to_string(steps_per_update) + " steps");
 }
 
 }  // namespace edgerl

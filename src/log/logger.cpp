@@ -80,6 +80,20 @@ Metrics& Metrics::add(std::string_view name, const float* values, size_t count) 
   return *this;
 }
 
+Metrics& Metrics::append(std::string_view name, double value) {
+  Entry* e = nullptr;
+  for (auto& x : entries_)
+    if (x.name == name) e = &x;
+  if (!e) e = &slot(name);
+  e->values.push_back(value);
+  e->is_array = true;
+  return *this;
+}
+
+void Metrics::reset_values() {
+  for (auto& e : entries_) e.values.clear();
+}
+
 std::vector<Stat> reduce(const Metrics& metrics, LogEvent event) {
   std::vector<Stat> stats;
   stats.reserve(metrics.entries().size());
@@ -214,7 +228,11 @@ Logger::~Logger() {
 }
 
 void Logger::log(const Metrics& metrics, int64_t timestep, int64_t eval_step, LogEvent event) {
-  if (timestep <= resume_from_timestep_) return;
+  // Written before the resume point; the absolute metric at the resume point itself is
+  // written again (a run resumed at its very end may not have logged it).
+  if (timestep < resume_from_timestep_ ||
+      (timestep == resume_from_timestep_ && event != LogEvent::ABSOLUTE))
+    return;
   record_.event = event;
   record_.timestep = timestep;
   record_.eval_step = eval_step;

@@ -17,12 +17,12 @@ BackgroundSaver::~BackgroundSaver() {
 }
 
 SaveResult BackgroundSaver::submit(int64_t timestep, int64_t eval_step, const TensorList& state,
-                                   double episode_return) {
+                                   double episode_return, bool force) {
   SaveResult previous = wait();
   snapshot(state);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    job_ = Job{timestep, eval_step, episode_return};
+    job_ = Job{timestep, eval_step, episode_return, force};
     pending_ = true;
   }
   cv_.notify_all();
@@ -64,7 +64,7 @@ void BackgroundSaver::run() {
       std::lock_guard<std::mutex> log_lock(logger_mutex_);
       logger_.sync();
     }
-    SaveResult r = ckpt_.save(job.timestep, job.eval_step, views_, job.episode_return);
+    SaveResult r = ckpt_.save(job.timestep, job.eval_step, views_, job.episode_return, job.force);
     lock.lock();
     result_ = std::move(r);
     pending_ = false;

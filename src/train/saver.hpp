@@ -24,9 +24,10 @@ class BackgroundSaver {
   BackgroundSaver(const BackgroundSaver&) = delete;
   BackgroundSaver& operator=(const BackgroundSaver&) = delete;
 
-  // The result of the previous save (waiting for it), then a copy of `state` queued for saving.
+  // The result of the previous save (waiting for it), then a copy of `state` queued for saving
+  // (when due by save_interval_steps, or `force`d).
   SaveResult submit(int64_t timestep, int64_t eval_step, const TensorList& state,
-                    double episode_return);
+                    double episode_return, bool force = false);
   // Waits for the save in flight, if any, and returns its result.
   SaveResult wait();
 
@@ -34,6 +35,7 @@ class BackgroundSaver {
   struct Job {
     int64_t timestep = 0, eval_step = 0;
     double episode_return = 0;
+    bool force = false;
   };
   void snapshot(const TensorList& state);
   void run();

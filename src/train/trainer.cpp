@@ -1,10 +1,12 @@
 // The training loop of Stoix's Anakin systems: learn -> log -> evaluate -> log -> checkpoint,
 // num_evaluation times, then the absolute metric and the run summary. Trainer::Impl::run() is
-// the loop; the constructor's steps (restore, run folders, logger) and the end each have a
-// function of their own below it.
+// the loop; how it starts (run folders, locks, resume, a changed config) and how it ends
+// (finished, stopped, a failed save) each have functions of their own below it.
 #include "edgerl/train.hpp"
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 
@@ -16,6 +18,25 @@
 #include "train/saver.hpp"
 
 namespace edgerl {
+namespace {
+
+const char* kLockFile = ".lock";
+const char* kIntervalPrefix = "interval/";
+
+const char* outcome_name(TrainOutcome o) {
+  switch (o) {
+    case TrainOutcome::finished:
+    case TrainOutcome::already_finished:
+      return "finished";
+    case TrainOutcome::stopped:
+      return "stopped";
+    case TrainOutcome::save_failed:
+      return "save_failed";
+  }
+  return "finished";
+}
+
+}  // namespace
 
 EvalOptions eval_options(const Config& cfg) {
   EvalOptions o;
@@ -31,24 +52,37 @@ class Trainer::Impl {
   TrainSummary run();
 
  private:
-  // What one learn() call produced.
   struct Learned {
     Metrics train, act;
+    bool complete = true;  // false: stopped inside the interval
   };
 
   const Counters& counters() const { return system_->counters(); }
-  void open_checkpointer();
-  void restore();
-  void open_logger();
+  bool stop_requested() const { return opt_.stop_requested && opt_.stop_requested(); }
   Learned learn(Throughput* tp);
   EvalResult evaluate_policy(int64_t key, int64_t episodes, Throughput* tp);
   void log(const Metrics& metrics, LogEvent event, int64_t eval_step);
   void log_throughput(const Throughput& tp, int64_t eval_step);
-  bool checkpoint(int64_t eval_step, double episode_return);
+  bool checkpoint(int64_t eval_step, double episode_return, bool force);
   bool save_failed(const SaveResult& r);
-  TrainSummary finish(EvalResult last, bool stopped);
+
+  TrainSummary finish(EvalResult last);
+  TrainSummary stop_inside_interval(int64_t eval_step);
+  TrainSummary stopped();
+  TrainSummary already_finished();
+  TrainSummary end(TrainOutcome outcome);
   void write_summary();
-  std::string training_differences(const std::string& stored_ini) const;
+
+  void setup_runs();
+  bool restore(const std::string& uid);
+  void check_config(const std::string& stored_ini);
+  std::string fresh_uid();
+  void lock(const std::string& dir);
+  void open_saver(const std::string& uid);
+  void open_logger(const std::string& uid, int64_t resume_from_timestep);
+  std::string dir_of_run(const std::string& rel_dir, const std::string& uid) const;
+  std::string log_dir_of(const std::string& uid) const;
+  void note(const std::string& line);
 
   const Config cfg_;
   const TrainOptions opt_;
@@ -58,8 +92,8 @@ class Trainer::Impl {
   TensorList state_;  // views of the whole learner state, for restore and saves
   TrainSummary summary_;
   int64_t start_timestep_ = 0;
-  int64_t resume_timestep_ = -1;  // >= 0: resumed at this timestep
-  std::string resumed_uid_;
+  bool finished_ = false;  // restored a run that has nothing left to train
+  std::vector<std::unique_ptr<FileLock>> locks_;
   std::unique_ptr<Checkpointer> ckpt_;
   // The logger prints the checkpointer's lines (so they never tear the console's progress
   // bar); its lock also orders them with the saver thread's sync().
@@ -86,41 +120,41 @@ Trainer::Impl::Impl(const Config& cfg, TrainOptions options)
       start_(opt_.clock.monotonic()),
       system_(make_system(cfg_)) {
   system_->append_tensors(state_);
-  open_checkpointer();
-  if (cfg_.checkpointing.load_model) restore();
+  setup_runs();
   start_timestep_ = counters().timestep;
   summary_.start_eval_step = counters().eval_step;
-  open_logger();
   system_->set_progress([this](int64_t timestep) {
     std::lock_guard<std::mutex> lock(logger_mutex_);
     logger_->progress(timestep);
   });
-  if (cfg_.checkpointing.save_model)
-    saver_ = std::make_unique<BackgroundSaver>(*ckpt_, *logger_, logger_mutex_);
+  if (ckpt_) saver_ = std::make_unique<BackgroundSaver>(*ckpt_, *logger_, logger_mutex_);
 }
 
 // The loop, as Stoix's: num_evaluation times learn, log, evaluate, log, checkpoint.
 TrainSummary Trainer::Impl::run() {
+  if (finished_) return already_finished();
   EvalResult last;
-  bool stopped = false;
-  for (int64_t step = counters().eval_step; step < cfg_.arch.num_evaluation && !stopped; ++step) {
+  for (int64_t step = counters().eval_step; step < cfg_.arch.num_evaluation; ++step) {
     Throughput tp;
-    const Learned out = learn(&tp);  // num_updates_per_eval updates
+    const Learned out = learn(&tp);  // updates_per_eval updates, unless stopped inside
+    if (!out.complete) return stop_inside_interval(step);
     log(out.act, LogEvent::ACT, step);
     log(out.train, LogEvent::TRAIN, step);
     last = evaluate_policy(step, cfg_.arch.num_eval_episodes, &tp);
     log(last.metrics(), LogEvent::EVAL, step);
     log_throughput(tp, step);
-    stopped = !checkpoint(step, last.mean_return);  // due by interval; rotation; on_save_error
+    const bool stop = stop_requested() && step + 1 < cfg_.arch.num_evaluation;
+    if (!checkpoint(step, last.mean_return, stop)) return end(TrainOutcome::save_failed);
+    if (stop) return stopped();
   }
-  return finish(std::move(last), stopped);
+  return finish(std::move(last));
 }
 
 Trainer::Impl::Learned Trainer::Impl::learn(Throughput* tp) {
   Learned out;
   const double t0 = opt_.clock.monotonic();
   const int64_t before = counters().timestep;
-  system_->learn(out.train, out.act);
+  out.complete = system_->learn(out.train, out.act, [this] { return stop_requested(); });
   tp->train_seconds = opt_.clock.monotonic() - t0;
   tp->train_steps = counters().timestep - before;
   return out;
@@ -147,57 +181,124 @@ void Trainer::Impl::log_throughput(const Throughput& tp, int64_t eval_step) {
   logger_->log_throughput(tp, counters().timestep, eval_step);
 }
 
-// Hands the state to the saver (which saves when due). False when training must stop: the
-// previous save failed with on_save_error = abort.
-bool Trainer::Impl::checkpoint(int64_t eval_step, double episode_return) {
+// Hands the state to the saver (which saves when due, or when forced). False when training
+// must stop: the previous save failed with on_save_error = abort.
+bool Trainer::Impl::checkpoint(int64_t eval_step, double episode_return, bool force) {
   if (!saver_) return true;
-  return !save_failed(saver_->submit(counters().timestep, eval_step, state_, episode_return));
+  return !save_failed(
+      saver_->submit(counters().timestep, eval_step, state_, episode_return, force));
 }
 
 bool Trainer::Impl::save_failed(const SaveResult& r) {
   if (!r.abort) return false;
-  summary_.save_failed = true;
   std::fprintf(opt_.err,
                "edgerl train: stopping: a checkpoint could not be saved "
                "(on_save_error = abort)\n");
   return true;
 }
 
-// Waits for the last save; unless training stopped, the absolute metric; then the summary in
-// the run folder and on the console.
-TrainSummary Trainer::Impl::finish(EvalResult last, bool stopped) {
-  if (saver_ && save_failed(saver_->wait())) stopped = true;
-  summary_.absolute_episode_return_mean = NAN;
-  summary_.absolute_episode_return_std = NAN;
-  if (!stopped) {
-    if (last.episode_return.empty())  // resumed a finished run: evaluate its final policy again
-      last = evaluate_policy(cfg_.arch.num_evaluation - 1, cfg_.arch.num_eval_episodes, nullptr);
-    if (cfg_.arch.absolute_metric) {
-      const EvalResult abs =
-          evaluate_policy(cfg_.arch.num_evaluation, 10 * cfg_.arch.num_eval_episodes, nullptr);
-      {
-        std::lock_guard<std::mutex> lock(logger_mutex_);
-        logger_->log(abs.metrics(), counters().timestep, cfg_.arch.num_evaluation,
-                     LogEvent::ABSOLUTE);
-      }
-      summary_.absolute_episode_return_mean = abs.mean_return;
-      summary_.absolute_episode_return_std = abs.std_return();
+// ---- How it ends ----------------------------------------------------------------------------
+
+// Waits for the last save; then the absolute metric and the summary.
+TrainSummary Trainer::Impl::finish(EvalResult last) {
+  if (saver_ && save_failed(saver_->wait())) return end(TrainOutcome::save_failed);
+  if (last.episode_return.empty())  // resumed at the end of the run: its final policy again
+    last = evaluate_policy(cfg_.arch.num_evaluation - 1, cfg_.arch.num_eval_episodes, nullptr);
+  summary_.episode_return_mean = last.mean_return;
+  summary_.episode_return_std = last.std_return();
+  if (cfg_.arch.absolute_metric) {
+    const EvalResult abs =
+        evaluate_policy(cfg_.arch.num_evaluation, 10 * cfg_.arch.num_eval_episodes, nullptr);
+    {
+      std::lock_guard<std::mutex> lock(logger_mutex_);
+      logger_->log(abs.metrics(), counters().timestep, cfg_.arch.num_evaluation,
+                   LogEvent::ABSOLUTE);
     }
+    summary_.absolute_episode_return_mean = abs.mean_return;
+    summary_.absolute_episode_return_std = abs.std_return();
   }
-  summary_.episode_return_mean = last.episode_return.empty() ? NAN : last.mean_return;
-  summary_.episode_return_std = last.episode_return.empty() ? NAN : last.std_return();
+  return end(TrainOutcome::finished);
+}
+
+// Stopped inside an interval: the state after the last update, with the interval's metrics so
+// far, saved whatever save_interval_steps says, so a resume finishes the interval as if
+// nothing had happened.
+TrainSummary Trainer::Impl::stop_inside_interval(int64_t eval_step) {
+  if (!saver_) return end(TrainOutcome::stopped);
+  if (save_failed(saver_->wait())) return end(TrainOutcome::save_failed);
+  std::vector<Tensor> interval = system_->interval_tensors();
+  TensorList all = state_;
+  for (const TensorRef& t : tensor_refs(interval)) all.push_back(t);
+  saver_->submit(counters().timestep, eval_step, all, NAN, true);
+  const SaveResult r = saver_->wait();
+  if (r.saved) summary_.stop_checkpoint = r.path;
+  return end(TrainOutcome::stopped);
+}
+
+// Stopped after an interval whose save was forced.
+TrainSummary Trainer::Impl::stopped() {
+  const SaveResult r = saver_ ? saver_->wait() : SaveResult{};
+  if (r.saved) summary_.stop_checkpoint = r.path;
+  if (r.abort) return end(TrainOutcome::save_failed);
+  return end(TrainOutcome::stopped);
+}
+
+// A resumed run with nothing left to train: its summary, without training or evaluating.
+TrainSummary Trainer::Impl::already_finished() {
+  std::string text;
+  const std::string path = join_path(summary_.run_dir, "summary.ini");
+  const bool summarised = read_file_to_string(fs_, path, &text).ok() &&
+                          text.find("\nstatus = finished\n") != std::string::npos;
+  if (!summarised) return finish(EvalResult{});  // it ended before its summary: finish it
+  auto number = [&](const char* key) {
+    const size_t at = text.find(std::string("\n") + key + " = ");
+    return at == std::string::npos ? NAN : std::strtod(text.c_str() + at + std::strlen(key) + 4, nullptr);
+  };
+  summary_.outcome = TrainOutcome::already_finished;
+  summary_.episode_return_mean = number("episode_return_mean");
+  summary_.episode_return_std = number("episode_return_std");
+  summary_.absolute_episode_return_mean = number("absolute_episode_return_mean");
+  summary_.absolute_episode_return_std = number("absolute_episode_return_std");
+  summary_.timesteps = counters().timestep;
+  summary_.wall_seconds = number("wall_seconds");
+  summary_.steps_per_second = number("steps_per_second");
+  {
+    std::lock_guard<std::mutex> lock(logger_mutex_);
+    logger_->finish();
+  }
+  std::fprintf(opt_.out,
+               "the run already finished (%s): episode_return %.2f ± %.2f, absolute %.2f ± "
+               "%.2f, %lld timesteps; nothing to train\n",
+               path.c_str(), summary_.episode_return_mean, summary_.episode_return_std,
+               summary_.absolute_episode_return_mean, summary_.absolute_episode_return_std,
+               static_cast<long long>(summary_.timesteps));
+  return summary_;
+}
+
+// The summary in the run folder and on the console, for every way a run ends.
+TrainSummary Trainer::Impl::end(TrainOutcome outcome) {
+  summary_.outcome = outcome;
+  if (outcome != TrainOutcome::finished) {
+    summary_.absolute_episode_return_mean = NAN;
+    summary_.absolute_episode_return_std = NAN;
+    if (outcome == TrainOutcome::save_failed && saver_) saver_->wait();
+  }
   summary_.timesteps = counters().timestep;
   summary_.wall_seconds = opt_.clock.monotonic() - start_;
   summary_.steps_per_second =
       summary_.wall_seconds > 0
           ? static_cast<double>(summary_.timesteps - start_timestep_) / summary_.wall_seconds
           : 0;
+  {
+    std::lock_guard<std::mutex> lock(logger_mutex_);
+    logger_->sync();
+  }
   write_summary();
   {
     std::lock_guard<std::mutex> lock(logger_mutex_);
     logger_->finish();
   }
-  if (!stopped)
+  if (outcome == TrainOutcome::finished)
     std::fprintf(opt_.out,
                  "final: episode_return %.2f ± %.2f, absolute %.2f ± %.2f, %lld timesteps in "
                  "%.2f s (%.0f steps/s)\n",
@@ -217,119 +318,243 @@ void Trainer::Impl::write_summary() {
                 "episode_return_std = %.9g\nabsolute_episode_return_mean = %.9g\n"
                 "absolute_episode_return_std = %.9g\n"
                 "timesteps = %lld\nwall_seconds = %.3f\nsteps_per_second = %.1f\n",
-                s.save_failed ? "save_failed" : "finished", s.episode_return_mean,
-                s.episode_return_std, s.absolute_episode_return_mean, s.absolute_episode_return_std,
+                outcome_name(s.outcome), s.episode_return_mean, s.episode_return_std,
+                s.absolute_episode_return_mean, s.absolute_episode_return_std,
                 static_cast<long long>(s.timesteps), s.wall_seconds, s.steps_per_second);
   const std::string text = buf;
   const std::string path = join_path(s.run_dir, "summary.ini");
-  const Status st =
-      write_file_atomic(fs_, path, reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  const Status st = write_file_atomic(fs_, path, reinterpret_cast<const uint8_t*>(text.data()),
+                                      text.size());
   if (!st.ok())
     std::fprintf(opt_.err, "edgerl train: warning: cannot write %s: %s\n", path.c_str(),
                  st.message().c_str());
 }
 
-// ---- Setting up: checkpoints, resume, the logger ---------------------------------------------
+// ---- How it starts: run folders, locks, resume ----------------------------------------------
 
-// One checkpointer restores (load_model) and saves (save_model).
-void Trainer::Impl::open_checkpointer() {
+std::string Trainer::Impl::dir_of_run(const std::string& rel_dir, const std::string& uid) const {
+  return join_path(join_path(join_path(cfg_.logger.base_exp_path, rel_dir), model_name(cfg_)),
+                   uid);
+}
+
+std::string Trainer::Impl::log_dir_of(const std::string& uid) const {
+  return make_run_dir(cfg_.logger.base_exp_path, cfg_.system.system_name, cfg_.env.scenario_name,
+                      uid);
+}
+
+void Trainer::Impl::note(const std::string& line) {
+  std::lock_guard<std::mutex> lock(logger_mutex_);
+  if (logger_)
+    logger_->note(line);
+  else
+    std::fprintf(opt_.err, "%s\n", line.c_str());
+}
+
+// A run folder is used by one process at a time: its lock file is held until this run ends
+// (the kernel drops it if the process dies).
+void Trainer::Impl::lock(const std::string& dir) {
+  std::unique_ptr<FileLock> l;
+  const Status st = fs_.lock_file(join_path(dir, kLockFile), &l);
+  if (st.code() == Status::Code::busy)
+    throw RunError(dir + " is in use (" + st.message() +
+                   "); wait for that run to end, or choose another checkpoint_uid");
+  if (!st.ok()) throw RunError("cannot lock the run folder: " + st.message());
+  locks_.push_back(std::move(l));
+}
+
+// A new timestamped run id, free both among this model's checkpoint runs and among the log
+// folders of this system and scenario (runs started in the same second never share one).
+std::string Trainer::Impl::fresh_uid() {
+  std::vector<std::string> parents;
+  if (cfg_.checkpointing.save_model)
+    parents.push_back(dir_name(dir_of_run(cfg_.checkpointing.save_args.rel_dir, "x")));
+  parents.push_back(dir_name(log_dir_of("x")));
+  std::string uid;
+  Status st;
+  for (const std::string& p : parents)
+    if (st.ok()) st = create_dirs(fs_, p);
+  if (st.ok())
+    st = create_timestamped_dirs(fs_, parents,
+                                 static_cast<int64_t>(std::floor(opt_.clock.wall() * 1000)), &uid);
+  if (!st.ok()) throw RunError("cannot create a run folder: " + st.message());
+  return uid;
+}
+
+// Picks the run (resumed or new), takes its folders' locks, restores, and opens the saver and
+// the logger.
+void Trainer::Impl::setup_runs() {
   const CheckpointConfig& ck = cfg_.checkpointing;
-  if (!ck.save_model && !ck.load_model) return;
-  const std::string model = model_name(cfg_);
-  if (ck.save_model && !ck.load_model && !ck.save_args.checkpoint_uid.empty()) {
-    const std::string run =
-        join_path(join_path(join_path(cfg_.logger.base_exp_path, ck.save_args.rel_dir), model),
-                  ck.save_args.checkpoint_uid);
+  std::string uid = ck.save_args.checkpoint_uid;  // the run saves and logs go to
+  std::string restored_dir;                       // the checkpoint folder resumed from
+  int64_t resume_from = -1;                       // the logger's resume point
+  std::string started_note;                       // said once the folders are ours
+  if (ck.load_model) {
+    const bool asked = !ck.load_args.checkpoint_uid.empty();
+    std::string target = asked ? ck.load_args.checkpoint_uid : uid;
+    if (target.empty() &&
+        !find_newest_run(fs_, dir_name(dir_of_run(ck.load_args.rel_dir, "x")), &target).ok())
+      target.clear();
+    const std::string dir = target.empty() ? "" : dir_of_run(ck.load_args.rel_dir, target);
+    RunListing listing;
+    if (!dir.empty() && list_run(fs_, dir, &listing).ok() && !listing.checkpoints.empty()) {
+      lock(dir);
+      const bool newest = restore(target);
+      restored_dir = dir;
+      resume_from = counters().timestep;
+      // Resumed from an older step than the run's newest: saves go to a new run, so the
+      // abandoned steps are never mixed with the new ones (a fixed uid stays where it is).
+      if (uid.empty() && newest) uid = target;
+      if (uid.empty())
+        note("edgerl train: " + dir + " has checkpoints after the one resumed: this run goes on "
+             "in a new folder");
+    } else if (asked) {
+      throw RunError((dir.empty() ? target : dir) +
+                     ": no checkpoint to resume (load_args.checkpoint_uid names a run that has "
+                     "none)");
+    } else if (!uid.empty()) {
+      resume_from = 0;  // its folders may hold the logs of an attempt that saved nothing
+      if (path_exists(fs_, log_dir_of(uid)))
+        started_note = "edgerl train: run " + uid + " has no checkpoint yet: starting it again";
+    } else {
+      started_note =
+          "edgerl train: no checkpoint of " + model_name(cfg_) + " to resume: starting a new run";
+    }
+  } else if (!uid.empty() && ck.save_model) {
     RunListing existing;
-    if (list_run(fs_, run, &existing).ok() && !existing.checkpoints.empty())
-      throw RunError(run +
-                     " already holds checkpoints: resume it with "
-                     "logger.checkpointing.load_model=true or choose another checkpoint_uid");
+    const std::string dir = dir_of_run(ck.save_args.rel_dir, uid);
+    if (list_run(fs_, dir, &existing).ok() && !existing.checkpoints.empty())
+      throw RunError(dir +
+                     " already holds checkpoints: resume it with --resume auto (or "
+                     "logger.checkpointing.load_model=true) or choose another checkpoint_uid");
   }
+  if (uid.empty()) uid = fresh_uid();
+  if (ck.save_model) {
+    const std::string dir = dir_of_run(ck.save_args.rel_dir, uid);
+    const Status st = create_dirs(fs_, dir);
+    if (!st.ok()) throw RunError("cannot create the checkpoint folder: " + st.message());
+    if (dir != restored_dir) lock(dir);
+    open_saver(uid);
+  }
+  const std::string log_dir = log_dir_of(uid);
+  const Status st = create_dirs(fs_, log_dir);
+  if (!st.ok()) throw RunError("cannot create the run folder: " + st.message());
+  lock(log_dir);
+  if (!started_note.empty()) note(started_note);
+  open_logger(uid, resume_from);
+}
+
+// Restores run `uid` (the newest checkpoint that verifies, or load_args.load_step), with the
+// metrics of an interval it stopped inside. True when the restored file is the run's newest.
+bool Trainer::Impl::restore(const std::string& uid) {
+  CheckpointConfig ck = cfg_.checkpointing;
+  ck.save_model = false;
+  ck.load_args.checkpoint_uid = uid;
   CheckpointerHooks hooks;
   hooks.fs = &fs_;
   hooks.now_ms = [this] { return static_cast<int64_t>(std::floor(opt_.clock.wall() * 1000)); };
-  hooks.log = [this](const std::string& line) {
-    std::lock_guard<std::mutex> lock(logger_mutex_);
-    if (logger_)
-      logger_->note(line);
-    else
-      std::fprintf(opt_.err, "%s\n", line.c_str());
-  };
-  const Status st =
-      Checkpointer::open(ck, cfg_.logger.base_exp_path, model, to_ini(cfg_), &ckpt_, hooks);
+  hooks.log = [this](const std::string& line) { note(line); };
+  std::unique_ptr<Checkpointer> loader;
+  Status st = Checkpointer::open(ck, cfg_.logger.base_exp_path, model_name(cfg_), "", &loader,
+                                 hooks);
   if (!st.ok()) throw RunError("cannot open checkpoint folder: " + st.message());
-  if (ck.save_model) summary_.checkpoint_dir = ckpt_->run_dir();
-}
-
-// Restores the whole learner state; saves then continue in the restored run's folder (or a new
-// one when an older step than the run's newest was restored).
-void Trainer::Impl::restore() {
+  LoadOptions options;
+  options.optional = optional_counter_tensors();
+  std::vector<Tensor> interval;
+  options.extra_prefix = kIntervalPrefix;
+  options.extra = &interval;
   RestoreInfo info;
-  const Status st = ckpt_->restore(state_, &info);
+  st = loader->restore(state_, &info, options);
   if (!st.ok()) throw RunError("cannot resume: " + st.message());
   try {
     system_->after_restore();
+    system_->set_interval_tensors(interval);
   } catch (const std::exception& e) {
     throw RunError(info.path + ": restored state is impossible: " + e.what());
   }
-  const std::string diff = training_differences(info.meta.config_ini);
-  if (!diff.empty())
-    std::fprintf(opt_.err,
-                 "edgerl train: warning: resuming with a different config: %s; the run will not "
-                 "match an uninterrupted one\n",
-                 diff.c_str());
-  resumed_uid_ = info.checkpoint_uid;
-  resume_timestep_ = counters().timestep;
-  if (cfg_.checkpointing.save_model) summary_.checkpoint_dir = ckpt_->run_dir();
   std::fprintf(opt_.out, "resumed from %s (eval step %lld, timestep %lld)\n", info.path.c_str(),
                static_cast<long long>(info.meta.eval_step),
                static_cast<long long>(info.meta.timestep));
+  check_config(info.meta.config_ini);
+  const int64_t update = counters().update;
+  if (update > system_->interval_end(counters().eval_step))
+    throw RunError(info.path + ": restored state is impossible: counters/update = " +
+                   std::to_string(update) + " lies beyond its evaluation interval");
+  finished_ = counters().eval_step >= cfg_.arch.num_evaluation ||
+              update >= system_->planned_updates();
+  RunListing listing;
+  return list_run(fs_, dir_name(info.path), &listing).ok() && !listing.checkpoints.empty() &&
+         listing.checkpoints.back().eval_step <= info.meta.eval_step;
 }
 
-// The keys that change what training computes or evaluates whose values differ from the
-// config stored in the checkpoint, as "key = new (checkpoint: old)", or why it cannot be read.
-std::string Trainer::Impl::training_differences(const std::string& stored_ini) const {
+// A resumed run with another config: keys that change what training computes are refused
+// (unless allowed), a new length re-plans the rest of the run, the rest is noted or silent.
+void Trainer::Impl::check_config(const std::string& stored_ini) {
   Config stored;
   try {
     stored = load_config_text(stored_ini, "the checkpoint's config");
   } catch (const ConfigError& e) {
-    return std::string("the checkpoint's config cannot be read back (") + e.what() + ")";
+    if (!opt_.allow_config_change)
+      throw RunError(std::string("the checkpoint's config cannot be read back (") + e.what() +
+                     "); pass --allow-config-change to resume it with this config");
+    note(std::string("edgerl train: warning: the checkpoint's config cannot be read back (") +
+         e.what() + "); resuming with this config");
+    return;
   }
-  std::string out;
-  for (const ConfigDifference& d : config_differences(cfg_, stored))
-    if (d.effect == KeyEffect::training || d.effect == KeyEffect::evaluation)
-      out += (out.empty() ? "" : ", ") + d.name + " = " + d.value +
-             " (checkpoint: " + d.other_value + ")";
-  return out;
+  std::string training, length, evaluation;
+  for (const ConfigDifference& d : config_differences(cfg_, stored)) {
+    if (d.effect == KeyEffect::none) continue;  // logging, rotation, paths: silently allowed
+    std::string& list = d.effect == KeyEffect::training ? training
+                        : d.effect == KeyEffect::length ? length
+                                                        : evaluation;
+    list += (list.empty() ? "" : ", ") + d.name + " = " + d.value + " (checkpoint: " +
+            d.other_value + ")";
+  }
+  if (!training.empty() && !opt_.allow_config_change)
+    throw RunError("the config differs from the checkpoint's in what training computes: " +
+                   training +
+                   "; resume with the checkpoint's values (edgerl ckpt config FILE), start a "
+                   "new run, or pass --allow-config-change");
+  if (!training.empty())
+    note("edgerl train: warning: resuming with a different config: " + training +
+         "; the run will not match an uninterrupted one (the new values are stored)");
+  if (!evaluation.empty())
+    note("edgerl train: evaluating from here on with " + evaluation);
+  if (!length.empty()) {
+    system_->replan();
+    const int64_t left = system_->planned_updates() - counters().update;
+    const int64_t intervals = cfg_.arch.num_evaluation - counters().eval_step;
+    note("edgerl train: a new length: " + length + "; " +
+         (left > 0 && intervals > 0
+              ? std::to_string(system_->updates_per_eval() * intervals) +
+                    " more updates over evaluations " + std::to_string(counters().eval_step) +
+                    ".." + std::to_string(cfg_.arch.num_evaluation - 1) +
+                    " (learning-rate decay and exploration follow the new totals)"
+              : std::string("the run already has as much: nothing more to train")));
+  }
 }
 
-// Logs live beside the checkpoints' run id: the saving run's, else the resumed run's, else the
-// configured one, else a new timestamped folder.
-void Trainer::Impl::open_logger() {
-  const CheckpointConfig& ck = cfg_.checkpointing;
+void Trainer::Impl::open_saver(const std::string& uid) {
+  CheckpointConfig ck = cfg_.checkpointing;
+  ck.load_model = false;
+  ck.save_args.checkpoint_uid = uid;
+  CheckpointerHooks hooks;
+  hooks.fs = &fs_;
+  hooks.now_ms = [this] { return static_cast<int64_t>(std::floor(opt_.clock.wall() * 1000)); };
+  hooks.log = [this](const std::string& line) { note(line); };
+  const Status st = Checkpointer::open(ck, cfg_.logger.base_exp_path, model_name(cfg_),
+                                       to_ini(cfg_), &ckpt_, hooks);
+  if (!st.ok()) throw RunError("cannot open checkpoint folder: " + st.message());
+  summary_.checkpoint_dir = ckpt_->run_dir();
+}
+
+void Trainer::Impl::open_logger(const std::string& uid, int64_t resume_from_timestep) {
   RunInfo run;
   run.system_name = cfg_.system.system_name;
   run.scenario = cfg_.env.scenario_name;
-  if (ck.save_model) {
-    run.uid = ckpt_->checkpoint_uid();
-  } else if (!resumed_uid_.empty()) {
-    run.uid = resumed_uid_;
-  } else if (!ck.save_args.checkpoint_uid.empty()) {
-    run.uid = ck.save_args.checkpoint_uid;
-  } else {
-    const std::string parent =
-        join_path(join_path(cfg_.logger.base_exp_path, run.system_name), run.scenario);
-    Status st = create_dirs(fs_, parent);
-    if (st.ok())
-      st = create_timestamped_dir(
-          fs_, parent, static_cast<int64_t>(std::floor(opt_.clock.wall() * 1000)), &run.uid);
-    if (!st.ok()) throw RunError("cannot create a run folder: " + st.message());
-  }
-  run.total_timesteps =
-      system_->updates_per_eval() * system_->steps_per_update() * cfg_.arch.num_evaluation;
+  run.uid = uid;
+  run.total_timesteps = system_->total_updates() * system_->steps_per_update();
   run.num_evaluation = cfg_.arch.num_evaluation;
-  run.resume_from_timestep = resume_timestep_;
+  run.resume_from_timestep = resume_from_timestep;
   LoggerIo io;
   io.console = opt_.out;
   io.diagnostics = opt_.err;
