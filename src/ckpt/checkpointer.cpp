@@ -155,8 +155,8 @@ Status load_checkpoint_file(FileSystem& fs, const std::string& path, const Tenso
     std::vector<const TensorRef*> missing_optional;
     for (const TensorRef& t : into) {
       const auto it = present.find(t.name);
-      const bool optional = std::find(options.optional.begin(), options.optional.end(),
-                                      t.name) != options.optional.end();
+      const bool optional = std::find(options.optional.begin(), options.optional.end(), t.name) !=
+                            options.optional.end();
       if (it == present.end() && optional) {
         missing_optional.push_back(&t);
         continue;

@@ -28,13 +28,6 @@ const char* kCkptHelp =
     "\n"
     "See docs/checkpoint-format.md for the file format.\n";
 
-// Printable text from a file's bytes: control characters must not reach the terminal.
-std::string printable(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) out += c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c);
-  return out;
-}
-
 std::string utc_time(int64_t ms) {
   const std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};

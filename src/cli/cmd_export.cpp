@@ -52,6 +52,12 @@ int cmd_export(const Args& args) {
     throw UsageError(format.empty() ? "needs --format npz|safetensors"
                                     : "unknown format '" + format + "'; use npz or safetensors");
 
+  refuse_input_as_output(output, {input});
+  CheckpointInfo existing;
+  if (read_checkpoint_file_info(posix_fs(), output, &existing).ok())
+    throw UsageError("-o " + output +
+                     " is an edgerl checkpoint: it would be overwritten; choose "
+                     "another output file");
   CheckpointInfo info;
   std::vector<Tensor> tensors;
   std::vector<uint8_t> bytes;

@@ -84,7 +84,7 @@ std::string allowed(const Field& f) {
              std::to_string(kMaxFolderNameBytes) +
              " letters, digits, '.', '_', '-' (no path separators, not . or ..)";
     case Kind::String:
-      return "text without ';' or line breaks";
+      return "one line of text without ';' or control characters";
   }
   return "";
 }
@@ -92,7 +92,7 @@ std::string allowed(const Field& f) {
 std::string set(const Field& f, void* owner, const std::string& raw) {
   const std::string value = trim(raw);
   void* p = f.get(owner);
-  const std::string bad = full_name(f) + " = '" + value + "' is invalid";
+  const std::string bad = full_name(f) + " = '" + printable(value) + "' is invalid";
   const std::string allowed_text = " (allowed: " + allowed(f) + ")";
   switch (f.kind) {
     case Kind::Bool:
@@ -150,7 +150,8 @@ std::string set(const Field& f, void* owner, const std::string& raw) {
       *static_cast<std::string*>(p) = value;
       return "";
     case Kind::String:
-      if (value.find(';') != std::string::npos) return bad + allowed_text;
+      for (unsigned char c : value)
+        if (c == ';' || c < 0x20 || c == 0x7f) return bad + allowed_text;
       *static_cast<std::string*>(p) = value;
       return "";
     case Kind::IntList: {

@@ -31,6 +31,10 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
 std::string trim(const std::string& s);
 std::string lower(std::string s);
 
+// The text as a one-line message may show it: control characters (line breaks included) as
+// \xNN, so that user input never splits or garbles an error line.
+std::string printable(const std::string& s);
+
 // "[2, 3]" for a shape, "[]" for a scalar.
 std::string shape_string(const std::vector<uint64_t>& shape);
 

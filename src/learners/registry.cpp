@@ -7,7 +7,6 @@
 #include <mutex>
 #include <stdexcept>
 
-
 namespace edgerl {
 namespace learners {
 extern const LearnerDef ff_ppo, ff_ppo_continuous, ff_dqn;

@@ -252,7 +252,8 @@ TrainSummary Trainer::Impl::already_finished() {
   if (!summarised) return finish(EvalResult{});  // it ended before its summary: finish it
   auto number = [&](const char* key) {
     const size_t at = text.find(std::string("\n") + key + " = ");
-    return at == std::string::npos ? NAN : std::strtod(text.c_str() + at + std::strlen(key) + 4, nullptr);
+    return at == std::string::npos ? NAN
+                                   : std::strtod(text.c_str() + at + std::strlen(key) + 4, nullptr);
   };
   summary_.outcome = TrainOutcome::already_finished;
   summary_.episode_return_mean = number("episode_return_mean");
@@ -323,8 +324,8 @@ void Trainer::Impl::write_summary() {
                 static_cast<long long>(s.timesteps), s.wall_seconds, s.steps_per_second);
   const std::string text = buf;
   const std::string path = join_path(s.run_dir, "summary.ini");
-  const Status st = write_file_atomic(fs_, path, reinterpret_cast<const uint8_t*>(text.data()),
-                                      text.size());
+  const Status st =
+      write_file_atomic(fs_, path, reinterpret_cast<const uint8_t*>(text.data()), text.size());
   if (!st.ok())
     std::fprintf(opt_.err, "edgerl train: warning: cannot write %s: %s\n", path.c_str(),
                  st.message().c_str());
@@ -333,8 +334,7 @@ void Trainer::Impl::write_summary() {
 // ---- How it starts: run folders, locks, resume ----------------------------------------------
 
 std::string Trainer::Impl::dir_of_run(const std::string& rel_dir, const std::string& uid) const {
-  return join_path(join_path(join_path(cfg_.logger.base_exp_path, rel_dir), model_name(cfg_)),
-                   uid);
+  return join_path(join_path(join_path(cfg_.logger.base_exp_path, rel_dir), model_name(cfg_)), uid);
 }
 
 std::string Trainer::Impl::log_dir_of(const std::string& uid) const {
@@ -405,7 +405,8 @@ void Trainer::Impl::setup_runs() {
       // abandoned steps are never mixed with the new ones (a fixed uid stays where it is).
       if (uid.empty() && newest) uid = target;
       if (uid.empty())
-        note("edgerl train: " + dir + " has checkpoints after the one resumed: this run goes on "
+        note("edgerl train: " + dir +
+             " has checkpoints after the one resumed: this run goes on "
              "in a new folder");
     } else if (asked) {
       throw RunError((dir.empty() ? target : dir) +
@@ -454,8 +455,8 @@ bool Trainer::Impl::restore(const std::string& uid) {
   hooks.now_ms = [this] { return static_cast<int64_t>(std::floor(opt_.clock.wall() * 1000)); };
   hooks.log = [this](const std::string& line) { note(line); };
   std::unique_ptr<Checkpointer> loader;
-  Status st = Checkpointer::open(ck, cfg_.logger.base_exp_path, model_name(cfg_), "", &loader,
-                                 hooks);
+  Status st =
+      Checkpointer::open(ck, cfg_.logger.base_exp_path, model_name(cfg_), "", &loader, hooks);
   if (!st.ok()) throw RunError("cannot open checkpoint folder: " + st.message());
   LoadOptions options;
   options.optional = optional_counter_tensors();
@@ -479,8 +480,8 @@ bool Trainer::Impl::restore(const std::string& uid) {
   if (update > system_->interval_end(counters().eval_step))
     throw RunError(info.path + ": restored state is impossible: counters/update = " +
                    std::to_string(update) + " lies beyond its evaluation interval");
-  finished_ = counters().eval_step >= cfg_.arch.num_evaluation ||
-              update >= system_->planned_updates();
+  finished_ =
+      counters().eval_step >= cfg_.arch.num_evaluation || update >= system_->planned_updates();
   RunListing listing;
   return list_run(fs_, dir_name(info.path), &listing).ok() && !listing.checkpoints.empty() &&
          listing.checkpoints.back().eval_step <= info.meta.eval_step;
@@ -506,19 +507,18 @@ void Trainer::Impl::check_config(const std::string& stored_ini) {
     std::string& list = d.effect == KeyEffect::training ? training
                         : d.effect == KeyEffect::length ? length
                                                         : evaluation;
-    list += (list.empty() ? "" : ", ") + d.name + " = " + d.value + " (checkpoint: " +
-            d.other_value + ")";
+    list += (list.empty() ? "" : ", ") + d.name + " = " + d.value +
+            " (checkpoint: " + d.other_value + ")";
   }
   if (!training.empty() && !opt_.allow_config_change)
-    throw RunError("the config differs from the checkpoint's in what training computes: " +
-                   training +
-                   "; resume with the checkpoint's values (edgerl ckpt config FILE), start a "
-                   "new run, or pass --allow-config-change");
+    throw RunError(
+        "the config differs from the checkpoint's in what training computes: " + training +
+        "; resume with the checkpoint's values (edgerl ckpt config FILE), start a "
+        "new run, or pass --allow-config-change");
   if (!training.empty())
     note("edgerl train: warning: resuming with a different config: " + training +
          "; the run will not match an uninterrupted one (the new values are stored)");
-  if (!evaluation.empty())
-    note("edgerl train: evaluating from here on with " + evaluation);
+  if (!evaluation.empty()) note("edgerl train: evaluating from here on with " + evaluation);
   if (!length.empty()) {
     system_->replan();
     const int64_t left = system_->planned_updates() - counters().update;
