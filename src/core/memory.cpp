@@ -39,7 +39,8 @@ uint64_t rlimit_of(int resource) {
 
 uint64_t available_memory_bytes() {
   uint64_t best = 0;
-  for (uint64_t v : {meminfo_available(), cgroup_left(), rlimit_of(RLIMIT_AS), rlimit_of(RLIMIT_DATA)})
+  for (uint64_t v :
+       {meminfo_available(), cgroup_left(), rlimit_of(RLIMIT_AS), rlimit_of(RLIMIT_DATA)})
     if (v > 0) best = best == 0 ? v : std::min(best, v);
   return best;
 }

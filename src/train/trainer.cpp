@@ -99,6 +99,8 @@ class Trainer::Impl {
   // bar); its lock also orders them with the saver thread's sync().
   std::mutex logger_mutex_;
   std::unique_ptr<Logger> logger_;
+  std::vector<std::string> early_notes_;  // note()s before the logger existed
+  std::string resumed_line_;              // "resumed from ...", printed once the run can start
   std::unique_ptr<BackgroundSaver> saver_;
 };
 
@@ -342,12 +344,14 @@ std::string Trainer::Impl::log_dir_of(const std::string& uid) const {
                       uid);
 }
 
+// One line of news on the diagnostics stream. Until the logger exists the lines wait, so that a
+// run that cannot start says only why (one line), not what it did before.
 void Trainer::Impl::note(const std::string& line) {
   std::lock_guard<std::mutex> lock(logger_mutex_);
   if (logger_)
     logger_->note(line);
   else
-    std::fprintf(opt_.err, "%s\n", line.c_str());
+    early_notes_.push_back(line);
 }
 
 // A run folder is used by one process at a time: its lock file is held until this run ends
@@ -472,10 +476,10 @@ bool Trainer::Impl::restore(const std::string& uid) {
   } catch (const std::exception& e) {
     throw RunError(info.path + ": restored state is impossible: " + e.what());
   }
-  std::fprintf(opt_.out, "resumed from %s (eval step %lld, timestep %lld)\n", info.path.c_str(),
-               static_cast<long long>(info.meta.eval_step),
-               static_cast<long long>(info.meta.timestep));
   check_config(info.meta.config_ini);
+  resumed_line_ = "resumed from " + info.path + " (eval step " +
+                  std::to_string(info.meta.eval_step) + ", timestep " +
+                  std::to_string(info.meta.timestep) + ")";
   const int64_t update = counters().update;
   if (update > system_->interval_end(counters().eval_step))
     throw RunError(info.path + ": restored state is impossible: counters/update = " +
@@ -520,9 +524,15 @@ void Trainer::Impl::check_config(const std::string& stored_ini) {
          "; the run will not match an uninterrupted one (the new values are stored)");
   if (!evaluation.empty()) note("edgerl train: evaluating from here on with " + evaluation);
   if (!length.empty()) {
-    system_->replan();
     const int64_t left = system_->planned_updates() - counters().update;
     const int64_t intervals = cfg_.arch.num_evaluation - counters().eval_step;
+    if (left > 0 && intervals <= 0)
+      throw RunError("a new length: " + length + " asks for " + std::to_string(left) +
+                     " more updates, but all arch.num_evaluation = " +
+                     std::to_string(cfg_.arch.num_evaluation) +
+                     " evaluations are done: raise arch.num_evaluation too (the updates left are "
+                     "spread over the evaluations left)");
+    system_->replan();
     note("edgerl train: a new length: " + length + "; " +
          (left > 0 && intervals > 0
               ? std::to_string(system_->updates_per_eval() * intervals) +
@@ -564,6 +574,9 @@ void Trainer::Impl::open_logger(const std::string& uid, int64_t resume_from_time
   summary_.run_dir = logger->run_dir();
   std::lock_guard<std::mutex> lock(logger_mutex_);
   logger_ = std::move(logger);
+  for (const std::string& line : early_notes_) logger_->note(line);
+  early_notes_.clear();
+  if (!resumed_line_.empty()) std::fprintf(opt_.out, "%s\n", resumed_line_.c_str());
 }
 
 }  // namespace edgerl
