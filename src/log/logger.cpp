@@ -258,8 +258,8 @@ void Logger::sync() {
 
 void Logger::warn_if_failed(const LogSink& sink) const {
   if (!sink.error().empty() && io_.diagnostics)
-    std::fprintf(io_.diagnostics, "edgerl: warning: %s; this log stops here, training goes on\n",
-                 sink.error().c_str());
+    std::fprintf(io_.diagnostics, "edgerl: warning: %s; %s, training goes on\n",
+                 sink.error().c_str(), sink.stops_here());
 }
 
 void Logger::log_throughput(const Throughput& throughput, int64_t timestep, int64_t eval_step) {
