@@ -574,6 +574,21 @@ std::vector<ConfigDifference> config_differences(const Config& a_in, const Confi
   return out;
 }
 
+bool is_config_key(const std::string& name) {
+  const size_t dot = name.rfind('.');
+  return dot != std::string::npos && known_key(name.substr(0, dot), name.substr(dot + 1));
+}
+
+bool is_list_key(const std::string& name) {
+  const size_t dot = name.rfind('.');
+  if (dot == std::string::npos) return false;
+  const std::string section = name.substr(0, dot), key = name.substr(dot + 1);
+  if (const Field* f = find_in(config_fields(), section, key)) return f->kind == Kind::IntList;
+  for (const LearnerDef* d : learner_defs())
+    if (const Field* f = find_in(learner_fields(*d), section, key)) return f->kind == Kind::IntList;
+  return false;
+}
+
 std::string config_reference_markdown() {
   const char* effect_names[] = {"training", "length", "evaluation", "—"};
   auto table_head = [](std::ostringstream& out) {

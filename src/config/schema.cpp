@@ -82,7 +82,7 @@ std::string allowed(const Field& f) {
     case Kind::OptName:
       return std::string(f.kind == Kind::OptName ? "empty, or " : "") + "1 to " +
              std::to_string(kMaxFolderNameBytes) +
-             " letters, digits, '.', '_', '-' (no path separators, not . or ..)";
+             " letters, digits, '.', '_', '-', '=', ',' (no path separators, not . or ..)";
     case Kind::String:
       return "one line of text without ';' or control characters";
   }

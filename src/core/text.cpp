@@ -12,14 +12,19 @@ bool is_name_char(char c) {
          c == '_' || c == '-';
 }
 
+bool is_folder_char(char c) {
+  return is_name_char(c) || c == '=' || c == ',';
+}
+
 std::string folder_name_problem(const std::string& name) {
   if (name.empty()) return "is empty";
   if (name == "." || name == "..") return "'" + name + "' is not a folder name";
   if (name.size() > kMaxFolderNameBytes)
     return "is longer than " + std::to_string(kMaxFolderNameBytes) + " bytes";
   for (char c : name)
-    if (!is_name_char(c))
-      return "'" + name + "' has a character other than letters, digits, '.', '_', '-'";
+    if (!is_folder_char(c))
+      return "'" + printable(name) +
+             "' has a character other than letters, digits, '.', '_', '-', '=', ','";
   return "";
 }
 

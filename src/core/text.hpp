@@ -16,8 +16,12 @@ constexpr size_t kMaxFolderNameBytes = 255;
 // and metric names).
 bool is_name_char(char c);
 
+// The characters of folder names: is_name_char's, plus '=' and ',' (a sweep's run ids read
+// "actor_lr=3e-4,seed=3").
+bool is_folder_char(char c);
+
 // Why `name` cannot be one folder name (empty, "." or "..", longer than kMaxFolderNameBytes,
-// a character other than letters, digits, '.', '_', '-'), or "" when it can. The message
+// a character other than letters, digits, '.', '_', '-', '=', ','), or "" when it can. The message
 // follows the name's key, e.g. "logger.checkpointing.model_name " + problem.
 std::string folder_name_problem(const std::string& name);
 
