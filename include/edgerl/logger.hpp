@@ -243,8 +243,9 @@ struct LoggerIo {
 std::string make_run_dir(const std::string& base, const std::string& system_name,
                          const std::string& scenario, const std::string& uid);
 
-// The sinks enabled in `config`, writing to the run folder (created if missing). A new run
-// (resume_from_timestep < 0) refuses a folder that already holds logs. Throws LoggerError.
+// The sinks enabled in `config`, writing to the run folder (created if missing, and cleared of
+// the temporary files of dead processes). A new run (resume_from_timestep < 0) refuses a folder
+// that already holds logs. Throws LoggerError.
 class Logger {
  public:
   Logger(const LoggerConfig& config, const RunInfo& run, LoggerIo io = {});

@@ -190,6 +190,10 @@ Logger::Logger(const LoggerConfig& config, const RunInfo& run, LoggerIo io)
   const Status created = create_dirs(fs, run_dir_);
   if (!created.ok())
     throw LoggerError(run_dir_ + ": cannot create the run folder: " + created.message());
+  // A process killed while it rewrote a log (resume, a widened header) leaves a temporary.
+  const Status cleaned = remove_stale_temps(fs, run_dir_, nullptr);
+  if (!cleaned.ok())
+    throw LoggerError(run_dir_ + ": cannot remove stale temporary files: " + cleaned.message());
   if (resume_from_timestep_ < 0 && holds_logs(fs, run_dir_))
     throw LoggerError(run_dir_ +
                       ": already holds the logs of a run; resume it from its checkpoint or "
