@@ -15,8 +15,8 @@
 namespace edgerl {
 
 struct SweepSpec {
-  std::string config;              // the --config value ("" = the built-in default)
-  std::vector<uint64_t> seeds;     // empty: the config's own arch.seed, one run per point
+  std::string config;           // the --config value ("" = the built-in default)
+  std::vector<uint64_t> seeds;  // empty: the config's own arch.seed, one run per point
   struct Axis {
     std::string key;                  // "system.actor_lr"
     std::vector<std::string> values;  // "3e-4", "1e-3"; a list key's values without brackets
@@ -53,8 +53,7 @@ Config load_run_config(const SweepSpec& spec, const SweepRun& run);
 // <out>/sweep.ini: the spec and every run. read_sweep_manifest throws RunError for a missing
 // or unreadable manifest.
 std::string sweep_manifest_text(const SweepSpec& spec, const std::vector<SweepRun>& runs);
-void write_sweep_manifest(FileSystem& fs, const SweepSpec& spec,
-                          const std::vector<SweepRun>& runs);
+void write_sweep_manifest(FileSystem& fs, const SweepSpec& spec, const std::vector<SweepRun>& runs);
 struct SweepManifest {
   SweepSpec spec;
   std::vector<SweepRun> runs;
@@ -64,14 +63,14 @@ SweepManifest read_sweep_manifest(FileSystem& fs, const std::string& dir);
 // Where a run stands, read from its folders (never from a process table).
 struct SweepRunState {
   enum Kind { pending, running, resumable, done, failed } kind = pending;
-  int64_t timesteps = 0;       // of the newest checkpoint, or the summary's
-  double last_return = 0;      // the last evaluation's episode_return_mean (NaN if none)
+  int64_t timesteps = 0;   // of the newest checkpoint, or the summary's
+  double last_return = 0;  // the last evaluation's episode_return_mean (NaN if none)
   bool has_return = false;
   double final_return = 0, final_return_std = 0;  // summary.ini (done)
   double absolute_return = 0, absolute_return_std = 0;
   double wall_seconds = 0;
-  int exit_status = -1;        // the last recorded exit status (<out>/status/<id>), -1 if none
-  std::string run_dir;         // the log folder
+  int exit_status = -1;  // the last recorded exit status (<out>/status/<id>), -1 if none
+  std::string run_dir;   // the log folder
 };
 const char* state_name(SweepRunState::Kind kind);
 SweepRunState read_run_state(FileSystem& fs, const SweepSpec& spec, const SweepRun& run);

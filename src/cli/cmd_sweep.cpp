@@ -124,8 +124,7 @@ int run_local(const SweepSpec& spec, const std::vector<SweepRun>& runs, int jobs
   auto progress = [&] {
     char line[256];
     std::snprintf(line, sizeof line, "sweep %s: %zu/%zu done, %zu running, %zu failed, %zu to go",
-                  spec.out.c_str(), done, runs.size(), running.size(), failed,
-                  todo.size() - next);
+                  spec.out.c_str(), done, runs.size(), running.size(), failed, todo.size() - next);
     if (line == last_line) return;
     last_line = line;
     if (tty)
@@ -306,7 +305,8 @@ int sweep_status(const std::string& dir) {
                 state_name(s.kind), static_cast<long long>(s.timesteps), ret);
   }
   std::string summary;
-  for (const auto& [name, n] : counts) summary += (summary.empty() ? "" : ", ") + std::to_string(n) + " " + name;
+  for (const auto& [name, n] : counts)
+    summary += (summary.empty() ? "" : ", ") + std::to_string(n) + " " + name;
   std::printf("%zu runs: %s\n", m.runs.size(), summary.c_str());
   return kExitOk;
 }
@@ -438,9 +438,8 @@ int cmd_sweep(const Args& args) {
   }
   if (spec.out.empty()) throw UsageError("needs --out DIR, the sweep folder");
   if (local && slurm) throw UsageError("--local and --slurm exclude each other");
-  const int jobs =
-      has_jobs ? static_cast<int>(parse_int_option("--jobs", jobs_text, 1, 4096))
-               : std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
+  const int jobs = has_jobs ? static_cast<int>(parse_int_option("--jobs", jobs_text, 1, 4096))
+                            : std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
   if (!so.throttle.empty()) parse_int_option("--throttle", so.throttle, 1, 1 << 20);
   parse_int_option("--signal-grace", so.grace, 1, 1 << 20);
   if (has_seeds) spec.seeds = parse_seeds(seeds);
@@ -463,8 +462,8 @@ int cmd_sweep(const Args& args) {
                      " describes another sweep: choose another --out, or run that sweep's "
                      "own command");
   write_sweep_manifest(posix_fs(), spec, runs);
-  std::printf("sweep %s: %zu runs (%zu grid points x %zu seeds)\n", spec.out.c_str(),
-              runs.size(), runs.size() / std::max<size_t>(1, spec.seeds.size()),
+  std::printf("sweep %s: %zu runs (%zu grid points x %zu seeds)\n", spec.out.c_str(), runs.size(),
+              runs.size() / std::max<size_t>(1, spec.seeds.size()),
               std::max<size_t>(1, spec.seeds.size()));
   if (slurm) return run_slurm(spec, runs, so);
   return run_local(spec, runs, jobs);

@@ -159,8 +159,9 @@ std::vector<uint64_t> parse_seeds(const std::string& text) {
 Config load_run_config(const SweepSpec& spec, const SweepRun& run) {
   std::vector<std::string> o = spec.overrides;
   o.insert(o.end(), run.overrides.begin(), run.overrides.end());
-  if (spec.config.empty()) return load_config_text(builtin_config_text("ppo_cartpole.ini"),
-                                                   "<built-in ppo_cartpole.ini>", o);
+  if (spec.config.empty())
+    return load_config_text(builtin_config_text("ppo_cartpole.ini"), "<built-in ppo_cartpole.ini>",
+                            o);
   const std::string prefix = "builtin:";
   if (spec.config.rfind(prefix, 0) == 0) {
     const std::string name = spec.config.substr(prefix.size());
@@ -175,8 +176,7 @@ std::vector<SweepRun> expand_sweep(const SweepSpec& spec) {
   std::vector<SweepRun> runs;
   size_t points = 1;
   for (const auto& a : spec.axes) points *= a.values.size();
-  const std::vector<uint64_t> seeds =
-      spec.seeds.empty() ? std::vector<uint64_t>{} : spec.seeds;
+  const std::vector<uint64_t> seeds = spec.seeds.empty() ? std::vector<uint64_t>{} : spec.seeds;
   const size_t per_point = seeds.empty() ? 1 : seeds.size();
   for (size_t p = 0; p < points; ++p) {
     std::vector<std::string> grid;
@@ -225,8 +225,8 @@ std::string sweep_manifest_text(const SweepSpec& spec, const std::vector<SweepRu
   out << "; edgerl sweep manifest: `edgerl sweep status|report " << spec.out
       << "` read it; running\n; the same sweep command again skips finished runs and resumes the "
          "others.\n[sweep]\n";
-  out << "config = " << spec.config << "\nout = " << spec.out << "\nseeds = "
-      << seeds_text(spec.seeds) << "\n";
+  out << "config = " << spec.config << "\nout = " << spec.out
+      << "\nseeds = " << seeds_text(spec.seeds) << "\n";
   for (const std::string& o : spec.overrides) out << "override = " << o << "\n";
   for (const auto& a : spec.axes) {
     out << "axis = " << a.key << "\n";
@@ -274,11 +274,16 @@ SweepManifest read_sweep_manifest(FileSystem& fs, const std::string& dir) {
       throw RunError(path + ":" + std::to_string(n) + ": not a line of a sweep manifest");
     const std::string k = line.substr(0, eq), value = line.substr(eq + 3);
     if (run) {
-      if (k == "id") run->id = value;
-      else if (k == "point") run->point = value;
-      else if (k == "seed") run->seed = std::strtoull(value.c_str(), nullptr, 10);
-      else if (k == "override") run->overrides.push_back(value);
-      else throw RunError(path + ":" + std::to_string(n) + ": unknown run key '" + k + "'");
+      if (k == "id")
+        run->id = value;
+      else if (k == "point")
+        run->point = value;
+      else if (k == "seed")
+        run->seed = std::strtoull(value.c_str(), nullptr, 10);
+      else if (k == "override")
+        run->overrides.push_back(value);
+      else
+        throw RunError(path + ":" + std::to_string(n) + ": unknown run key '" + k + "'");
     } else if (k == "config") {
       m.spec.config = value;
     } else if (k == "out") {
@@ -330,10 +335,8 @@ SweepRunState read_run_state(FileSystem& fs, const SweepSpec& spec, const SweepR
   SweepRunState s;
   const Config cfg = load_run_config(spec, run);
   s.run_dir = make_run_dir(spec.out, cfg.system.system_name, cfg.env.scenario_name, run.id);
-  const std::string ckpt_dir =
-      join_path(join_path(join_path(spec.out, cfg.checkpointing.save_args.rel_dir),
-                          model_name(cfg)),
-                run.id);
+  const std::string ckpt_dir = join_path(
+      join_path(join_path(spec.out, cfg.checkpointing.save_args.rel_dir), model_name(cfg)), run.id);
   std::string text;
   if (read_text(fs, join_path(join_path(spec.out, "status"), run.id), &text))
     s.exit_status = std::atoi(text.c_str());

@@ -164,7 +164,8 @@ Trainer::Impl::Learned Trainer::Impl::learn(Throughput* tp) {
 
 EvalResult Trainer::Impl::evaluate_policy(int64_t key, int64_t episodes, Throughput* tp) {
   const double t0 = opt_.clock.monotonic();
-  EvalResult r = evaluate(*system_, eval_options(cfg_), episodes, static_cast<uint64_t>(key));
+  const std::unique_ptr<Policy> policy = system_->policy();
+  EvalResult r = evaluate(*policy, eval_options(cfg_), episodes, static_cast<uint64_t>(key));
   if (tp) {
     tp->eval_seconds = opt_.clock.monotonic() - t0;
     tp->eval_steps = r.steps;
