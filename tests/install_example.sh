@@ -7,7 +7,7 @@ prefix=$1 cxx=${2:-c++}
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/edgerl-install.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/$($cxx -dumpmachine)/pkgconfig"
 pkg-config --exists edgerl || { echo "install-test: pkg-config finds no edgerl in $prefix"; exit 1; }
 # shellcheck disable=SC2046
 $cxx -std=c++17 -O2 "$here/examples/run_policy.cpp" $(pkg-config --cflags --libs edgerl) \
