@@ -23,8 +23,8 @@ namespace edgerl {
 template <class T>
 auto tensor_view(Tensor& t) {
   if (dtype_of<T>() != t.dtype)
-    throw std::invalid_argument("tensor '" + t.name + "' is " + dtype_name(t.dtype) +
-                                ", not " + dtype_name(dtype_of<T>()));
+    throw std::invalid_argument("tensor '" + t.name + "' is " + dtype_name(t.dtype) + ", not " +
+                                dtype_name(dtype_of<T>()));
   const std::vector<size_t> shape(t.shape.begin(), t.shape.end());
   return xt::adapt(reinterpret_cast<T*>(t.bytes.data()), static_cast<size_t>(num_elements(t.shape)),
                    xt::no_ownership(), shape);
@@ -33,8 +33,8 @@ auto tensor_view(Tensor& t) {
 template <class T>
 auto tensor_view(const Tensor& t) {
   if (dtype_of<T>() != t.dtype)
-    throw std::invalid_argument("tensor '" + t.name + "' is " + dtype_name(t.dtype) +
-                                ", not " + dtype_name(dtype_of<T>()));
+    throw std::invalid_argument("tensor '" + t.name + "' is " + dtype_name(t.dtype) + ", not " +
+                                dtype_name(dtype_of<T>()));
   const std::vector<size_t> shape(t.shape.begin(), t.shape.end());
   return xt::adapt(reinterpret_cast<const T*>(t.bytes.data()),
                    static_cast<size_t>(num_elements(t.shape)), xt::no_ownership(), shape);

@@ -2,7 +2,6 @@
 // line on stderr naming the file, and exit status 2.
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <string>
 
 #include "cli/commands.hpp"
@@ -29,12 +28,7 @@ const char* kCkptHelp =
     "See docs/checkpoint-format.md for the file format.\n";
 
 std::string utc_time(int64_t ms) {
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  if (!gmtime_r(&secs, &tm)) return "?";
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
+  return utc_text(ms, false);
 }
 
 std::string number(double v) {

@@ -11,9 +11,11 @@ namespace {
 struct Canvas {
   int w, h;
   std::vector<std::string> rows;
-  Canvas(int w_, int h_) : w(w_), h(h_), rows(static_cast<size_t>(h_), std::string(static_cast<size_t>(w_), ' ')) {}
+  Canvas(int w_, int h_)
+      : w(w_), h(h_), rows(static_cast<size_t>(h_), std::string(static_cast<size_t>(w_), ' ')) {}
   void put(int x, int y, char c) {
-    if (x >= 0 && x < w && y >= 0 && y < h) rows[static_cast<size_t>(y)][static_cast<size_t>(x)] = c;
+    if (x >= 0 && x < w && y >= 0 && y < h)
+      rows[static_cast<size_t>(y)][static_cast<size_t>(x)] = c;
   }
   // A line from (x0, y0) to (x1, y1) in canvas cells (Bresenham).
   void line(int x0, int y0, int x1, int y1, char c) {

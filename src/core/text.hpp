@@ -39,6 +39,10 @@ std::string lower(std::string s);
 // \xNN, so that user input never splits or garbles an error line.
 std::string printable(const std::string& s);
 
+// A Unix time in milliseconds as UTC text: "%Y%m%d%H%M%S" (compact) or "%Y-%m-%d %H:%M:%S",
+// computed here rather than by gmtime, whose time_t is 32-bit on armhf (wrong after 2038).
+std::string utc_text(int64_t unix_ms, bool compact);
+
 // "[2, 3]" for a shape, "[]" for a scalar.
 std::string shape_string(const std::vector<uint64_t>& shape);
 

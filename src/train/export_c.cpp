@@ -36,7 +36,8 @@ void array(std::string& out, const char* type, const std::string& name, const T*
 }
 
 // detmath::tanh<float> and what it uses, in C99. Each line is the C++ one, in order.
-const char* kTanh = R"(/* tanh(x) = sign(x) E / (E + 2), E = expm1(2|x|), as edgerl's detmath computes it with
+const char* kTanh =
+    R"(/* tanh(x) = sign(x) E / (E + 2), E = expm1(2|x|), as edgerl's detmath computes it with
  * IEEE-754 basic operations only, so it gives the same bits on every CPU and C library. */
 typedef union { float f; uint32_t u; } edgerl_policy_bits;
 static float edgerl_policy_as_float(uint32_t u) { edgerl_policy_bits b; b.u = u; return b.f; }
@@ -84,18 +85,19 @@ std::string policy_c_header(const PolicyModel& m, const std::string& source) {
   const bool discrete = m.output == PolicyModel::Output::argmax;
   std::string h;
   h += "/* edgerl policy for " + m.env + ": an MLP ";
-  for (size_t i = 0; i < m.widths.size(); ++i)
-    h += (i ? "-" : "") + std::to_string(m.widths[i]);
+  for (size_t i = 0; i < m.widths.size(); ++i) h += (i ? "-" : "") + std::to_string(m.widths[i]);
   h += std::string(" (") + (m.hidden == Activation::tanh ? "tanh" : "relu") + " hidden layers)";
   h += ", from " + source + ".\n";
   h += " * Written by `edgerl export FILE --format c`. Dependency-free C99: no malloc, no libm.\n";
-  h += discrete ? " * edgerl_policy_act(obs, out): out[0] = the greedy action's index (as a float).\n"
-                : " * edgerl_policy_act(obs, out): out[0.." + std::to_string(m.action_dim()) +
-                      ") = the greedy action.\n";
+  h += discrete
+           ? " * edgerl_policy_act(obs, out): out[0] = the greedy action's index (as a float).\n"
+           : " * edgerl_policy_act(obs, out): out[0.." + std::to_string(m.action_dim()) +
+                 ") = the greedy action.\n";
   h += " * Its actions are the bits `edgerl eval` computes when it is compiled without floating-\n"
        " * point contraction (-std=c99, or -ffp-contract=off; the pragmas below ask for it) and\n"
        " * without -ffast-math, on a target whose float is IEEE-754 single precision. */\n";
-  h += "#ifndef EDGERL_POLICY_H\n#define EDGERL_POLICY_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n";
+  h += "#ifndef EDGERL_POLICY_H\n#define EDGERL_POLICY_H\n\n#include <stddef.h>\n#include "
+       "<stdint.h>\n\n";
   h += "#if defined(__clang__)\n#pragma STDC FP_CONTRACT OFF\n#elif defined(__GNUC__)\n"
        "#pragma GCC optimize(\"fp-contract=off\")\n#endif\n\n";
   h += "#define EDGERL_POLICY_OBS_DIM " + std::to_string(m.obs_dim) + "\n";
@@ -134,11 +136,12 @@ std::string policy_c_header(const PolicyModel& m, const std::string& source) {
   tanh = replace_all(tanh, "%LN2LO%", hex_float(1.428606765330187045e-06f));
   double f = 2.0;
   for (int k = 0; k < 6; ++k) {
-    tanh = replace_all(tanh, "%C" + std::to_string(k) + "%",
-                       hex_float(static_cast<float>(1.0 / f)));
+    tanh =
+        replace_all(tanh, "%C" + std::to_string(k) + "%", hex_float(static_cast<float>(1.0 / f)));
     f *= static_cast<double>(k + 3);
   }
-  if (m.hidden == Activation::tanh || m.output == PolicyModel::Output::tanh_scaled) h += "\n" + tanh;
+  if (m.hidden == Activation::tanh || m.output == PolicyModel::Output::tanh_scaled)
+    h += "\n" + tanh;
   h += R"(
 /* y[out] = act(x[in] W[in][out] + b): each sum from 0 in ascending order of the inputs, the bias
  * added last, as edgerl's kernels compute it. act: 0 identity, 1 tanh, 2 relu. */
@@ -185,7 +188,8 @@ static void edgerl_policy_layer(const float* x, size_t in, const float* w, const
            "; ++k)\n      if (x[k] > x[best]) best = k;\n    out[0] = (float)best;\n  }\n";
       break;
     case PolicyModel::Output::identity:
-      h += "  {\n    size_t k;\n    for (k = 0; k < EDGERL_POLICY_ACTION_DIM; ++k) out[k] = x[k];\n  }\n";
+      h += "  {\n    size_t k;\n    for (k = 0; k < EDGERL_POLICY_ACTION_DIM; ++k) out[k] = "
+           "x[k];\n  }\n";
       break;
     case PolicyModel::Output::tanh_scaled:
       h += "  {\n    size_t k;\n    for (k = 0; k < EDGERL_POLICY_ACTION_DIM; ++k)\n"
