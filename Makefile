@@ -9,6 +9,7 @@
 #   make bench      benchmarks (see docs/benchmarks.md)
 #   make fuzz       run the checkpoint-reader fuzzer (FUZZ_SECONDS, default 60)
 #   make deps       install missing Debian packages (apt-get, only when missing)
+#   make static     build/edgerl-static; make cross ARCH=aarch64|armhf|riscv64 (docs/edge.md)
 
 CXX ?= g++
 BUILD ?= build
@@ -24,10 +25,11 @@ endif
 
 BASE_FLAGS := $(shell cat build-flags.txt)
 VERSION := $(shell cat VERSION)
-CPPFLAGS += -Iinclude -Isrc -I$(BUILD)/gen -D_FILE_OFFSET_BITS=64 -DEDGERL_VERSION=\"$(VERSION)\"
+# override: a CPPFLAGS=... on the command line (a cross prefix's -I) adds to these.
+override CPPFLAGS += -Iinclude -Isrc -I$(BUILD)/gen -D_FILE_OFFSET_BITS=64 -DEDGERL_VERSION=\"$(VERSION)\"
 # CXXFLAGS and LDFLAGS from the command line come last (make sanitize uses them).
 ALL_CXXFLAGS = $(BASE_FLAGS) $(ARCH_FLAGS) $(CXXFLAGS)
-LDLIBS += -linih -lz -pthread
+override LDLIBS += -linih -lz -pthread
 
 LIB_SRCS := $(shell cat src/sources.txt)
 CLI_SRCS := $(shell cat src/cli/sources.txt)
@@ -42,15 +44,39 @@ BENCH_OBJS := $(BENCH_SRCS:%.cpp=$(BUILD)/obj/%.o)
 MAIN_OBJ := $(BUILD)/obj/src/cli/main.o
 GEN := $(BUILD)/gen/builtin_configs.inc
 
+# SIZE=1 (make static, make cross): the code that runs per step or per update
+# (src/hot-sources.txt) keeps the full optimisation, everything else is built for size (-Os),
+# and unused functions are dropped at link time. Same bits as the default build (-Os changes
+# no floating-point rule here: -ffp-contract=off, no fast-math); make static-test checks it.
+SIZE ?= 0
+ifeq ($(SIZE),1)
+  SIZE_FLAGS := -ffunction-sections -fdata-sections
+  SIZE_LDFLAGS := -Wl,--gc-sections
+  HOT_SRCS := $(shell cat src/hot-sources.txt)
+  COLD_OBJS := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(filter-out $(HOT_SRCS),$(LIB_SRCS) $(CLI_SRCS) src/cli/main.cpp src/cli/terminate_small.cpp))
+  $(COLD_OBJS): OBJ_FLAGS := -Os
+endif
+
 DEB_PACKAGES := g++ make pkg-config libxtensor-dev libinih-dev zlib1g-dev doctest-dev \
                 meson ninja-build clang-14 libclang-rt-14-dev python3-numpy
 
-.PHONY: all run test unit-test script-test fuzz-smoke same-bits sanitize bench fuzz deps clean format check-format install install-test
+.PHONY: all run test unit-test script-test fuzz-smoke same-bits sanitize bench fuzz deps clean format check-format install install-test static static-test cross test-cross cross-smoke deps-cross deps-build
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/edgerl
 
-deps:
+# make deps: what building needs (deps-build, all make run installs) and what make test's
+# optional checks use where they can run: aarch64 and armhf cross toolchains with qemu-user
+# (on x86-64) and Slurm with MUNGE. A tool that cannot be installed is one line; the check
+# that needs it then says "skipped".
+deps: deps-build
+	@if [ "$$(uname -m)" = x86_64 ]; then \
+	  $(MAKE) --no-print-directory deps-cross ARCH=aarch64 || echo "make deps: no aarch64 cross toolchain (make test skips its check)"; \
+	  $(MAKE) --no-print-directory deps-cross ARCH=armhf || echo "make deps: no armhf cross toolchain (make test skips its check)"; \
+	fi
+	@tests/slurm/slurm_deps.sh 2>/dev/null || echo "make deps: Slurm and MUNGE not installed (make test skips the Slurm sweep)"
+
+deps-build:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
@@ -62,13 +88,13 @@ deps:
 	    || { echo "make deps: apt-get failed to install:$$missing" >&2; exit 1; }; \
 	fi
 
-run: deps
+run: deps-build
 	@$(MAKE) --no-print-directory -j$(JOBS) all
 	$(BUILD)/edgerl train
 
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/edgerl $(BUILD)/edgerl_tests
-	@$(MAKE) --no-print-directory unit-test script-test fuzz-smoke same-bits install-test
+	@$(MAKE) --no-print-directory unit-test script-test fuzz-smoke same-bits install-test static-test cross-smoke
 
 unit-test: $(BUILD)/edgerl_tests
 	$(BUILD)/edgerl_tests
@@ -86,10 +112,10 @@ FUZZ_SECONDS ?= 60
 fuzz-smoke:
 	@tests/fuzz/run.sh 20
 
-fuzz: deps
+fuzz: deps-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-sanitize: deps
+sanitize: deps-build
 	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build-san PORTABLE=1 \
 	  CXXFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" build-san/edgerl_tests
@@ -123,15 +149,79 @@ $(GEN): $(CONFIGS) tools/embed_configs.sh
 
 $(BUILD)/obj/%.o: %.cpp $(BUILD)/flags.stamp | $(GEN)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) -MMD -MP -c -o $@ $<
+	$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) $(SIZE_FLAGS) $(OBJ_FLAGS) -MMD -MP -c -o $@ $<
 
 # Rebuild everything when the flags change (e.g. PORTABLE=1 after a native build).
 $(BUILD)/flags.stamp: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) $(LDFLAGS)' > $@.new
+	@echo '$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) $(LDFLAGS) SIZE=$(SIZE)' > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
 FORCE:
+
+# ---- Static and cross builds (Debian's cross toolchains; tests under qemu-user) -------------
+#   make static                 $(BUILD)/edgerl-static: static, stripped, built small (SIZE=1)
+#   make cross ARCH=aarch64|armhf|riscv64   build-ARCH/edgerl-static (and build-ARCH/edgerl-qemu,
+#                               a wrapper that runs it under qemu-user)
+#   make test-cross ARCH=...    every unit test under qemu (QUICK=1: the portability-sensitive
+#                               ones), then same_bits.sh between this machine's build and qemu's
+#   make deps-cross ARCH=...    its Debian packages (dpkg --add-architecture; make deps does
+#                               aarch64 and armhf on x86-64)
+# riscv64: Debian 12 has no riscv64 archive, so inih and zlib come from RISCV64_PREFIX, built
+# from their sources by tools/build_riscv64_deps.sh; its toolchain and qemu are Debian's.
+CROSS_TRIPLE_aarch64 := aarch64-linux-gnu
+CROSS_TRIPLE_armhf := arm-linux-gnueabihf
+CROSS_TRIPLE_riscv64 := riscv64-linux-gnu
+CROSS_QEMU_aarch64 := qemu-aarch64-static
+CROSS_QEMU_armhf := qemu-arm-static
+CROSS_QEMU_riscv64 := qemu-riscv64-static
+CROSS_DEBARCH_aarch64 := arm64
+CROSS_DEBARCH_armhf := armhf
+RISCV64_PREFIX ?= /opt/riscv64
+CROSS_EXTRA_riscv64 := CPPFLAGS=-I$(RISCV64_PREFIX)/include LDFLAGS="-static -L$(RISCV64_PREFIX)/lib"
+CROSS_TRIPLE := $(CROSS_TRIPLE_$(ARCH))
+CROSS_BUILD := build-$(ARCH)
+CROSS_MAKE = $(MAKE) --no-print-directory -j$(JOBS) CXX=$(CROSS_TRIPLE)-g++ PORTABLE=1 SIZE=1 \
+  BUILD=$(CROSS_BUILD) LDFLAGS=-static $(CROSS_EXTRA_$(ARCH))
+# The portability-sensitive unit tests (numbers, files, formats), quick enough for qemu.
+CROSS_QUICK_TESTS := rng*,*detmath*,envs*,*Mlp*,*mlp*,*distribution*,*head*,ckpt format*,ckpt io*,*config*,*integers*,UTC*,parts:*,*tfevents*,*CRC*
+
+static: deps-build
+	@$(MAKE) --no-print-directory -j$(JOBS) PORTABLE=1 SIZE=1 BUILD=build-static build-static/edgerl-static
+	@mkdir -p $(BUILD) && cp build-static/edgerl-static $(BUILD)/edgerl-static
+	@ls -l $(BUILD)/edgerl-static | awk '{print "make static: $(BUILD)/edgerl-static, " $$5 " bytes"}'
+
+# The small static binary: stripped, unused sections dropped, the small terminate handler.
+$(BUILD)/edgerl-static: $(MAIN_OBJ) $(BUILD)/obj/src/cli/terminate_small.o $(BUILD)/libedgerl_cli.a $(BUILD)/libedgerl.a
+	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -static -s $(SIZE_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The static binary trains to the same bits as this machine's build.
+static-test: static $(BUILD)/edgerl
+	tests/same_bits.sh $(BUILD)/edgerl $(BUILD)/edgerl-static
+
+cross:
+	@test -n "$(CROSS_TRIPLE)" || { echo "make cross: ARCH=aarch64, armhf or riscv64" >&2; exit 2; }
+	@$(CROSS_MAKE) $(CROSS_BUILD)/edgerl-static
+	@printf '#!/bin/sh\nexec %s %s "$$@"\n' $(CROSS_QEMU_$(ARCH)) $(abspath $(CROSS_BUILD))/edgerl-static \
+	  > $(CROSS_BUILD)/edgerl-qemu && chmod +x $(CROSS_BUILD)/edgerl-qemu
+	@ls -l $(CROSS_BUILD)/edgerl-static | awk '{print "make cross: $(CROSS_BUILD)/edgerl-static, " $$5 " bytes"}'
+
+test-cross: cross $(BUILD)/edgerl
+	@$(CROSS_MAKE) $(CROSS_BUILD)/edgerl_tests
+	$(CROSS_QEMU_$(ARCH)) $(CROSS_BUILD)/edgerl_tests $(if $(QUICK),--test-case="$(CROSS_QUICK_TESTS)")
+	tests/same_bits.sh $(BUILD)/edgerl $(CROSS_BUILD)/edgerl-qemu
+
+# In make test: aarch64 and armhf when their toolchains and qemu are here: the static cross
+# binary trains short runs to this machine's bits and resumes its checkpoints.
+cross-smoke: $(BUILD)/edgerl
+	@tests/cross_smoke.sh $(BUILD)/edgerl
+
+deps-cross:
+	@test -n "$(CROSS_TRIPLE)" || { echo "make deps-cross: ARCH=aarch64, armhf or riscv64" >&2; exit 2; }
+	@if [ -n "$(CROSS_DEBARCH_$(ARCH))" ] && ! dpkg --print-foreign-architectures | grep -qx $(CROSS_DEBARCH_$(ARCH)); then \
+	  dpkg --add-architecture $(CROSS_DEBARCH_$(ARCH)) && apt-get update -qq; fi
+	@$(MAKE) --no-print-directory deps-build DEB_PACKAGES="g++-$(CROSS_TRIPLE) qemu-user-static doctest-dev \
+	  $(if $(CROSS_DEBARCH_$(ARCH)),libinih-dev:$(CROSS_DEBARCH_$(ARCH)) zlib1g-dev:$(CROSS_DEBARCH_$(ARCH)))"
 
 # The C++ library for programs on a Linux board: libedgerl.a, the public headers, edgerl.pc
 # (pkg-config) and the binary, under $(DESTDIR)$(PREFIX).

@@ -6,29 +6,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <sstream>
 
 #include "core/text.hpp"
 
 namespace edgerl::schema {
 namespace {
 
-// The shortest %g text that reads back as exactly v ("10", not "1e+01"; "0.00025").
-std::string format_double(double v) {
-  std::string best;
-  char buf[40];
-  for (int prec = 1; prec <= 17; ++prec) {
-    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
-    if (std::strtod(buf, nullptr) == v && (best.empty() || std::strlen(buf) < best.size()))
-      best = buf;
-  }
-  return best;
-}
-
 std::string format_number(double v) {
   if (v == kInf) return "inf";
   if (v >= kI64Max) return "2^63-1";
-  return format_double(v);
+  return shortest_double(v);
 }
 
 bool parse_bool(const std::string& v, bool& out) {
@@ -204,9 +191,7 @@ std::string set(const Field& f, void* owner, const std::string& raw) {
       }
       std::vector<int64_t> out;
       if (!trim(s).empty()) {
-        std::stringstream ss(s);
-        std::string item;
-        while (std::getline(ss, item, ',')) {
+        for (const std::string& item : split(s, ',')) {
           int64_t x = 0;
           bool in_range = false;
           if (!int_value(f, trim(item), x, in_range) || !in_range) return bad + allowed_text;
@@ -231,7 +216,7 @@ std::string get(const Field& f, const void* owner) {
     case Kind::UInt:
       return std::to_string(*static_cast<const uint64_t*>(p));
     case Kind::Double:
-      return format_double(*static_cast<const double*>(p));
+      return shortest_double(*static_cast<const double*>(p));
     case Kind::Choice:
     case Kind::Name:
     case Kind::OptName:

@@ -4,28 +4,44 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace edgerl {
 namespace {
 
+// The first line of a small text file (procfs, cgroupfs) without its line break; "" when
+// it cannot be read.
+std::string first_line(const char* path, const char* starting_with = "") {
+  std::FILE* f = std::fopen(path, "r");
+  if (!f) return "";
+  char line[256];
+  std::string out;
+  const size_t n = std::strlen(starting_with);
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, starting_with, n) == 0) {
+      out = line;
+      break;
+    }
+  std::fclose(f);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
 uint64_t meminfo_available() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  uint64_t kib = 0;
-  std::string unit;
-  while (in >> key >> kib >> unit)
-    if (key == "MemAvailable:") return kib * 1024;
-  return 0;
+  // "MemAvailable:   12345678 kB"
+  const std::string line = first_line("/proc/meminfo", "MemAvailable:");
+  if (line.empty()) return 0;
+  return std::strtoull(line.c_str() + std::strlen("MemAvailable:"), nullptr, 10) * 1024;
 }
 
 uint64_t cgroup_left() {
-  std::ifstream max_in("/sys/fs/cgroup/memory.max"), cur_in("/sys/fs/cgroup/memory.current");
-  std::string max_text;
-  uint64_t current = 0;
-  if (!(max_in >> max_text) || max_text == "max" || !(cur_in >> current)) return 0;
-  const uint64_t max = std::stoull(max_text);
+  const std::string max_text = first_line("/sys/fs/cgroup/memory.max");
+  const std::string cur_text = first_line("/sys/fs/cgroup/memory.current");
+  if (max_text.empty() || max_text == "max" || cur_text.empty()) return 0;
+  const uint64_t max = std::strtoull(max_text.c_str(), nullptr, 10);
+  const uint64_t current = std::strtoull(cur_text.c_str(), nullptr, 10);
   return max > current ? max - current : 1;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace edgerl {
@@ -42,6 +43,52 @@ std::string printable(const std::string& s);
 // A Unix time in milliseconds as UTC text: "%Y%m%d%H%M%S" (compact) or "%Y-%m-%d %H:%M:%S",
 // computed here rather than by gmtime, whose time_t is 32-bit on armhf (wrong after 2038).
 std::string utc_text(int64_t unix_ms, bool compact);
+
+// s cut at every `sep`: "a,,b" -> {"a", "", "b"}, "" -> {""}.
+std::vector<std::string> split(const std::string& s, char sep);
+
+// s cut at runs of white space, without empty words: " a  b\n" -> {"a", "b"}.
+std::vector<std::string> split_words(const std::string& s);
+
+// The shortest %g text that reads back as exactly v ("10", not "1e+01"; "0.00025"): equal
+// values give equal text on every build. (Not std::to_chars: its tables, and from_chars'
+// locale machinery, would add 300 kB to a static binary.)
+std::string shortest_double(double v);
+
+// A whole string as a double, as strtod reads it in the C locale, but strict: no leading
+// space or '+', no hex, nothing after the number. False when it is not one.
+bool parse_double(const std::string& s, double* v);
+
+// Text built with <<, like an ostringstream for strings and integers but without iostreams
+// (which would add half a megabyte to a static binary). Floating-point numbers are refused at
+// compile time: format them explicitly (%.17g or the schema's own text).
+class TextOut {
+ public:
+  TextOut& operator<<(const std::string& s) {
+    text_ += s;
+    return *this;
+  }
+  TextOut& operator<<(const char* s) {
+    text_ += s;
+    return *this;
+  }
+  TextOut& operator<<(char c) {
+    text_ += c;
+    return *this;
+  }
+  template <typename T, typename = std::enable_if_t<std::is_integral<T>::value>>
+  TextOut& operator<<(T v) {
+    text_ += std::to_string(v);
+    return *this;
+  }
+  TextOut& operator<<(double) = delete;
+  TextOut& operator<<(float) = delete;
+  bool empty() const { return text_.empty(); }
+  const std::string& str() const { return text_; }
+
+ private:
+  std::string text_;
+};
 
 // "[2, 3]" for a shape, "[]" for a scalar.
 std::string shape_string(const std::vector<uint64_t>& shape);

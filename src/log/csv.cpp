@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <unordered_map>
 
+#include "core/text.hpp"
 #include "edgerl/logger.hpp"
 #include "log/files.hpp"
 
@@ -37,9 +38,7 @@ bool parse_int(std::string_view cell, int64_t& v) {
 
 // Shortest text that reads back as the same double, so equal values give equal files.
 void append_double(std::string& out, double v) {
-  char buf[32];
-  const auto result = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, result.ptr);
+  out += shortest_double(v);
 }
 
 std::string header_line(const std::vector<std::string>& columns) {

@@ -1,12 +1,12 @@
 // Learning curves: eval.csv in, SVG out.
 #include "edgerl/plot.hpp"
 
+#include "core/text.hpp"
 #include "log/files.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -36,8 +36,7 @@ std::string read_text(const std::string& path) {
 // Empty cells are missing values; anything else must be a number.
 bool parse_cell(std::string_view cell, double& v, const std::string& where) {
   if (cell.empty()) return false;
-  const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), v);
-  if (ec != std::errc() || end != cell.data() + cell.size())
+  if (!parse_double(std::string(cell), &v))
     throw PlotError(where + ": '" + std::string(cell) + "' is not a number");
   return std::isfinite(v);
 }

@@ -7,8 +7,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "core/text.hpp"
 #include "edgerl/checkpoint.hpp"
@@ -88,18 +86,21 @@ std::string ini_value(const std::string& text, const std::string& key) {
 bool locked_by_someone(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return false;
-  std::ifstream in("/proc/locks");
-  std::string line;
+  std::FILE* in = std::fopen("/proc/locks", "r");
+  if (!in) return false;
   const std::string inode = ":" + std::to_string(static_cast<unsigned long long>(st.st_ino));
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    std::string n, kind, mode, rw, pid, where;
-    if (!(f >> n >> kind >> mode >> rw >> pid >> where)) continue;
-    if (kind == "FLOCK" && where.size() > inode.size() &&
-        where.compare(where.size() - inode.size(), inode.size(), inode) == 0)
-      return true;
+  char text[512];
+  bool held = false;
+  while (!held && std::fgets(text, sizeof text, in)) {
+    // "1: FLOCK  ADVISORY  WRITE 1234 00:2d:5678 0 EOF"
+    const std::vector<std::string> f = split_words(text);
+    if (f.size() < 6) continue;
+    const std::string &kind = f[1], &where = f[5];
+    held = kind == "FLOCK" && where.size() > inode.size() &&
+           where.compare(where.size() - inode.size(), inode.size(), inode) == 0;
   }
-  return false;
+  std::fclose(in);
+  return held;
 }
 
 }  // namespace
@@ -221,7 +222,7 @@ std::vector<SweepRun> expand_sweep(const SweepSpec& spec) {
 }
 
 std::string sweep_manifest_text(const SweepSpec& spec, const std::vector<SweepRun>& runs) {
-  std::ostringstream out;
+  TextOut out;
   out << "; edgerl sweep manifest: `edgerl sweep status|report " << spec.out
       << "` read it; running\n; the same sweep command again skips finished runs and resumes the "
          "others.\n[sweep]\n";
@@ -255,11 +256,11 @@ SweepManifest read_sweep_manifest(FileSystem& fs, const std::string& dir) {
   const Status st = read_file_to_string(fs, path, &text);
   if (!st.ok()) throw RunError(path + ": no sweep manifest here (" + st.message() + ")");
   SweepManifest m;
-  std::istringstream in(text);
-  std::string line;
   SweepRun* run = nullptr;
   int n = 0;
-  while (std::getline(in, line)) {
+  std::vector<std::string> lines = split(text, '\n');
+  if (!lines.empty() && lines.back().empty()) lines.pop_back();
+  for (const std::string& line : lines) {
     ++n;
     if (line.empty() || line[0] == ';') continue;
     if (line == "[sweep]") continue;
@@ -348,18 +349,13 @@ SweepRunState read_run_state(FileSystem& fs, const SweepSpec& spec, const SweepR
     // The last whole row's episode_return_mean.
     const size_t header_end = text.find('\n');
     if (header_end != std::string::npos) {
-      std::vector<std::string> columns;
-      std::stringstream h(text.substr(0, header_end));
-      std::string c;
-      while (std::getline(h, c, ',')) columns.push_back(c);
+      const std::vector<std::string> columns = split(text.substr(0, header_end), ',');
       const auto col = std::find(columns.begin(), columns.end(), "episode_return_mean");
       size_t end = text.size();
       if (end > 0 && text[end - 1] == '\n') --end;
       const size_t start = text.rfind('\n', end - 1);
       if (col != columns.end() && start != std::string::npos && start >= header_end) {
-        std::stringstream row(text.substr(start + 1, end - start - 1));
-        std::vector<std::string> cells;
-        while (std::getline(row, c, ',')) cells.push_back(c);
+        const std::vector<std::string> cells = split(text.substr(start + 1, end - start - 1), ',');
         const size_t i = static_cast<size_t>(col - columns.begin());
         if (cells.size() == columns.size() && !cells[i].empty()) {
           s.last_return = std::strtod(cells[i].c_str(), nullptr);
