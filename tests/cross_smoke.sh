@@ -20,9 +20,10 @@ for arch in aarch64 armhf; do
     continue
   fi
   start=$(date +%s)
-  if ! make --no-print-directory cross ARCH=$arch > "build-$arch.log" 2>&1; then
-    tail -20 "build-$arch.log"
-    echo "cross_smoke: $arch: the build failed (log: build-$arch.log)"
+  mkdir -p "build-$arch"
+  if ! make --no-print-directory cross ARCH=$arch > "build-$arch/cross.log" 2>&1; then
+    tail -20 "build-$arch/cross.log"
+    echo "cross_smoke: $arch: the build failed (log: build-$arch/cross.log)"
     status=1
     continue
   fi
