@@ -124,6 +124,7 @@ sanitize: deps-build
 bench: $(BUILD)/edgerl_bench $(BUILD)/edgerl
 	$(BUILD)/edgerl_bench
 	bench/solve.sh $(BUILD)/edgerl
+	@if [ -x $(BUILD)/edgerl-static ]; then bench/edge.sh $(BUILD)/edgerl $(BUILD)/edgerl-static; else bench/edge.sh $(BUILD)/edgerl; fi
 
 $(BUILD)/edgerl: $(MAIN_OBJ) $(BUILD)/libedgerl_cli.a $(BUILD)/libedgerl.a
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -48,10 +48,11 @@ struct TrainSummary {
   double absolute_episode_return_std = 0;
   int64_t timesteps = 0;
   double wall_seconds = 0;
-  double steps_per_second = 0;  // training steps of this process per wall second
-  int64_t start_eval_step = 0;  // > 0 when resumed
-  std::string run_dir;          // logger run folder
-  std::string checkpoint_dir;   // empty when not saving
+  double steps_per_second = 0;       // training steps of this process per wall second
+  uint64_t peak_resident_bytes = 0;  // this process's peak resident memory at the end
+  int64_t start_eval_step = 0;       // > 0 when resumed
+  std::string run_dir;               // logger run folder
+  std::string checkpoint_dir;        // empty when not saving
   TrainOutcome outcome = TrainOutcome::finished;
   std::string stop_checkpoint;  // stopped: the checkpoint written then (empty if it failed)
 };

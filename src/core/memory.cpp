@@ -71,4 +71,10 @@ std::string memory_size(uint64_t bytes) {
   return buf;
 }
 
+uint64_t peak_resident_bytes() {
+  rusage u{};
+  if (getrusage(RUSAGE_SELF, &u) != 0 || u.ru_maxrss <= 0) return 0;
+  return static_cast<uint64_t>(u.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
 }  // namespace edgerl

@@ -13,6 +13,10 @@ namespace edgerl {
 // 0 when none of them can be read.
 uint64_t available_memory_bytes();
 
+// The most resident memory this process has held so far (getrusage's ru_maxrss); 0 when the
+// system does not say.
+uint64_t peak_resident_bytes();
+
 // "8.8 GB"-style sizes for people (decimal units, as memory is sold).
 std::string memory_size(uint64_t bytes);
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 
+#include "core/memory.hpp"
 #include "edgerl/checkpoint.hpp"
 #include "edgerl/evaluator.hpp"
 #include "edgerl/io.hpp"
@@ -293,6 +294,7 @@ TrainSummary Trainer::Impl::end(TrainOutcome outcome) {
       summary_.wall_seconds > 0
           ? static_cast<double>(summary_.timesteps - start_timestep_) / summary_.wall_seconds
           : 0;
+  summary_.peak_resident_bytes = peak_resident_bytes();
   {
     std::lock_guard<std::mutex> lock(logger_mutex_);
     logger_->sync();
@@ -321,10 +323,12 @@ void Trainer::Impl::write_summary() {
                 "; edgerl run summary\n[final]\nstatus = %s\nepisode_return_mean = %.9g\n"
                 "episode_return_std = %.9g\nabsolute_episode_return_mean = %.9g\n"
                 "absolute_episode_return_std = %.9g\n"
-                "timesteps = %lld\nwall_seconds = %.3f\nsteps_per_second = %.1f\n",
+                "timesteps = %lld\nwall_seconds = %.3f\nsteps_per_second = %.1f\n"
+                "peak_resident_kib = %llu\n",
                 outcome_name(s.outcome), s.episode_return_mean, s.episode_return_std,
                 s.absolute_episode_return_mean, s.absolute_episode_return_std,
-                static_cast<long long>(s.timesteps), s.wall_seconds, s.steps_per_second);
+                static_cast<long long>(s.timesteps), s.wall_seconds, s.steps_per_second,
+                static_cast<unsigned long long>(s.peak_resident_bytes / 1024));
   const std::string text = buf;
   const std::string path = join_path(s.run_dir, "summary.ini");
   const Status st =
