@@ -83,7 +83,7 @@ void write_run_exit_status(FileSystem& fs, const std::string& out, const std::st
 // proportiontocut 0.25).
 struct SeedStats {
   size_t n = 0;
-  double mean = 0, std = 0, median = 0, iqm = 0;
+  double mean = 0, std = 0, median = 0, iqm = 0;  // NaN when there are no values
 };
 SeedStats seed_stats(std::vector<double> values);
 

@@ -223,8 +223,9 @@ std::string slurm_script(const SweepSpec& spec, const std::vector<SweepRun>& run
   s += "#SBATCH --array=0-" + std::to_string(runs.size() - 1) +
        (o.throttle.empty() ? "" : "%" + o.throttle) + "\n";
   s += "#SBATCH --requeue              # preempted or timed-out tasks go back to the queue\n";
-  s += "#SBATCH --signal=B:USR1@" + o.grace +
-       "       # USR1 to this script before the time limit: time to save\n";
+  std::string signal = "#SBATCH --signal=B:USR1@" + o.grace;
+  signal.resize(std::max<size_t>(signal.size() + 1, 31), ' ');  // the comments line up
+  s += signal + "# USR1 to this script before the time limit: time to save\n";
   s += "#SBATCH --open-mode=append     # a requeued task appends to its output\n";
   s += "#SBATCH --output=" + join_path(spec.out, "logs") + "/slurm-%A_%a.out\n";
   s += "#SBATCH --time=" + o.time + "\n";

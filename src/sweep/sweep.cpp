@@ -213,7 +213,7 @@ std::vector<SweepRun> expand_sweep(const SweepSpec& spec) {
         const Config cfg = load_run_config(spec, r);
         if (seeds.empty()) r.seed = cfg.arch.seed;
       } catch (const ConfigError& e) {
-        throw ConfigError("sweep run " + r.id + ": " + e.what());
+        throw ConfigError("run '" + r.id + "': " + e.what());
       }
       runs.push_back(std::move(r));
     }
@@ -389,7 +389,10 @@ SweepRunState read_run_state(FileSystem& fs, const SweepSpec& spec, const SweepR
 SeedStats seed_stats(std::vector<double> v) {
   SeedStats s;
   s.n = v.size();
-  if (v.empty()) return s;
+  if (v.empty()) {  // no finished run: no number to show
+    s.mean = s.std = s.median = s.iqm = NAN;
+    return s;
+  }
   std::sort(v.begin(), v.end());
   double sum = 0;
   for (double x : v) sum += x;
