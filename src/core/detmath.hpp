@@ -209,18 +209,20 @@ inline T softplus(T x) {
 // - |x| < 2^-26: sin x rounds to x (|sin x - x| < |x|^3/6 is below half an ulp of x, even
 //   below a power of two) and, for |x| < 2^-27, cos x rounds to 1. This covers 0, -0 and the
 //   subnormals.
-// - 2^-26 <= |x| <= 2^20, the fast path (inline below): Cody-Waite reduction by pi/512,
-//   |x| = j pi/512 + d + dl, with pi/512 in four pieces (three of 25 bits, so j * piece is exact
-//   for j < 2^28) and d + dl a double-double within 2^-110.5 of the exact value; j's low 8
-//   bits index a table of sin and cos of m pi/512 as double-doubles and its next 2 bits give
+// - 2^-26 <= |x| <= 2^20, the fast path (inline below): Cody-Waite reduction by pi/1024,
+//   |x| = j pi/1024 + d + dl, with pi/1024 in four pieces (three of 24 bits, so j * piece is
+//   exact for j < 2^29) and d + dl a double-double within 2^-108 of the exact value; j's low 9
+//   bits index a table of sin and cos of m pi/1024 as double-doubles and its next 2 bits give
 //   the quadrant, so the table load overlaps the reduction. Then
-//     sin(m pi/512 + d + dl) = S cos(d + dl) + C sin(d + dl)
-//   with the leading products exact (Dekker's product with Veltkamp's split: no FMA), the small
-//   polynomials in double (|d| <= pi/1024). The result hi + lo is within 2^-69.2 |y| +
-//   2^-110.5 of the true y (derived term by term in eval_trig); the rounding test
+//     sin(m pi/1024 + d + dl) = S cos(d + dl) + C sin(d + dl)
+//   with the leading product exact (two_prod_err: one FMA where the CPU has it, else Dekker's
+//   product with Veltkamp's splits; both give the same, unique, error term), the small
+//   polynomials in double (|d| <= pi/2048). The result hi + lo is within 2^-69.2 |y| + 2^-108 of
+//   the true y (derived term by term in eval_trig); the rounding test
 //   hi + (lo + eps) == hi + (lo - eps), with eps above that bound, proves that every value in
-//   the error interval rounds to hi. It fails for about 1 argument in 20000, which then takes
-//   the slow path. The path is branch-free but for that test.
+//   the error interval rounds to hi. It fails for about 1 argument in 20000 (measured by
+//   tools/check_detmath_trig.cpp), which then takes the slow path. The path is branch-free but
+//   for that test.
 // - Otherwise (|x| > 2^20, or the rounding test failed): the slow path (detmath.cpp), an exact
 //   Payne-Hanek reduction with 2/pi to 1312 bits and Taylor series in 256-bit fixed point
 //   (integer arithmetic), accurate to 2^-246 absolute, i.e. 2^-180 relative to the smallest
@@ -258,9 +260,19 @@ inline double abs_bits(double a) {
   return bits_as<double>(bits_as<uint64_t>(a) & 0x7fffffffffffffffull);
 }
 
-// The rounding error of p = a*b (a*b = p + e exactly, Dekker), from the splits of a and b.
-inline double two_prod_err(double p, double ah, double al, double bh, double bl) {
+// The rounding error e of p = fl(a b), a b = p + e exactly, for |a|, |b| < 2^995 and a b zero or
+// above 2^-969 (so that e is representable). e is a unique double, so the two ways give the same
+// bits: one fused multiply-add where the CPU has it (a correctly rounded fma of an exactly
+// representable result is exact), else Dekker's product with Veltkamp's splits (no FMA).
+inline double two_prod_err(double a, double b, double p) {
+#ifdef __FP_FAST_FMA
+  return __builtin_fma(a, b, -p);
+#else
+  double ah, al, bh, bl;
+  split(a, ah, al);
+  split(b, bh, bl);
   return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+#endif
 }
 
 constexpr double kTrigShifter = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer
@@ -310,7 +322,7 @@ inline void reduce_trig(double ax, TrigArg& a) {
 //   sm  = sin d - d         = d q (-1/6 + q/120 - q^2/5040)  |sm| <= 2^-30.6, truncation 2^-102
 //   cmt = cos d - 1 + d^2/2 = q^2 (1/24 - q/720)             |cmt| <= 2^-42, truncation 2^-90
 //   y'  = B cos d - A sin d ~ B - d (A + B d/2)               (error < 2^-30.6 |dl| < 2^-86)
-// B d is an exact product (Dekker, Veltkamp splits) and A + B d an exact Fast2Sum (A = 0, or
+// B d is an exact product (two_prod_err) and A + B d an exact Fast2Sum (A = 0, or
 // |A| >= sin(pi/1024) > 2 |d| >= |B d|). Error relative to |y| (|y| >= 0.64 |d| when A = 0, else
 // |y| >= max(A/2, sin(pi/2048))): B sm, with relative error 6.75 * 2^-53 (q, -1/6, the sum, two
 // products, B ~ its double) and |B sm| <= |d|^3/6, 2^-71.5; A q/2, three roundings (q, the
@@ -327,11 +339,8 @@ inline void eval_trig(const TrigArg& a, bool cos_v, double& hi, double& lo, doub
   const double bh = bits_as<double>(bits_as<uint64_t>(tab[2 - oa]) ^ b_sign);
   const double bl = bits_as<double>(bits_as<uint64_t>(tab[3 - oa]) ^ b_sign);
   const double d = a.d;
-  double dh, dlo, bhh, bhl;
-  split(d, dh, dlo);
-  split(bh, bhh, bhl);
   const double pb = bh * d;
-  const double pb_err = two_prod_err(pb, bhh, bhl, dh, dlo);
+  const double pb_err = two_prod_err(bh, d, pb);
   const double q = d * d;
   const double sm = (d * q) * (-1.0 / 6.0 + q * (1.0 / 120.0 - q * (1.0 / 5040.0)));
   const double cmt = (q * q) * (1.0 / 24.0 - q * (1.0 / 720.0));
