@@ -4,6 +4,7 @@
 // float32 sin/cos); every later state is float64.
 #include <cmath>
 
+#include "core/detmath.hpp"
 #include "env_kind.hpp"
 
 namespace edgerl::detail {
@@ -16,7 +17,14 @@ namespace {
 float numpy_sincos_f32(float x, bool want_cos) {
   const float max_cody = want_cos ? 71476.0625f : 117435.992f;
   if (std::isnan(x)) return x;
-  if (!(std::fabs(x) <= max_cody)) return want_cos ? std::cos(x) : std::sin(x);  // libm, as NumPy
+  // Beyond max_cody NumPy falls back to libm's float sinf/cosf. We take detmath's correctly
+  // rounded double sin/cos rounded to float instead (libm differs by CPU): the correctly
+  // rounded float except where the double result lies within 2^-29 ulp(float) of a float
+  // half-way point. Acrobot's float32 initial angles (|x| <= 0.1) never get here.
+  if (!(std::fabs(x) <= max_cody)) {
+    const double xd = static_cast<double>(x);
+    return static_cast<float>(want_cos ? detmath::cos(xd) : detmath::sin(xd));
+  }
   const float quadrant = (x * 0x1.45f306p-1f + 0x1.800000p+23f) - 0x1.800000p+23f;  // rint(2x/pi)
   float r = std::fma(quadrant, -0x1.921fb0p+00f, x);
   r = std::fma(quadrant, -0x1.5110b4p-22f, r);
@@ -65,10 +73,13 @@ struct Acrobot {
   }
 
   static void observe(const double* s, float* obs) {
-    obs[0] = static_cast<float>(std::cos(s[0]));
-    obs[1] = static_cast<float>(std::sin(s[0]));
-    obs[2] = static_cast<float>(std::cos(s[1]));
-    obs[3] = static_cast<float>(std::sin(s[1]));
+    double sin0, cos0, sin1, cos1;
+    detmath::sincos(s[0], &sin0, &cos0);
+    detmath::sincos(s[1], &sin1, &cos1);
+    obs[0] = static_cast<float>(cos0);
+    obs[1] = static_cast<float>(sin0);
+    obs[2] = static_cast<float>(cos1);
+    obs[3] = static_cast<float>(sin1);
     obs[4] = static_cast<float>(s[2]);
     obs[5] = static_cast<float>(s[3]);
   }
@@ -92,15 +103,15 @@ struct Acrobot {
   // order of operations (`x**2` of a float64 is NumPy's pow, see numpy_square).
   static void dsdt(const double* y, double a, double* dy) {
     const double theta1 = y[0], theta2 = y[1], dtheta1 = y[2], dtheta2 = y[3];
-    const double cos2 = std::cos(theta2);
-    const double sin2 = std::sin(theta2);
+    double sin2, cos2;
+    detmath::sincos(theta2, &sin2, &cos2);
     const double d1 =
         kM1 * (kLc1 * kLc1) + kM2 * (kL1 * kL1 + kLc2 * kLc2 + 2 * kL1 * kLc2 * cos2) + kI1 + kI2;
     const double d2 = kM2 * (kLc2 * kLc2 + kL1 * kLc2 * cos2) + kI2;
-    const double phi2 = kM2 * kLc2 * kG * std::cos(theta1 + theta2 - M_PI / 2.0);
+    const double phi2 = kM2 * kLc2 * kG * detmath::cos(theta1 + theta2 - M_PI / 2.0);
     const double phi1 = -kM2 * kL1 * kLc2 * numpy_square(dtheta2) * sin2 -
                         2 * kM2 * kL1 * kLc2 * dtheta2 * dtheta1 * sin2 +
-                        (kM1 * kLc1 + kM2 * kL1) * kG * std::cos(theta1 - M_PI / 2) + phi2;
+                        (kM1 * kLc1 + kM2 * kL1) * kG * detmath::cos(theta1 - M_PI / 2) + phi2;
     const double ddtheta2 =
         (a + d2 / d1 * phi1 - kM2 * kL1 * kLc2 * numpy_square(dtheta1) * sin2 - phi2) /
         (kM2 * (kLc2 * kLc2) + kI2 - numpy_square(d2) / d1);
@@ -148,12 +159,14 @@ struct Acrobot {
     s[1] = wrap(ns[1]);
     s[2] = bound(ns[2], -kMaxVel1, kMaxVel1);
     s[3] = bound(ns[3], -kMaxVel2, kMaxVel2);
-    const double cos1 = std::cos(s[0]);
-    *terminated = -cos1 - std::cos(s[1] + s[0]) > 1.0;
-    obs[0] = static_cast<float>(cos1);
-    obs[1] = static_cast<float>(std::sin(s[0]));
-    obs[2] = static_cast<float>(std::cos(s[1]));
-    obs[3] = static_cast<float>(std::sin(s[1]));
+    double sin0, cos0, sin1, cos1;
+    detmath::sincos(s[0], &sin0, &cos0);
+    detmath::sincos(s[1], &sin1, &cos1);
+    *terminated = -cos0 - detmath::cos(s[1] + s[0]) > 1.0;
+    obs[0] = static_cast<float>(cos0);
+    obs[1] = static_cast<float>(sin0);
+    obs[2] = static_cast<float>(cos1);
+    obs[3] = static_cast<float>(sin1);
     obs[4] = static_cast<float>(s[2]);
     obs[5] = static_cast<float>(s[3]);
     return *terminated ? 0.0 : -1.0;

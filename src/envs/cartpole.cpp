@@ -2,6 +2,7 @@
 // float32 observations of the float64 state, reward 1 on every step including the last.
 #include <cmath>
 
+#include "core/detmath.hpp"
 #include "env_kind.hpp"
 
 namespace edgerl::detail {
@@ -46,8 +47,8 @@ struct CartPole {
   static double step(double* s, int32_t action, float* obs, bool* terminated) {
     const double x = s[0], x_dot = s[1], theta = s[2], theta_dot = s[3];
     const double force = action == 1 ? kForceMag : -kForceMag;
-    const double costheta = std::cos(theta);
-    const double sintheta = std::sin(theta);
+    double sintheta, costheta;
+    detmath::sincos(theta, &sintheta, &costheta);  // correctly rounded, docs/environments.md
     const double temp = (force + kPoleMassLength * (theta_dot * theta_dot) * sintheta) / kTotalMass;
     const double thetaacc =
         (kGravity * sintheta - costheta * temp) /

@@ -17,27 +17,14 @@
 
 namespace edgerl::detail {
 
-// NumPy evaluates `x ** 2` on a float64 with libm's pow(), which is not always x*x rounded once:
-// glibc's pow is accurate to 0.52-0.54 ULP, so where the exact square lies close to half-way
-// between two doubles it may round the other way. When the exact square x*x + lo lies within
-// 7/16 ULP of hi = x*x (rounded) and hi is not a power of two (so both neighbours of hi are a full
-// ULP away), every other double is more than 9/16 ULP away and pow() must return hi; otherwise
-// we call pow(). This keeps pow()'s exact results at a fraction of its cost.
+// `x ** 2` of a float64 (Pendulum's cost, Acrobot's dtheta^2 and d2^2): x*x, the correctly
+// rounded square. NumPy evaluates it with libm's pow(), which is not always x*x rounded once:
+// glibc's pow is accurate to about 0.52 ulp, so where the exact square lies close to half-way
+// between two doubles it may round the other way (in about 1 of 1000 random squares), and its
+// FMA and non-FMA builds differ. Same bits everywhere matter more here than reproducing those
+// rare misroundings, so Gymnasium under NumPy and edgerl can differ by an ulp there.
 inline double numpy_square(double x) {
-  static volatile double two = 2.0;  // volatile: the compiler would turn pow(x, 2.0) into x*x
-  const double hi = x * x;
-  uint64_t bits;
-  std::memcpy(&bits, &hi, sizeof bits);
-  const uint64_t exponent = bits & 0x7ff0000000000000ull;
-  const bool power_of_two = (bits & 0x000fffffffffffffull) == 0;
-  // Normal, finite squares well above the subnormal range, where fma(x, x, -hi) is exact.
-  if (!power_of_two && exponent >= (uint64_t{64} << 52) && exponent != 0x7ff0000000000000ull) {
-    const double lo = std::fma(x, x, -hi);
-    double binade;
-    std::memcpy(&binade, &exponent, sizeof binade);  // 2^floor(log2(hi)); ULP = binade * 2^-52
-    if (std::fabs(lo) <= binade * (7.0 * 0x1p-56)) return hi;
-  }
-  return std::pow(x, two);
+  return x * x;
 }
 
 // NumPy's float64 `a % b` (npy_divmod): fmod, then moved into b's sign as Python does.

@@ -1,9 +1,11 @@
 // MountainCar-v0 (mountain_car.py) and MountainCarContinuous-v0 (continuous_mountain_car.py).
-// Both integrate in float64 with math.cos (libm). The discrete one keeps a float64 state; the
-// continuous one stores its state as float32 after every step (computing in float64 from the
-// float32 values, as NumPy 1.x promotes float32 scalars mixed with Python floats).
+// Both integrate in float64 with math.cos (detmath::cos here, correctly rounded: see
+// docs/environments.md). The discrete one keeps a float64 state; the continuous one stores its
+// state as float32 after every step (computing in float64 from the float32 values, as NumPy 1.x
+// promotes float32 scalars mixed with Python floats).
 #include <cmath>
 
+#include "core/detmath.hpp"
 #include "env_kind.hpp"
 
 namespace edgerl::detail {
@@ -48,7 +50,7 @@ struct MountainCar {
 
   static double step(double* s, int32_t action, float* obs, bool* terminated) {
     double position = s[0], velocity = s[1];
-    velocity += (action - 1) * kForce + std::cos(3 * position) * (-kGravity);
+    velocity += (action - 1) * kForce + detmath::cos(3 * position) * (-kGravity);
     velocity = numpy_clip(velocity, -kMaxSpeed, kMaxSpeed);
     position += velocity;
     position = numpy_clip(position, kMinPosition, kMaxPosition);
@@ -88,7 +90,7 @@ struct MountainCarContinuous {
     double position = s[0], velocity = s[1];
     const double lower = kMinAction > action ? kMinAction : action;  // Python's max(a, -1)
     const double force = kMaxAction < lower ? kMaxAction : lower;    // Python's min(., 1)
-    velocity += force * kPower - 0.0025 * std::cos(3 * position);
+    velocity += force * kPower - 0.0025 * detmath::cos(3 * position);
     if (velocity > kMaxSpeed) velocity = kMaxSpeed;
     if (velocity < -kMaxSpeed) velocity = -kMaxSpeed;
     position += velocity;

@@ -2,6 +2,7 @@
 // before the update, angle_normalize with NumPy's floor modulo. Never terminates.
 #include <cmath>
 
+#include "core/detmath.hpp"
 #include "env_kind.hpp"
 
 namespace edgerl::detail {
@@ -31,8 +32,10 @@ struct Pendulum {
   }
 
   static void observe(const double* s, float* obs) {
-    obs[0] = static_cast<float>(std::cos(s[0]));
-    obs[1] = static_cast<float>(std::sin(s[0]));
+    double sin0, cos0;
+    detmath::sincos(s[0], &sin0, &cos0);
+    obs[0] = static_cast<float>(cos0);
+    obs[1] = static_cast<float>(sin0);
     obs[2] = static_cast<float>(s[1]);
   }
 
@@ -51,7 +54,8 @@ struct Pendulum {
     const double u = numpy_clip(action, -kMaxTorque, kMaxTorque);
     const double costs =
         numpy_square(angle_normalize(th)) + 0.1 * numpy_square(thdot) + 0.001 * (u * u);
-    double newthdot = thdot + (3 * kG / (2 * kL) * std::sin(th) + 3.0 / (kM * (kL * kL)) * u) * kDt;
+    double newthdot =
+        thdot + (3 * kG / (2 * kL) * detmath::sin(th) + 3.0 / (kM * (kL * kL)) * u) * kDt;
     newthdot = numpy_clip(newthdot, -kMaxSpeed, kMaxSpeed);
     const double newth = th + newthdot * kDt;
     s[0] = newth;

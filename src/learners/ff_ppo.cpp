@@ -195,7 +195,7 @@ class FfPpo final : public System {
         critic_(obs_dim_, sys_.critic_network, 1, 1.0),
         actor_opt_(actor_.num_params(), adam_options(sys_.actor_lr)),
         critic_opt_(critic_.num_params(), adam_options(sys_.critic_lr)),
-        log_std_(discrete_ ? 0 : act_dim_, static_cast<float>(std::log(sys_.init_action_std))),
+        log_std_(discrete_ ? 0 : act_dim_, static_cast<float>(detmath::log(sys_.init_action_std))),
         log_std_grad_(log_std_.size()),
         log_std_opt_(log_std_.size(), adam_options(sys_.actor_lr)),
         obs_rms_(obs_dim_),
@@ -268,7 +268,7 @@ class FfPpo final : public System {
   void end_interval(Metrics& train) override {
     train.add("actor_lr", actor_opt_.lr());
     train.add("critic_lr", critic_opt_.lr());
-    if (!discrete_) train.add("action_std", std::exp(static_cast<double>(log_std_[0])));
+    if (!discrete_) train.add("action_std", detmath::exp(static_cast<double>(log_std_[0])));
   }
 
   std::unique_ptr<Policy> policy() const override {
