@@ -62,6 +62,10 @@ class BasicMlp {
   // Given dL/dy for the last forward() (same batch), adds dL/dparams into grads() and writes
   // dL/dx into dx unless it is null.
   void backward(const T* dy, size_t batch, T* dx);
+  // Only dL/dx for the last forward() (same batch): the same numbers backward() writes into
+  // dx, without computing or touching the parameter gradients (a critic's gradient with
+  // respect to its action input, for an actor's loss).
+  void input_gradient(const T* dy, size_t batch, T* dx);
   // Grows the workspaces for batches up to max_batch now rather than on first use.
   void reserve(size_t max_batch);
 
@@ -85,6 +89,8 @@ class BasicMlp {
 
  private:
   void check_same_shape(const BasicMlp& other) const;
+  void backward_pass(const T* dy, size_t batch, T* dx, bool param_grads);
+  void accumulate_param_grads(const Layer& layer, const T* x, const T* g, size_t batch);
 
   std::vector<Layer> layers_;
   std::vector<T> params_, grads_;

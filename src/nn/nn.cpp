@@ -312,8 +312,41 @@ void BasicMlp<T>::forward(const T* x, size_t batch, T* y) {
   }
 }
 
+// dW += x^T g and db += column sums of g for one layer (g = dL/d(pre-activation)).
+template <class T>
+void BasicMlp<T>::accumulate_param_grads(const Layer& layer, const T* x, const T* g, size_t batch) {
+  const size_t in = layer.in, out = layer.out;
+  T* gw = grads_.data() + layer.w_offset;
+  // dW[i][o] += sum_b x[b][i] g[b][o]; vectorised over the wider of in and out (same sums).
+  if (out >= in) {
+    gemm(Operands<T>{x, 1, in, g, out, gw, out, nullptr}, in, out, batch, Into::accumulate);
+  } else {
+    gemm(Operands<T>{g, 1, out, x, in, wt_.data(), in, nullptr}, out, in, batch, Into::store);
+    for (size_t i = 0; i < in; ++i)
+      for (size_t o = 0; o < out; ++o) gw[i * out + o] += wt_[o * in + i];
+  }
+  // db[o] += sum_b g[b][o].
+  T* gb = grads_.data() + layer.b_offset;
+  T* colsum = wt_.data();
+  std::fill_n(colsum, out, T(0));
+  for (size_t b = 0; b < batch; ++b)
+    for (size_t o = 0; o < out; ++o) colsum[o] += g[b * out + o];
+  for (size_t o = 0; o < out; ++o) gb[o] += colsum[o];
+}
+
 template <class T>
 void BasicMlp<T>::backward(const T* dy, size_t batch, T* dx) {
+  backward_pass(dy, batch, dx, true);
+}
+
+template <class T>
+void BasicMlp<T>::input_gradient(const T* dy, size_t batch, T* dx) {
+  if (dx == nullptr) throw std::invalid_argument("Mlp::input_gradient: dx is null");
+  backward_pass(dy, batch, dx, false);
+}
+
+template <class T>
+void BasicMlp<T>::backward_pass(const T* dy, size_t batch, T* dx, bool param_grads) {
   if (batch != batch_)
     throw std::invalid_argument("Mlp::backward: batch differs from the last forward");
   const T* g = dy;  // dL/d(pre-activation) of layer l
@@ -321,22 +354,7 @@ void BasicMlp<T>::backward(const T* dy, size_t batch, T* dx) {
     const Layer& layer = layers_[l];
     const size_t in = layer.in, out = layer.out;
     const T* x = l == 0 ? input_.data() : hidden_[l - 1].data();
-    T* gw = grads_.data() + layer.w_offset;
-    // dW[i][o] += sum_b x[b][i] g[b][o]; vectorised over the wider of in and out (same sums).
-    if (out >= in) {
-      gemm(Operands<T>{x, 1, in, g, out, gw, out, nullptr}, in, out, batch, Into::accumulate);
-    } else {
-      gemm(Operands<T>{g, 1, out, x, in, wt_.data(), in, nullptr}, out, in, batch, Into::store);
-      for (size_t i = 0; i < in; ++i)
-        for (size_t o = 0; o < out; ++o) gw[i * out + o] += wt_[o * in + i];
-    }
-    // db[o] += sum_b g[b][o].
-    T* gb = grads_.data() + layer.b_offset;
-    T* colsum = wt_.data();
-    std::fill_n(colsum, out, T(0));
-    for (size_t b = 0; b < batch; ++b)
-      for (size_t o = 0; o < out; ++o) colsum[o] += g[b * out + o];
-    for (size_t o = 0; o < out; ++o) gb[o] += colsum[o];
+    if (param_grads) accumulate_param_grads(layer, x, g, batch);
     if (l == 0 && dx == nullptr) break;
     // dX[b][i] = sum_o g[b][o] W[i][o], through W transposed so the i are contiguous.
     const T* w = params_.data() + layer.w_offset;
