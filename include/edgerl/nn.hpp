@@ -90,7 +90,8 @@ class BasicMlp {
  private:
   void check_same_shape(const BasicMlp& other) const;
   void backward_pass(const T* dy, size_t batch, T* dx, bool param_grads);
-  void accumulate_param_grads(const Layer& layer, const T* x, const T* g, size_t batch);
+  void accumulate_param_grads(const Layer& layer, const T* x, bool x_sparse, const T* g,
+                              size_t batch);
 
   std::vector<Layer> layers_;
   std::vector<T> params_, grads_;
@@ -100,6 +101,10 @@ class BasicMlp {
   std::vector<T> input_;
   std::vector<std::vector<T>> hidden_;
   std::vector<T> grad_a_, grad_b_, wt_;
+  // For the row-sparse products of ReLU layers: the input transposed (weight gradients) and
+  // the bit masks of one row's non-zeros.
+  std::vector<T> xt_;
+  std::vector<uint64_t> masks_;
 };
 
 using Mlp = BasicMlp<float>;

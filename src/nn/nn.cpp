@@ -7,6 +7,11 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 #include "core/detmath.hpp"
 
@@ -175,6 +180,142 @@ void gemm(const Operands<T>& op, size_t M, size_t N, size_t K, Into into,
   if (m0 < M) remainder_rows<T, kTileRows - 1>(op, m0, M - m0, N, K, into, act);
 }
 
+// ---- Row-sparse products ------------------------------------------------------------------
+//
+// A ReLU output, and a gradient that went back through a ReLU, are about half exact zeros. For
+// such an A, each output C(m, n) is the same sum over k in ascending order with the terms of
+// A(m, k) == 0 left out. Such a term is 0 * B(k, n) = +-0, and adding +-0 changes no sum that
+// started at +0 (a sum of floats that starts at +0 is never -0: x + (-x) rounds to +0), so the
+// result has the same bits as gemm() whenever B is finite (with an infinite or NaN weight the
+// skipped 0 * inf would have been NaN). The zeros are found per row of A as bit masks; every
+// build takes the same path, so builds still agree bit for bit.
+
+// Whether N output columns fill at least one vector (else the dense kernel's rows in parallel
+// are faster).
+template <class T>
+inline bool sparse_pays(size_t N) {
+  return N >= Simd<T>::kLanes;
+}
+
+// Bit k of masks[k / 64] = (a[k] != 0) (NaN counts as non-zero), for k < K.
+template <class T>
+inline void nonzero_masks(const T* a, size_t K, uint64_t* masks) {
+  for (size_t w = 0; w * 64 < K; ++w) masks[w] = 0;
+  size_t k = 0;
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>) {
+#if defined(__AVX__)
+    for (; k + 8 <= K; k += 8) {
+      const __m256 nz = _mm256_cmp_ps(_mm256_loadu_ps(a + k), _mm256_setzero_ps(), _CMP_NEQ_UQ);
+      masks[k / 64] |= static_cast<uint64_t>(_mm256_movemask_ps(nz)) << (k % 64);
+    }
+#endif
+    for (; k + 4 <= K; k += 4) {
+      const __m128 nz = _mm_cmpneq_ps(_mm_loadu_ps(a + k), _mm_setzero_ps());
+      masks[k / 64] |= static_cast<uint64_t>(_mm_movemask_ps(nz)) << (k % 64);
+    }
+  }
+#endif
+  for (; k < K; ++k) masks[k / 64] |= static_cast<uint64_t>(a[k] != T(0)) << (k % 64);
+}
+
+inline void apply(Into into, float* c, float acc, const float* bias, size_t n) {
+  switch (into) {
+    case Into::store:
+      *c = acc;
+      break;
+    case Into::add_bias:
+      *c = acc + bias[n];
+      break;
+    case Into::accumulate:
+      *c = *c + acc;
+      break;
+  }
+}
+inline void apply(Into into, double* c, double acc, const double* bias, size_t n) {
+  switch (into) {
+    case Into::store:
+      *c = acc;
+      break;
+    case Into::add_bias:
+      *c = acc + bias[n];
+      break;
+    case Into::accumulate:
+      *c = *c + acc;
+      break;
+  }
+}
+
+// Columns n0 .. n0 + NV vectors of row c: sum over the set bits of masks of a[k] * b[k][n].
+template <class T, int NV>
+inline void sparse_tile(const T* a, const uint64_t* masks, size_t K, const T* b, size_t ldb, T* c,
+                        const T* bias, size_t n0, Into into) {
+  using V = typename Simd<T>::V;
+  constexpr size_t L = Simd<T>::kLanes;
+  V acc[NV];
+  for (int v = 0; v < NV; ++v) acc[v] = V{};
+  for (size_t w = 0; w * 64 < K; ++w)
+    for (uint64_t m = masks[w]; m != 0; m &= m - 1) {
+      const size_t k = w * 64 + static_cast<size_t>(__builtin_ctzll(m));
+      const T s = a[k];
+      const T* bk = b + k * ldb + n0;
+      for (int v = 0; v < NV; ++v) acc[v] += s * load(bk + v * L);
+    }
+  T* cn = c + n0;
+  for (int v = 0; v < NV; ++v) {
+    T* cv = cn + v * L;
+    switch (into) {
+      case Into::store:
+        store(cv, acc[v]);
+        break;
+      case Into::add_bias:
+        store(cv, acc[v] + load(bias + n0 + v * L));
+        break;
+      case Into::accumulate:
+        store(cv, load(cv) + acc[v]);
+        break;
+    }
+  }
+}
+
+// C[m][n] (into) sum_k A[m][k] B[k][n] for m < M, n < N, over the non-zero A[m][k] only, then
+// C = act(C) row by row (only with ldc == N); A's rows are contiguous (a[m * lda + k]).
+// masks: scratch of (K + 63) / 64 words.
+template <class T>
+void sparse_gemm(const T* a, size_t lda, const T* b, size_t ldb, T* c, size_t ldc, const T* bias,
+                 size_t M, size_t N, size_t K, Into into, Activation act, uint64_t* masks) {
+  constexpr size_t L = Simd<T>::kLanes;
+  for (size_t m = 0; m < M; ++m) {
+    const T* am = a + m * lda;
+    T* cm = c + m * ldc;
+    nonzero_masks(am, K, masks);
+    size_t n0 = 0;
+    for (; n0 + 8 * L <= N; n0 += 8 * L) sparse_tile<T, 8>(am, masks, K, b, ldb, cm, bias, n0, into);
+    if (n0 + 4 * L <= N) {
+      sparse_tile<T, 4>(am, masks, K, b, ldb, cm, bias, n0, into);
+      n0 += 4 * L;
+    }
+    if (n0 + 2 * L <= N) {
+      sparse_tile<T, 2>(am, masks, K, b, ldb, cm, bias, n0, into);
+      n0 += 2 * L;
+    }
+    if (n0 + L <= N) {
+      sparse_tile<T, 1>(am, masks, K, b, ldb, cm, bias, n0, into);
+      n0 += L;
+    }
+    for (; n0 < N; ++n0) {
+      T acc = T(0);
+      for (size_t w = 0; w * 64 < K; ++w)
+        for (uint64_t mk = masks[w]; mk != 0; mk &= mk - 1) {
+          const size_t k = w * 64 + static_cast<size_t>(__builtin_ctzll(mk));
+          acc += am[k] * b[k * ldb + n0];
+        }
+      apply(into, cm + n0, acc, bias, n0);
+    }
+    activate(act, cm, N);
+  }
+}
+
 // g = dL/dy * y'(x), from the activation's output y.
 template <class T>
 void activation_backward(Activation act, const T* y, T* g, size_t n) {
@@ -294,6 +435,8 @@ void BasicMlp<T>::reserve(size_t max_batch) {
   for (size_t l = 0; l + 1 < layers_.size(); ++l) hidden_[l].resize(capacity_ * layers_[l].out);
   grad_a_.resize(capacity_ * max_width_);
   grad_b_.resize(capacity_ * max_width_);
+  xt_.resize(capacity_ * max_width_);
+  masks_.resize((std::max(capacity_, max_width_) + 63) / 64);
 }
 
 template <class T>
@@ -305,20 +448,32 @@ void BasicMlp<T>::forward(const T* x, size_t batch, T* y) {
   for (size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
     T* out = l + 1 < layers_.size() ? hidden_[l].data() : y;
-    const Operands<T> op{in,        layer.in, 1,         params_.data() + layer.w_offset,
-                         layer.out, out,      layer.out, params_.data() + layer.b_offset};
-    gemm(op, batch, layer.out, layer.in, Into::add_bias, layer.activation);
+    const T* w = params_.data() + layer.w_offset;
+    const T* bias = params_.data() + layer.b_offset;
+    if (l > 0 && layers_[l - 1].activation == Activation::relu && sparse_pays<T>(layer.out))
+      sparse_gemm(in, layer.in, w, layer.out, out, layer.out, bias, batch, layer.out, layer.in,
+                  Into::add_bias, layer.activation, masks_.data());
+    else
+      gemm(Operands<T>{in, layer.in, 1, w, layer.out, out, layer.out, bias}, batch, layer.out,
+           layer.in, Into::add_bias, layer.activation);
     in = out;
   }
 }
 
 // dW += x^T g and db += column sums of g for one layer (g = dL/d(pre-activation)).
 template <class T>
-void BasicMlp<T>::accumulate_param_grads(const Layer& layer, const T* x, const T* g, size_t batch) {
+void BasicMlp<T>::accumulate_param_grads(const Layer& layer, const T* x, bool x_sparse,
+                                         const T* g, size_t batch) {
   const size_t in = layer.in, out = layer.out;
   T* gw = grads_.data() + layer.w_offset;
-  // dW[i][o] += sum_b x[b][i] g[b][o]; vectorised over the wider of in and out (same sums).
-  if (out >= in) {
+  // dW[i][o] += sum_b x[b][i] g[b][o]; vectorised over the wider of in and out (same sums),
+  // or, for a ReLU output x, over the non-zero x[b][i] of x transposed.
+  if (x_sparse && sparse_pays<T>(out)) {
+    for (size_t i = 0; i < in; ++i)
+      for (size_t b = 0; b < batch; ++b) xt_[i * batch + b] = x[b * in + i];
+    sparse_gemm(xt_.data(), batch, g, out, gw, out, static_cast<const T*>(nullptr), in, out, batch,
+                Into::accumulate, Activation::identity, masks_.data());
+  } else if (out >= in) {
     gemm(Operands<T>{x, 1, in, g, out, gw, out, nullptr}, in, out, batch, Into::accumulate);
   } else {
     gemm(Operands<T>{g, 1, out, x, in, wt_.data(), in, nullptr}, out, in, batch, Into::store);
@@ -354,14 +509,20 @@ void BasicMlp<T>::backward_pass(const T* dy, size_t batch, T* dx, bool param_gra
     const Layer& layer = layers_[l];
     const size_t in = layer.in, out = layer.out;
     const T* x = l == 0 ? input_.data() : hidden_[l - 1].data();
-    if (param_grads) accumulate_param_grads(layer, x, g, batch);
+    const bool x_sparse = l > 0 && layers_[l - 1].activation == Activation::relu;
+    if (param_grads) accumulate_param_grads(layer, x, x_sparse, g, batch);
     if (l == 0 && dx == nullptr) break;
     // dX[b][i] = sum_o g[b][o] W[i][o], through W transposed so the i are contiguous.
     const T* w = params_.data() + layer.w_offset;
     for (size_t i = 0; i < in; ++i)
       for (size_t o = 0; o < out; ++o) wt_[o * in + i] = w[i * out + o];
     T* next = l == 0 ? dx : (g == grad_a_.data() ? grad_b_.data() : grad_a_.data());
-    gemm(Operands<T>{g, out, 1, wt_.data(), in, next, in, nullptr}, batch, in, out, Into::store);
+    if (layer.activation == Activation::relu && sparse_pays<T>(in))  // g went through the ReLU
+      sparse_gemm(g, out, wt_.data(), in, next, in, static_cast<const T*>(nullptr), batch, in, out,
+                  Into::store, Activation::identity, masks_.data());
+    else
+      gemm(Operands<T>{g, out, 1, wt_.data(), in, next, in, nullptr}, batch, in, out,
+           Into::store);
     if (l > 0) activation_backward(layers_[l - 1].activation, x, next, batch * in);
     g = next;
   }
