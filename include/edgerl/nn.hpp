@@ -66,6 +66,9 @@ class BasicMlp {
   // dx, without computing or touching the parameter gradients (a critic's gradient with
   // respect to its action input, for an actor's loss).
   void input_gradient(const T* dy, size_t batch, T* dx);
+  // Only the input columns first .. first + count of it, into dx [batch][count] (a critic's
+  // action columns: the observation columns are never needed).
+  void input_gradient(const T* dy, size_t batch, T* dx, size_t first, size_t count);
   // Grows the workspaces for batches up to max_batch now rather than on first use.
   void reserve(size_t max_batch);
 
@@ -89,7 +92,8 @@ class BasicMlp {
 
  private:
   void check_same_shape(const BasicMlp& other) const;
-  void backward_pass(const T* dy, size_t batch, T* dx, bool param_grads);
+  void backward_pass(const T* dy, size_t batch, T* dx, bool param_grads, size_t first,
+                     size_t count);
   void accumulate_param_grads(const Layer& layer, const T* x, bool x_sparse, const T* g,
                               size_t batch);
 

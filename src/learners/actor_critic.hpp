@@ -112,10 +112,13 @@ class SquashedGaussianActor {
     capacity_ = n;
     net_.reserve(n);
     out_.resize(n * 2 * A_);
+    mean_.resize(n * A_);
     log_std_.resize(n * A_);
     noise_.resize(n * A_);
     act_.resize(n * A_);
     logp_.resize(n);
+    dmean_.resize(n * A_);
+    dlog_std_.resize(n * A_);
     dout_.resize(n * 2 * A_);
   }
 
@@ -127,20 +130,14 @@ class SquashedGaussianActor {
   void sample(const T* obs, size_t n, const T* noise) {
     forward(obs, n);
     std::copy(noise, noise + n * A_, noise_.begin());
-    for (size_t b = 0; b < n; ++b) {
-      const T* mean = &out_[b * 2 * A_];
-      const T* ls = &log_std_[b * A_];
-      const T* eps = &noise_[b * A_];
-      for (size_t d = 0; d < A_; ++d)
-        act_[b * A_ + d] = detmath::tanh(mean[d] + detmath::exp(ls[d]) * eps[d]);
-      logp_[b] = tanh_gaussian::log_prob(mean, ls, eps, A_);
-    }
+    tanh_gaussian::actions_rows(mean_.data(), log_std_.data(), noise_.data(), n, A_, act_.data());
+    tanh_gaussian::log_prob_rows(mean_.data(), log_std_.data(), noise_.data(), n, A_, logp_.data());
   }
 
   // The deterministic action tanh(mean) of each row into act [n][A].
   void mode(const T* obs, size_t n, T* act) {
     forward(obs, n);
-    for (size_t b = 0; b < n; ++b) tanh_gaussian::mode(&out_[b * 2 * A_], A_, &act[b * A_]);
+    tanh_gaussian::mode(mean_.data(), n * A_, act);
   }
 
   const T* actions() const { return act_.data(); }
@@ -150,31 +147,33 @@ class SquashedGaussianActor {
   //   sum_b (g_log_prob * log pi(a_b|s_b) + sum_d g_action[b][d] * a_b[d]),
   // noise held fixed (the reparameterisation).
   void backward(T g_log_prob, const T* g_action, size_t n) {
-    for (size_t b = 0; b < n; ++b) {
-      T* dmean = &dout_[b * 2 * A_];
-      T* dls = dmean + A_;
-      tanh_gaussian::backward(&out_[b * 2 * A_], &log_std_[b * A_], &noise_[b * A_], A_, g_log_prob,
-                              &g_action[b * A_], dmean, dls);
-      const T* raw = &out_[b * 2 * A_ + A_];
-      for (size_t d = 0; d < A_; ++d)
-        if (raw[d] < lo_ || raw[d] > hi_) dls[d] = T(0);
-    }
+    tanh_gaussian::backward_rows(mean_.data(), log_std_.data(), noise_.data(), n, A_, g_log_prob,
+                                 g_action, dmean_.data(), dlog_std_.data());
+    for (size_t b = 0; b < n; ++b)
+      for (size_t d = 0; d < A_; ++d) {
+        const T raw = out_[b * 2 * A_ + A_ + d];
+        dout_[b * 2 * A_ + d] = dmean_[b * A_ + d];
+        dout_[b * 2 * A_ + A_ + d] = raw < lo_ || raw > hi_ ? T(0) : dlog_std_[b * A_ + d];
+      }
     net_.backward(dout_.data(), n, nullptr);
   }
 
  private:
+  // The network's outputs split into means and clamped log-stds, [n][A] each.
   void forward(const T* obs, size_t n) {
     net_.forward(obs, n, out_.data());
     for (size_t b = 0; b < n; ++b)
-      for (size_t d = 0; d < A_; ++d)
+      for (size_t d = 0; d < A_; ++d) {
+        mean_[b * A_ + d] = out_[b * 2 * A_ + d];
         log_std_[b * A_ + d] = clamp(out_[b * 2 * A_ + A_ + d], lo_, hi_);
+      }
   }
 
   size_t A_;
   T lo_, hi_;
   BasicMlp<T> net_;
   size_t capacity_ = 0;
-  std::vector<T> out_, log_std_, noise_, act_, logp_, dout_;
+  std::vector<T> out_, mean_, log_std_, noise_, act_, logp_, dmean_, dlog_std_, dout_;
 };
 
 // TD3's and DDPG's actor: a = tanh(network(obs)).
@@ -312,14 +311,11 @@ class Critics {
         for (size_t i = 0; i < used; ++i) dq_[i * n + b] = i == k ? weight : T(0);
       }
     }
-    const size_t W = D_ + A_;
     for (size_t i = 0; i < used; ++i) {
-      q_[i].input_gradient(&dq_[i * n], n, dx_.data());
-      for (size_t b = 0; b < n; ++b)
-        for (size_t d = 0; d < A_; ++d) {
-          const T g = dx_[b * W + D_ + d];
-          g_action_[b * A_ + d] = i == 0 ? g : g_action_[b * A_ + d] + g;
-        }
+      T* g = i == 0 ? g_action_.data() : dx_.data();
+      q_[i].input_gradient(&dq_[i * n], n, g, D_, A_);  // the action columns only
+      if (i > 0)
+        for (size_t k = 0; k < n * A_; ++k) g_action_[k] = g_action_[k] + g[k];
     }
   }
   const T* values() const { return value_.data(); }
@@ -452,8 +448,9 @@ inline std::string critic_name(const std::string& prefix, size_t i, size_t count
 
 // optax.chain(clip_by_global_norm(max_norm), adam) over the critics, which share one
 // optimiser in Stoix: the norm is taken over all their gradients together. max_norm <= 0
-// disables clipping. Returns the norm before clipping.
+// disables clipping (and returns 0). Returns the norm before clipping.
 inline double clip_grad_norm(Critics<float>& critics, double max_norm) {
+  if (max_norm <= 0) return 0;  // off: not even the norm is needed
   double sq = 0;
   for (size_t i = 0; i < critics.count(); ++i) {
     const double n = global_norm(critics.q(i).grads(), critics.q(i).num_params());

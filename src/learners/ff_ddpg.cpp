@@ -215,7 +215,8 @@ class FfDdpg final : public OffPolicyLearner {
 
     // Actor: ascend Q(s, mu(s)); then both targets follow.
     const double actor_loss = dpg_actor_loss(actor_, critics_, batch_.obs.data(), B_);
-    clip_grad_norm(actor_.net().grads(), actor_.net().num_params(), sys_.max_grad_norm);
+    if (sys_.max_grad_norm > 0)
+      clip_grad_norm(actor_.net().grads(), actor_.net().num_params(), sys_.max_grad_norm);
     actor_opt_.step(actor_.net().params(), actor_.net().grads());
     critics_.polyak(sys_.tau);
     actor_target_.net().polyak_update(actor_.net(), sys_.tau);

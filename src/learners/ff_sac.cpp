@@ -236,7 +236,8 @@ class FfSac final : public OffPolicyLearner {
     double entropy = 0;
     const double actor_loss =
         sac_actor_loss(actor_, critics_, batch_.obs.data(), B_, noise_.data(), alpha, &entropy);
-    clip_grad_norm(actor_.net().grads(), actor_.net().num_params(), sys_.max_grad_norm);
+    if (sys_.max_grad_norm > 0)
+      clip_grad_norm(actor_.net().grads(), actor_.net().num_params(), sys_.max_grad_norm);
     actor_opt_.step(actor_.net().params(), actor_.net().grads());
 
     // Temperature: mean(-alpha (log pi(a~|s) + target_entropy)) on the actor's samples.
@@ -244,7 +245,7 @@ class FfSac final : public OffPolicyLearner {
     if (sys_.autotune) {
       float g = 0;
       const double a_loss = alpha_loss(log_alpha_, actor_.log_probs(), B_, target_entropy_, &g);
-      clip_grad_norm(&g, 1, sys_.max_grad_norm);
+      if (sys_.max_grad_norm > 0) clip_grad_norm(&g, 1, sys_.max_grad_norm);
       alpha_opt_.step(&log_alpha_, &g);
       m.append("alpha_loss", a_loss);
     }

@@ -231,7 +231,8 @@ class FfTd3 final : public OffPolicyLearner {
     // Delayed policy update: the actor ascends Q1(s, mu(s)), then every target follows.
     if (grad_steps() % sys_.policy_frequency != 0) return;
     const double actor_loss = dpg_actor_loss(actor_, critics_, batch_.obs.data(), B_);
-    clip_grad_norm(actor_.net().grads(), actor_.net().num_params(), sys_.max_grad_norm);
+    if (sys_.max_grad_norm > 0)
+      clip_grad_norm(actor_.net().grads(), actor_.net().num_params(), sys_.max_grad_norm);
     actor_opt_.step(actor_.net().params(), actor_.net().grads());
     critics_.polyak(sys_.tau);
     actor_target_.net().polyak_update(actor_.net(), sys_.tau);

@@ -76,7 +76,8 @@ void System::set_interval_tensors(const std::vector<Tensor>& tensors) {
     std::vector<double> v(t.shape[0]);
     std::memcpy(v.data(), t.bytes.data(), v.size() * sizeof(double));
     for (double x : v)
-      if (!std::isfinite(x)) throw std::runtime_error("tensor '" + t.name + "' holds " + std::to_string(x));
+      if (!std::isfinite(x))
+        throw std::runtime_error("tensor '" + t.name + "' holds " + std::to_string(x));
     Metrics& m = train ? interval_train_ : interval_act_;
     try {
       for (double x : v) m.append(name, x);
@@ -96,7 +97,8 @@ void System::append_counter_tensors(TensorList& out) {
 }
 
 const std::vector<std::string>& optional_counter_tensors() {
-  static const std::vector<std::string> kNames = {"counters/plan_update", "counters/plan_eval_step"};
+  static const std::vector<std::string> kNames = {"counters/plan_update",
+                                                  "counters/plan_eval_step"};
   return kNames;
 }
 

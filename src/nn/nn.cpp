@@ -200,23 +200,28 @@ inline bool sparse_pays(size_t N) {
 // Bit k of masks[k / 64] = (a[k] != 0) (NaN counts as non-zero), for k < K.
 template <class T>
 inline void nonzero_masks(const T* a, size_t K, uint64_t* masks) {
-  for (size_t w = 0; w * 64 < K; ++w) masks[w] = 0;
-  size_t k = 0;
+  for (size_t k0 = 0; k0 < K; k0 += 64) {
+    const size_t kn = K - k0 < 64 ? K - k0 : 64;
+    const T* ak = a + k0;
+    uint64_t m = 0;
+    size_t k = 0;
 #if defined(__SSE2__)
-  if constexpr (std::is_same_v<T, float>) {
+    if constexpr (std::is_same_v<T, float>) {
 #if defined(__AVX__)
-    for (; k + 8 <= K; k += 8) {
-      const __m256 nz = _mm256_cmp_ps(_mm256_loadu_ps(a + k), _mm256_setzero_ps(), _CMP_NEQ_UQ);
-      masks[k / 64] |= static_cast<uint64_t>(_mm256_movemask_ps(nz)) << (k % 64);
+      for (; k + 8 <= kn; k += 8) {
+        const __m256 nz = _mm256_cmp_ps(_mm256_loadu_ps(ak + k), _mm256_setzero_ps(), _CMP_NEQ_UQ);
+        m |= static_cast<uint64_t>(_mm256_movemask_ps(nz)) << k;
+      }
+#endif
+      for (; k + 4 <= kn; k += 4) {
+        const __m128 nz = _mm_cmpneq_ps(_mm_loadu_ps(ak + k), _mm_setzero_ps());
+        m |= static_cast<uint64_t>(_mm_movemask_ps(nz)) << k;
+      }
     }
 #endif
-    for (; k + 4 <= K; k += 4) {
-      const __m128 nz = _mm_cmpneq_ps(_mm_loadu_ps(a + k), _mm_setzero_ps());
-      masks[k / 64] |= static_cast<uint64_t>(_mm_movemask_ps(nz)) << (k % 64);
-    }
+    for (; k < kn; ++k) m |= static_cast<uint64_t>(ak[k] != T(0)) << k;
+    masks[k0 / 64] = m;
   }
-#endif
-  for (; k < K; ++k) masks[k / 64] |= static_cast<uint64_t>(a[k] != T(0)) << (k % 64);
 }
 
 inline void apply(Into into, float* c, float acc, const float* bias, size_t n) {
@@ -290,7 +295,8 @@ void sparse_gemm(const T* a, size_t lda, const T* b, size_t ldb, T* c, size_t ld
     T* cm = c + m * ldc;
     nonzero_masks(am, K, masks);
     size_t n0 = 0;
-    for (; n0 + 8 * L <= N; n0 += 8 * L) sparse_tile<T, 8>(am, masks, K, b, ldb, cm, bias, n0, into);
+    for (; n0 + 8 * L <= N; n0 += 8 * L)
+      sparse_tile<T, 8>(am, masks, K, b, ldb, cm, bias, n0, into);
     if (n0 + 4 * L <= N) {
       sparse_tile<T, 4>(am, masks, K, b, ldb, cm, bias, n0, into);
       n0 += 4 * L;
@@ -462,8 +468,8 @@ void BasicMlp<T>::forward(const T* x, size_t batch, T* y) {
 
 // dW += x^T g and db += column sums of g for one layer (g = dL/d(pre-activation)).
 template <class T>
-void BasicMlp<T>::accumulate_param_grads(const Layer& layer, const T* x, bool x_sparse,
-                                         const T* g, size_t batch) {
+void BasicMlp<T>::accumulate_param_grads(const Layer& layer, const T* x, bool x_sparse, const T* g,
+                                         size_t batch) {
   const size_t in = layer.in, out = layer.out;
   T* gw = grads_.data() + layer.w_offset;
   // dW[i][o] += sum_b x[b][i] g[b][o]; vectorised over the wider of in and out (same sums),
@@ -480,28 +486,44 @@ void BasicMlp<T>::accumulate_param_grads(const Layer& layer, const T* x, bool x_
     for (size_t i = 0; i < in; ++i)
       for (size_t o = 0; o < out; ++o) gw[i * out + o] += wt_[o * in + i];
   }
-  // db[o] += sum_b g[b][o].
+  // db[o] += sum_b g[b][o], a vector of columns at a time in registers.
+  using V = typename Simd<T>::V;
+  constexpr size_t L = Simd<T>::kLanes;
   T* gb = grads_.data() + layer.b_offset;
-  T* colsum = wt_.data();
-  std::fill_n(colsum, out, T(0));
-  for (size_t b = 0; b < batch; ++b)
-    for (size_t o = 0; o < out; ++o) colsum[o] += g[b * out + o];
-  for (size_t o = 0; o < out; ++o) gb[o] += colsum[o];
+  size_t o0 = 0;
+  for (; o0 + L <= out; o0 += L) {
+    V acc = V{};
+    for (size_t b = 0; b < batch; ++b) acc += load(g + b * out + o0);
+    store(gb + o0, load(gb + o0) + acc);
+  }
+  for (; o0 < out; ++o0) {
+    T acc = T(0);
+    for (size_t b = 0; b < batch; ++b) acc += g[b * out + o0];
+    gb[o0] += acc;
+  }
 }
 
 template <class T>
 void BasicMlp<T>::backward(const T* dy, size_t batch, T* dx) {
-  backward_pass(dy, batch, dx, true);
+  backward_pass(dy, batch, dx, true, 0, in_dim());
 }
 
 template <class T>
 void BasicMlp<T>::input_gradient(const T* dy, size_t batch, T* dx) {
-  if (dx == nullptr) throw std::invalid_argument("Mlp::input_gradient: dx is null");
-  backward_pass(dy, batch, dx, false);
+  input_gradient(dy, batch, dx, 0, in_dim());
 }
 
 template <class T>
-void BasicMlp<T>::backward_pass(const T* dy, size_t batch, T* dx, bool param_grads) {
+void BasicMlp<T>::input_gradient(const T* dy, size_t batch, T* dx, size_t first, size_t count) {
+  if (dx == nullptr) throw std::invalid_argument("Mlp::input_gradient: dx is null");
+  if (first > in_dim() || count > in_dim() - first || count == 0)
+    throw std::invalid_argument("Mlp::input_gradient: columns outside the input");
+  backward_pass(dy, batch, dx, false, first, count);
+}
+
+template <class T>
+void BasicMlp<T>::backward_pass(const T* dy, size_t batch, T* dx, bool param_grads, size_t first,
+                                size_t count) {
   if (batch != batch_)
     throw std::invalid_argument("Mlp::backward: batch differs from the last forward");
   const T* g = dy;  // dL/d(pre-activation) of layer l
@@ -512,16 +534,18 @@ void BasicMlp<T>::backward_pass(const T* dy, size_t batch, T* dx, bool param_gra
     const bool x_sparse = l > 0 && layers_[l - 1].activation == Activation::relu;
     if (param_grads) accumulate_param_grads(layer, x, x_sparse, g, batch);
     if (l == 0 && dx == nullptr) break;
-    // dX[b][i] = sum_o g[b][o] W[i][o], through W transposed so the i are contiguous.
+    // dX[b][i] = sum_o g[b][o] W[i][o], through W transposed so the i are contiguous (for the
+    // input, only the columns first .. first + count).
     const T* w = params_.data() + layer.w_offset;
-    for (size_t i = 0; i < in; ++i)
-      for (size_t o = 0; o < out; ++o) wt_[o * in + i] = w[i * out + o];
+    for (size_t o = 0; o < out; ++o)
+      for (size_t i = 0; i < in; ++i) wt_[o * in + i] = w[i * out + o];
     T* next = l == 0 ? dx : (g == grad_a_.data() ? grad_b_.data() : grad_a_.data());
-    if (layer.activation == Activation::relu && sparse_pays<T>(in))  // g went through the ReLU
-      sparse_gemm(g, out, wt_.data(), in, next, in, static_cast<const T*>(nullptr), batch, in, out,
-                  Into::store, Activation::identity, masks_.data());
+    const size_t col = l == 0 ? first : 0, cols = l == 0 ? count : in;
+    if (layer.activation == Activation::relu && sparse_pays<T>(cols))  // g went through the ReLU
+      sparse_gemm(g, out, wt_.data() + col, in, next, cols, static_cast<const T*>(nullptr), batch,
+                  cols, out, Into::store, Activation::identity, masks_.data());
     else
-      gemm(Operands<T>{g, out, 1, wt_.data(), in, next, in, nullptr}, batch, in, out,
+      gemm(Operands<T>{g, out, 1, wt_.data() + col, in, next, cols, nullptr}, batch, cols, out,
            Into::store);
     if (l > 0) activation_backward(layers_[l - 1].activation, x, next, batch * in);
     g = next;
