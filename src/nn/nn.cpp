@@ -171,11 +171,21 @@ void remainder_rows(const Operands<T>& op, size_t m0, size_t rows, size_t N, siz
   row_block<T, R>(op, m0, N, K, into, act);
 }
 
+// Fewer columns than one vector (a critic's value, a small action): only the scalar tail,
+// whose sums are chains of dependent adds, so more rows go side by side to hide their latency.
+constexpr int kNarrowRows = 8;
+
 // C[M][N] (into) A[M][K] * B[K][N], then C = act(C) (only with ldc == N).
 template <class T>
 void gemm(const Operands<T>& op, size_t M, size_t N, size_t K, Into into,
           Activation act = Activation::identity) {
   size_t m0 = 0;
+  if (N < Simd<T>::kLanes) {
+    for (; m0 + kNarrowRows <= M; m0 += kNarrowRows) {
+      tail<T, kNarrowRows>(op, m0, 0, N, K, into);
+      activate(act, op.c + m0 * op.ldc, kNarrowRows * N);
+    }
+  }
   for (; m0 + kTileRows <= M; m0 += kTileRows) row_block<T, kTileRows>(op, m0, N, K, into, act);
   if (m0 < M) remainder_rows<T, kTileRows - 1>(op, m0, M - m0, N, K, into, act);
 }
@@ -189,6 +199,45 @@ void gemm(const Operands<T>& op, size_t M, size_t N, size_t K, Into into,
 // result has the same bits as gemm() whenever B is finite (with an infinite or NaN weight the
 // skipped 0 * inf would have been NaN). The zeros are found per row of A as bit masks; every
 // build takes the same path, so builds still agree bit for bit.
+
+// dst[c][r] = src[r][c] for r < rows, c < cols (src rows of length lds, dst rows of ldd):
+// 8x8 blocks through registers where AVX is there, plain copies elsewhere (a copy, so every
+// build gets the same numbers).
+template <class T>
+void transpose(const T* src, size_t rows, size_t cols, size_t lds, T* dst, size_t ldd) {
+  size_t r0 = 0;
+#if defined(__AVX__)
+  if constexpr (std::is_same_v<T, float>) {
+    for (; r0 + 8 <= rows; r0 += 8) {
+      size_t c0 = 0;
+      for (; c0 + 8 <= cols; c0 += 8) {
+        const float* s = src + r0 * lds + c0;
+        __m256 r[8], t[8];
+        for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(s + i * lds);
+        for (int i = 0; i < 8; i += 2) {
+          t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+          t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+        }
+        for (int i = 0; i < 8; i += 4) {
+          r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+          r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+          r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+          r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+        }
+        float* d = dst + c0 * ldd + r0;
+        for (int i = 0; i < 4; ++i) {
+          _mm256_storeu_ps(d + i * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+          _mm256_storeu_ps(d + (i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+        }
+      }
+      for (size_t c = c0; c < cols; ++c)
+        for (size_t r = r0; r < r0 + 8; ++r) dst[c * ldd + r] = src[r * lds + c];
+    }
+  }
+#endif
+  for (size_t c = 0; c < cols; ++c)
+    for (size_t r = r0; r < rows; ++r) dst[c * ldd + r] = src[r * lds + c];
+}
 
 // Whether N output columns fill at least one vector (else the dense kernel's rows in parallel
 // are faster).
@@ -475,8 +524,7 @@ void BasicMlp<T>::accumulate_param_grads(const Layer& layer, const T* x, bool x_
   // dW[i][o] += sum_b x[b][i] g[b][o]; vectorised over the wider of in and out (same sums),
   // or, for a ReLU output x, over the non-zero x[b][i] of x transposed.
   if (x_sparse && sparse_pays<T>(out)) {
-    for (size_t i = 0; i < in; ++i)
-      for (size_t b = 0; b < batch; ++b) xt_[i * batch + b] = x[b * in + i];
+    transpose(x, batch, in, in, xt_.data(), batch);
     sparse_gemm(xt_.data(), batch, g, out, gw, out, static_cast<const T*>(nullptr), in, out, batch,
                 Into::accumulate, Activation::identity, masks_.data());
   } else if (out >= in) {
@@ -537,8 +585,7 @@ void BasicMlp<T>::backward_pass(const T* dy, size_t batch, T* dx, bool param_gra
     // dX[b][i] = sum_o g[b][o] W[i][o], through W transposed so the i are contiguous (for the
     // input, only the columns first .. first + count).
     const T* w = params_.data() + layer.w_offset;
-    for (size_t o = 0; o < out; ++o)
-      for (size_t i = 0; i < in; ++i) wt_[o * in + i] = w[i * out + o];
+    transpose(w, in, out, out, wt_.data(), in);
     T* next = l == 0 ? dx : (g == grad_a_.data() ? grad_b_.data() : grad_a_.data());
     const size_t col = l == 0 ? first : 0, cols = l == 0 ? count : in;
     if (layer.activation == Activation::relu && sparse_pays<T>(cols))  // g went through the ReLU
