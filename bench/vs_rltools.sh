@@ -32,15 +32,14 @@ run() {
   [ -n "$ret" ] || ret=$(sed -n 's/^final: episode_return \([-0-9.]*\).*/\1/p' run.log)
   echo "$(cat time.txt) ${ret:--}" >> "$name.tsv"
 }
-edgerl() {
-  "$bin" train --config "builtin:$1" logger.base_exp_path="$out/runs" \
-    logger.loggers.console.enabled=false logger.loggers.tensorboard.enabled=false \
-    logger.loggers.csv.enabled=false logger.checkpointing.save_model=false
-}
+quiet="logger.loggers.console.enabled=false logger.loggers.tensorboard.enabled=false
+  logger.loggers.csv.enabled=false logger.checkpointing.save_model=false"
 
 for r in $(seq 1 "$rounds"); do
   for algo in sac td3; do
-    run "edgerl_$algo" edgerl "${algo}_pendulum.ini"
+    # shellcheck disable=SC2086
+    run "edgerl_$algo" "$bin" train --config "builtin:${algo}_pendulum.ini" \
+      logger.base_exp_path="$out/runs" $quiet
     [ -x "$rlt/${algo}_openblas" ] && run "rltools_${algo}_openblas" "$rlt/${algo}_openblas"
     if [ "$r" -le "$noblas_rounds" ] && [ -x "$rlt/${algo}_noblas" ]; then
       run "rltools_${algo}_noblas" "$rlt/${algo}_noblas"
