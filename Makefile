@@ -45,7 +45,7 @@ GEN := $(BUILD)/gen/builtin_configs.inc
 DEB_PACKAGES := g++ make pkg-config libxtensor-dev libinih-dev zlib1g-dev doctest-dev \
                 meson ninja-build clang-14 libclang-rt-14-dev python3-numpy
 
-.PHONY: all run test unit-test script-test fuzz-smoke same-bits sanitize bench fuzz deps clean format check-format
+.PHONY: all run test unit-test script-test fuzz-smoke same-bits sanitize bench fuzz deps clean format check-format install install-test
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/edgerl
@@ -68,7 +68,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/edgerl $(BUILD)/edgerl_tests
-	@$(MAKE) --no-print-directory unit-test script-test fuzz-smoke same-bits
+	@$(MAKE) --no-print-directory unit-test script-test fuzz-smoke same-bits install-test
 
 unit-test: $(BUILD)/edgerl_tests
 	$(BUILD)/edgerl_tests
@@ -132,6 +132,23 @@ $(BUILD)/flags.stamp: FORCE
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
 FORCE:
+
+# The C++ library for programs on a Linux board: libedgerl.a, the public headers, edgerl.pc
+# (pkg-config) and the binary, under $(DESTDIR)$(PREFIX).
+PREFIX ?= /usr/local
+install: $(BUILD)/libedgerl.a $(BUILD)/edgerl
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/edgerl $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(BUILD)/libedgerl.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/edgerl/*.hpp $(DESTDIR)$(PREFIX)/include/edgerl/
+	install -m 755 $(BUILD)/edgerl $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' tools/edgerl.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/edgerl.pc
+
+# examples/run_policy.cpp built through pkg-config against an installed tree, and run.
+install-test: $(BUILD)/libedgerl.a $(BUILD)/edgerl
+	@rm -rf $(BUILD)/stage
+	@$(MAKE) --no-print-directory install PREFIX=$(abspath $(BUILD)/stage) > /dev/null
+	tests/install_example.sh $(abspath $(BUILD)/stage) $(CXX)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

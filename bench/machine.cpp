@@ -105,7 +105,8 @@ __attribute__((noinline, optimize("fp-contract=fast")))
 #else
 __attribute__((noinline))
 #endif
-double fma_peak() {
+double
+fma_peak() {
   constexpr int kChains = 10;
   const long iterations = g_iterations;
   Vec m, c;
@@ -163,8 +164,7 @@ std::string describe(const Machine& m) {
                 "%.1f GFLOP/s with separate multiplies and adds (%.1f flop/cycle), %s",
                 m.cpu.c_str(), width, m.vector_bits,
                 m.contracts ? "FMA contraction on" : "no FMA contraction (-ffp-contract=off)",
-                m.ghz, m.clock_source, m.peak_gflops, m.ghz > 0 ? m.peak_gflops / m.ghz : 0.0,
-                fma);
+                m.ghz, m.clock_source, m.peak_gflops, m.ghz > 0 ? m.peak_gflops / m.ghz : 0.0, fma);
   return buf;
 }
 

@@ -9,11 +9,11 @@
 namespace edgerl::bench {
 
 struct Machine {
-  std::string cpu;          // /proc/cpuinfo's model name
-  int vector_bits = 0;      // widest SIMD of this build: 512, 256, 128 (0: scalar)
-  bool contracts = false;   // whether this build fuses a*b+c (no: -ffp-contract=off)
-  bool has_fma = false;     // whether this build's target has FMA instructions
-  double ghz = 0;           // measured clock under load (0 when it cannot be measured)
+  std::string cpu;         // /proc/cpuinfo's model name
+  int vector_bits = 0;     // widest SIMD of this build: 512, 256, 128 (0: scalar)
+  bool contracts = false;  // whether this build fuses a*b+c (no: -ffp-contract=off)
+  bool has_fma = false;    // whether this build's target has FMA instructions
+  double ghz = 0;          // measured clock under load (0 when it cannot be measured)
   const char* clock_source = "";
   double peak_gflops = 0;      // separate multiplies and adds: what edgerl's kernels can reach
   double peak_fma_gflops = 0;  // fused multiply-adds (0 without FMA): what an FMA=1 build could

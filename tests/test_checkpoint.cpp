@@ -337,7 +337,7 @@ TEST_CASE("ckpt checkpointer: names with path separators and bad save_args are r
   std::unique_ptr<Checkpointer> c;
   CHECK(Checkpointer::open(config(), dir.path(), "../x", kIni, &c).message() ==
         "logger.checkpointing.model_name '../x' has a character other than letters, digits, "
-        "'.', '_', '-'");
+        "'.', '_', '-', '=', ','");
   CHECK(Checkpointer::open(config(".."), dir.path(), "m", kIni, &c).message() ==
         "logger.checkpointing.save_args.checkpoint_uid '..' is not a folder name");
   CheckpointConfig cfg = config();

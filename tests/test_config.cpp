@@ -242,3 +242,15 @@ TEST_CASE("the schema says what each difference changes") {
   CHECK(e.front().name == "system.system_name");
   for (const auto& x : e) CHECK(x.name.rfind("network.", 0) != 0);
 }
+
+TEST_CASE("integers stay exact on every target (long double is a double on 32-bit ARM)") {
+  const Config c =
+      load_config_text("", "t.ini",
+                       {"arch.total_timesteps=9007199254740993",
+                        "logger.checkpointing.save_args.min_free_bytes=9199999999999999999"});
+  CHECK(c.arch.total_timesteps == 9007199254740993);
+  CHECK(c.checkpointing.save_args.min_free_bytes == 9199999999999999999);
+  CHECK(error_of("", {"logger.checkpointing.save_args.min_free_bytes=9200000000000000001"})
+            .find("is out of range") != std::string::npos);
+  CHECK(config_value(c, "arch.total_timesteps") == "9007199254740993");
+}

@@ -260,3 +260,43 @@ TEST_CASE("two systems built from one config hold identical state, and training 
   CHECK(a->counters().timestep == 10240);
   CHECK(a->counters().eval_step == 1);
 }
+
+TEST_CASE("a policy loaded as a model acts exactly as the learner's own policy") {
+  const std::pair<const char*, const char*> cases[] = {
+      {"ppo_cartpole.ini", "arch.seed=3"},
+      {"ppo_pendulum.ini", "system.normalize_observations=true"},
+      {"dqn_cartpole.ini", "system.warmup_steps=100"}};
+  for (const auto& [name, extra] : cases) {
+    CAPTURE(name);
+    const Config cfg =
+        load_config_text(builtin_config_text(name), name,
+                         {"arch.total_timesteps=20480", "arch.num_evaluation=2", extra});
+    auto sys = make_system(cfg);
+    Metrics m1, m2;
+    sys->learn(m1, m2);
+    const std::unique_ptr<Policy> own = sys->policy();
+    ModelPolicy model(own->model());
+    VecEnv env(cfg.env, 64, 7);
+    env.reset();
+    const size_t adim = env.is_discrete() ? 1 : env.action_dim();
+    std::vector<int32_t> d1(64), d2(64);
+    std::vector<float> c1(64 * adim), c2(64 * adim);
+    for (int step = 0; step < 50; ++step) {
+      ActRequest r;
+      r.obs = env.obs();
+      r.n = 64;
+      r.discrete = d1.data();
+      r.continuous = c1.data();
+      own->act(r);
+      r.discrete = d2.data();
+      r.continuous = c2.data();
+      model.act(r);
+      CHECK(d1 == d2);
+      CHECK(std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)) == 0);
+      if (env.is_discrete())
+        env.step(d1.data());
+      else
+        env.step(c1.data());
+    }
+  }
+}

@@ -7,6 +7,7 @@
 #include <set>
 #include <vector>
 
+#include "core/text.hpp"
 #include "edgerl/rng.hpp"
 
 using edgerl::Pcg64;
@@ -134,4 +135,11 @@ TEST_CASE("portable_log matches libm to within an ulp or two") {
     CHECK(std::fabs(a - b) <= 4e-16 * std::fabs(b) + 1e-300);
   }
   CHECK(edgerl::portable_log(1.0) == 0.0);
+}
+
+TEST_CASE("UTC times are computed without gmtime (a 32-bit time_t ends in 2038)") {
+  CHECK(edgerl::utc_text(0, true) == "19700101000000");
+  CHECK(edgerl::utc_text(1767225600000, false) == "2026-01-01 00:00:00");
+  CHECK(edgerl::utc_text(4102444799999, false) == "2099-12-31 23:59:59");
+  CHECK(edgerl::utc_text(951782400000, true) == "20000229000000");  // a leap day
 }

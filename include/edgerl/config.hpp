@@ -155,6 +155,11 @@ struct ConfigDifference {
 // system.system_name).
 std::vector<ConfigDifference> config_differences(const Config& a, const Config& b);
 
+// Whether `name` ("network.actor_network.layer_sizes") is a key of the config or of some
+// learner, and whether its value is a list (whose commas belong to the value).
+bool is_config_key(const std::string& name);
+bool is_list_key(const std::string& name);
+
 // Markdown reference of every section and key (docs/config.md is generated from it).
 std::string config_reference_markdown();
 

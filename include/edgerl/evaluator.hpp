@@ -7,7 +7,7 @@
 
 #include "edgerl/envs.hpp"
 #include "edgerl/logger.hpp"
-#include "edgerl/system.hpp"
+#include "edgerl/policy.hpp"
 
 namespace edgerl {
 
@@ -36,6 +36,6 @@ struct EvalOptions {
 // seeds and the action-sampling stream come from SeedSequence(seed).child(4).child(key), so
 // the same key gives the same episodes (the loop uses the eval step; the absolute metric uses
 // num_evaluation).
-EvalResult evaluate(System& system, const EvalOptions& options, int64_t num_episodes, uint64_t key);
+EvalResult evaluate(Policy& policy, const EvalOptions& options, int64_t num_episodes, uint64_t key);
 
 }  // namespace edgerl

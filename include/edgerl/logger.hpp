@@ -119,6 +119,8 @@ class LogSink {
   virtual void flush() {}
   // Flushes and makes what was written durable (fsync).
   virtual void sync() { flush(); }
+  // What the warning after a failure says stops ("the CSV logs stop here").
+  virtual const char* stops_here() const { return "this log stops here"; }
   const std::string& error() const { return error_; }
 
  protected:
@@ -178,6 +180,7 @@ class CsvSink : public LogSink {
   CsvSink& operator=(const CsvSink&) = delete;
   void write(const LogRecord& record) override;  // each row is one append
   void sync() override;
+  const char* stops_here() const override { return "every CSV log of this run stops here"; }
 
  private:
   struct File;
@@ -200,6 +203,7 @@ class TensorBoardSink : public LogSink {
   TensorBoardSink& operator=(const TensorBoardSink&) = delete;
   void write(const LogRecord& record) override;  // each event is one append
   void sync() override;
+  const char* stops_here() const override { return "the TensorBoard log stops here"; }
   const std::string& path() const { return path_; }  // empty until the first record
 
  private:
@@ -239,8 +243,9 @@ struct LoggerIo {
 std::string make_run_dir(const std::string& base, const std::string& system_name,
                          const std::string& scenario, const std::string& uid);
 
-// The sinks enabled in `config`, writing to the run folder (created if missing). A new run
-// (resume_from_timestep < 0) refuses a folder that already holds logs. Throws LoggerError.
+// The sinks enabled in `config`, writing to the run folder (created if missing, and cleared of
+// the temporary files of dead processes). A new run (resume_from_timestep < 0) refuses a folder
+// that already holds logs. Throws LoggerError.
 class Logger {
  public:
   Logger(const LoggerConfig& config, const RunInfo& run, LoggerIo io = {});

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "edgerl/logger.hpp"
+#include "edgerl/policy.hpp"
 #include "edgerl/rng.hpp"
 #include "edgerl/tensor.hpp"
 
@@ -28,16 +29,6 @@ struct Counters {
   // a resumed run was given a new length (see System::replan).
   int64_t plan_update = 0;
   int64_t plan_eval_step = 0;
-};
-
-// How an evaluation picks actions.
-struct ActRequest {
-  const float* obs = nullptr;  // [n][obs_dim], raw observations from the environment
-  size_t n = 0;
-  bool greedy = true;
-  Pcg64* rng = nullptr;         // for sampled (non-greedy) actions
-  int32_t* discrete = nullptr;  // [n] when the action space is discrete
-  float* continuous = nullptr;  // [n][action_dim] otherwise
 };
 
 // A learner. Training runs in evaluation intervals: interval k ends after update
@@ -57,8 +48,11 @@ class System {
   // one.
   bool learn(Metrics& train, Metrics& act, const std::function<bool()>& stop = {});
 
-  // The current policy's actions for evaluation observations (never touches training state).
-  virtual void act(const ActRequest& request) = 0;
+  // A copy of the current policy: what evaluation and export use (never touches training
+  // state; acting on it after more training still acts as the policy of this moment).
+  virtual std::unique_ptr<Policy> policy() const = 0;
+  // policy()->act(request): for tests and tools (it copies the policy at every call).
+  void act(const ActRequest& request) const { policy()->act(request); }
 
   // The whole learner state as named tensors (views into this object).
   virtual void append_tensors(TensorList& out) = 0;

@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <map>
 
 #include "core/text.hpp"
@@ -26,12 +25,7 @@ int64_t system_now_ms() {
 }
 
 std::string utc_timestamp(int64_t ms) {
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm);
-  return buf;
+  return utc_text(ms, true);
 }
 
 std::string step_list(const RunListing& run) {
@@ -155,8 +149,8 @@ Status load_checkpoint_file(FileSystem& fs, const std::string& path, const Tenso
     std::vector<const TensorRef*> missing_optional;
     for (const TensorRef& t : into) {
       const auto it = present.find(t.name);
-      const bool optional = std::find(options.optional.begin(), options.optional.end(),
-                                      t.name) != options.optional.end();
+      const bool optional = std::find(options.optional.begin(), options.optional.end(), t.name) !=
+                            options.optional.end();
       if (it == present.end() && optional) {
         missing_optional.push_back(&t);
         continue;
@@ -175,6 +169,10 @@ Status load_checkpoint_file(FileSystem& fs, const std::string& path, const Tenso
     std::vector<Tensor> extra;
     for (const TensorRecord& rec : got.tensors) {
       if (is_extra(rec.name) && !wanted.count(rec.name)) {
+        if (rec.raw_size > SIZE_MAX / 2)
+          return Status::invalid_argument("tensor '" + rec.name +
+                                          "': " + std::to_string(rec.raw_size) +
+                                          " bytes are more than this host can hold in memory");
         Tensor t;
         t.name = rec.name;
         t.dtype = rec.dtype;

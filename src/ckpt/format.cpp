@@ -652,6 +652,12 @@ Status read_checkpoint(const RandomAccessFile& file, CheckpointInfo* info,
     out[i].name = rec.name;
     out[i].dtype = rec.dtype;
     out[i].shape = rec.shape;
+    // A 32-bit size_t cannot hold every raw_size the format allows: refuse rather than
+    // truncate the buffer that read_tensor_data then fills with raw_size bytes.
+    if (rec.raw_size > SIZE_MAX / 2)
+      return Status::invalid_argument("tensor " + quoted(rec.name) + ": " +
+                                      std::to_string(rec.raw_size) +
+                                      " bytes are more than this host can hold in memory");
     out[i].bytes.resize(static_cast<size_t>(rec.raw_size));
     s = read_tensor_data(file, rec, out[i].bytes.data());
     if (!s.ok()) return s;

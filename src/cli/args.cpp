@@ -1,5 +1,7 @@
 #include "cli/args.hpp"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdlib>
 
@@ -92,7 +94,8 @@ bool ArgParser::parse(const Args& args) {
       value = a.substr(eq + 1);
     } else if (s->value_optional) {
       const bool next_is_value = i + 1 < args.size() && !args[i + 1].empty() &&
-                                 args[i + 1][0] != '-' && args[i + 1].find('=') == std::string::npos;
+                                 args[i + 1][0] != '-' &&
+                                 args[i + 1].find('=') == std::string::npos;
       value = next_is_value ? args[++i] : s->fallback;
     } else {
       if (i + 1 >= args.size())
@@ -124,6 +127,17 @@ uint64_t parse_u64_option(const std::string& name, const std::string& value) {
   if (value.empty() || *end || value[0] == '-' || value[0] == '+' || errno == ERANGE)
     throw UsageError(name + " " + value + ": expected a non-negative integer");
   return v;
+}
+
+void refuse_input_as_output(const std::string& output, const std::vector<std::string>& inputs) {
+  struct stat out {};
+  if (::stat(output.c_str(), &out) != 0) return;  // a new file
+  for (const std::string& in : inputs) {
+    struct stat st {};
+    if (::stat(in.c_str(), &st) == 0 && st.st_dev == out.st_dev && st.st_ino == out.st_ino)
+      throw UsageError("-o " + output + " is " + (in == output ? "the input" : "the input " + in) +
+                       ": it would be overwritten; choose another output file");
+  }
 }
 
 Config load_config_from(const std::string& path, const std::vector<std::string>& overrides) {

@@ -73,6 +73,9 @@ class ArgParser {
 int64_t parse_int_option(const std::string& name, const std::string& value, int64_t lo, int64_t hi);
 uint64_t parse_u64_option(const std::string& name, const std::string& value);
 
+// Refuses (UsageError) an output path that is one of the inputs (the same file, by any name).
+void refuse_input_as_output(const std::string& output, const std::vector<std::string>& inputs);
+
 // The config a `--config` path names (a file, builtin:NAME, or "" for the built-in default)
 // with the overrides applied and validated. Throws ConfigError.
 Config load_config_from(const std::string& path, const std::vector<std::string>& overrides);

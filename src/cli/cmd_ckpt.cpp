@@ -2,7 +2,6 @@
 // line on stderr naming the file, and exit status 2.
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <string>
 
 #include "cli/commands.hpp"
@@ -28,20 +27,8 @@ const char* kCkptHelp =
     "\n"
     "See docs/checkpoint-format.md for the file format.\n";
 
-// Printable text from a file's bytes: control characters must not reach the terminal.
-std::string printable(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) out += c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c);
-  return out;
-}
-
 std::string utc_time(int64_t ms) {
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  if (!gmtime_r(&secs, &tm)) return "?";
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
+  return utc_text(ms, false);
 }
 
 std::string number(double v) {

@@ -6,18 +6,22 @@
 #include "cli/commands.hpp"
 #include "edgerl/checkpoint.hpp"
 #include "edgerl/ckpt_export.hpp"
+#include "edgerl/policy.hpp"
 
 namespace edgerl::cli {
 namespace {
 
 const char* kHelp =
-    "usage: edgerl export FILE --format npz|safetensors -o OUT\n"
+    "usage: edgerl export FILE --format npz|safetensors|c -o OUT\n"
     "\n"
     "Writes a checkpoint's tensors for other tools, after verifying every CRC:\n"
     "  npz          numpy.load(OUT)['actor/params']\n"
     "  safetensors  safetensors.numpy.load_file(OUT) or safetensors.torch.load_file(OUT);\n"
     "               the checkpoint's metadata and config are in its __metadata__\n"
-    "Without --format, the format follows OUT's extension (.npz, .safetensors).\n";
+    "  c            the greedy policy as one dependency-free C99 header for a\n"
+    "               microcontroller: #include it and call edgerl_policy_act(obs, out);\n"
+    "               no malloc, no libm, the bits of `edgerl eval`'s actions\n"
+    "Without --format, the format follows OUT's extension (.npz, .safetensors, .h).\n";
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
@@ -47,11 +51,27 @@ int cmd_export(const Args& args) {
   if (format.empty())
     format = ends_with(output, ".npz")           ? "npz"
              : ends_with(output, ".safetensors") ? "safetensors"
+             : ends_with(output, ".h")           ? "c"
                                                  : "";
-  if (format != "npz" && format != "safetensors")
-    throw UsageError(format.empty() ? "needs --format npz|safetensors"
-                                    : "unknown format '" + format + "'; use npz or safetensors");
+  if (format != "npz" && format != "safetensors" && format != "c")
+    throw UsageError(format.empty() ? "needs --format npz|safetensors|c"
+                                    : "unknown format '" + format + "'; use npz, safetensors or c");
 
+  refuse_input_as_output(output, {input});
+  CheckpointInfo existing;
+  if (read_checkpoint_file_info(posix_fs(), output, &existing).ok())
+    throw UsageError("-o " + output +
+                     " is an edgerl checkpoint: it would be overwritten; choose "
+                     "another output file");
+  if (format == "c") {
+    const std::string header = policy_c_header(load_policy(input)->model(), input);
+    const Status s = write_file_atomic(
+        posix_fs(), output, reinterpret_cast<const uint8_t*>(header.data()), header.size());
+    if (!s.ok()) throw UsageError(s.message());
+    std::printf("%s: the greedy policy as a C99 header (%s)\n", output.c_str(),
+                human_bytes(header.size()).c_str());
+    return kExitOk;
+  }
   CheckpointInfo info;
   std::vector<Tensor> tensors;
   std::vector<uint8_t> bytes;

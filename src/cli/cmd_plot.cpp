@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "cli/commands.hpp"
+#include "edgerl/io.hpp"
 #include "edgerl/plot.hpp"
 
 namespace edgerl::cli {
@@ -33,17 +34,6 @@ std::string without_trailing_slashes(std::string s) {
   return s;
 }
 
-// Writes and checks every step, so a full disk is reported instead of leaving half an SVG.
-bool write_file(const std::string& path, const std::string& text, std::string& why) {
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return why = std::strerror(errno), false;
-  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  const bool flushed = std::fflush(f) == 0;
-  if (!(written && flushed)) why = std::strerror(errno);
-  if (std::fclose(f) != 0 && written && flushed) return why = std::strerror(errno), false;
-  return written && flushed;
-}
-
 }  // namespace
 
 int cmd_plot(const Args& args) {
@@ -64,19 +54,25 @@ int cmd_plot(const Args& args) {
 
   std::vector<Curve> curves;
   size_t points = 0;
+  std::vector<std::string> inputs;
   for (const auto& run : runs) {
     const std::string label = without_trailing_slashes(run);
-    const std::string csv = is_directory(run) ? label + "/eval.csv" : run;
-    curves.push_back(read_curve(csv, metric, label));
+    inputs.push_back(is_directory(run) ? label + "/eval.csv" : run);
+    curves.push_back(read_curve(inputs.back(), metric, label));
     points += curves.back().timestep.size();
   }
+  refuse_input_as_output(output, inputs);
 
   PlotOptions options;
   options.title = title;
   options.y_label = metric == "episode_return" ? "episode return" : metric;
-  std::string why;
-  if (!write_file(output, render_svg(curves, options), why))
-    throw UsageError(output + ": cannot write: " + why);
+  const std::string svg = render_svg(curves, options);
+  const Status st = write_file_atomic(posix_fs(), output,
+                                      reinterpret_cast<const uint8_t*>(svg.data()), svg.size());
+  if (!st.ok()) {
+    const std::string& m = st.message();  // "create <tmp>: <the system's reason>"
+    throw UsageError(output + ": cannot write: " + m.substr(m.rfind(": ") + 2));
+  }
   std::printf("wrote %s: %zu run%s, %zu points\n", output.c_str(), curves.size(),
               curves.size() == 1 ? "" : "s", points);
   return kExitOk;

@@ -78,9 +78,8 @@ const char* signal_name(int sig) {
 std::vector<std::string> resume_overrides(const std::string& value, const Config& cfg) {
   std::vector<std::string> o = {"logger.checkpointing.load_model=true"};
   if (value == "auto") return o;
-  const std::string model_dir =
-      join_path(join_path(cfg.logger.base_exp_path, cfg.checkpointing.load_args.rel_dir),
-                model_name(cfg));
+  const std::string model_dir = join_path(
+      join_path(cfg.logger.base_exp_path, cfg.checkpointing.load_args.rel_dir), model_name(cfg));
   std::vector<DirEntry> probe;
   FileSystem& fs = posix_fs();
   const bool is_dir = fs.list_dir(value, &probe).ok();
@@ -106,7 +105,8 @@ std::vector<std::string> resume_overrides(const std::string& value, const Config
                     std::strcmp(a, b) == 0;
   if (!same)
     throw UsageError("--resume " + value + ": not a run of this config's checkpoint folder " +
-                     model_dir + " (set logger.base_exp_path and logger.checkpointing.model_name "
+                     model_dir +
+                     " (set logger.base_exp_path and logger.checkpointing.model_name "
                      "to match it)");
   o.push_back("logger.checkpointing.load_args.checkpoint_uid=" + base_name(run));
   if (step >= 0) o.push_back("logger.checkpointing.load_args.load_step=" + std::to_string(step));
@@ -163,8 +163,7 @@ int cmd_train(const Args& args) {
       break;
   }
   if (s.stop_checkpoint.empty())
-    std::fprintf(stderr,
-                 "edgerl train: stopped by %s at timestep %lld without a checkpoint (%s)\n",
+    std::fprintf(stderr, "edgerl train: stopped by %s at timestep %lld without a checkpoint (%s)\n",
                  signal_name(g_signal), static_cast<long long>(s.timesteps),
                  cfg.checkpointing.save_model ? "the save failed: the newest earlier one resumes"
                                               : "save_model = false: it cannot be resumed");

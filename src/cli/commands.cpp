@@ -12,8 +12,8 @@ namespace edgerl::cli {
 const char* const kExitStatusHelp =
     "Exit status: 0 done; 1 internal error (a bug: please report it); 2 bad command line,\n"
     "config or input file, or a run folder in use; 3 a checkpoint could not be saved\n"
-    "(on_save_error = abort); 4 not enough memory; 75 training stopped early by a signal\n"
-    "(resumable: run it again with --resume).\n";
+    "(on_save_error = abort); 4 not enough memory; 5 some runs of a sweep failed; 75 stopped\n"
+    "early by a signal (resumable: run it again with --resume, or the sweep again).\n";
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands = {
@@ -24,6 +24,7 @@ const std::vector<Command>& commands() {
       {"rollout", cmd_rollout, "step an environment with given actions, print CSV"},
       {"export", cmd_export, "export checkpoint tensors as .npz or .safetensors"},
       {"plot", cmd_plot, "draw episode return against timestep as SVG"},
+      {"sweep", cmd_sweep, "run a grid x seeds of trainings here or on Slurm; status, report"},
   };
   return kCommands;
 }

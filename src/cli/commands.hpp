@@ -18,6 +18,7 @@ enum ExitStatus : int {
   kExitUsage = 2,       // bad command line, config or input file; nothing was lost
   kExitSaveFailed = 3,  // a checkpoint could not be saved and on_save_error = abort
   kExitNoMemory = 4,    // the run needs more memory than the machine gives
+  kExitRunsFailed = 5,  // a sweep: some of its runs failed
   kExitStopped = 75,    // training stopped early by a signal; resumable (EX_TEMPFAIL)
 };
 
@@ -42,5 +43,6 @@ int cmd_ckpt(const Args& args);
 int cmd_rollout(const Args& args);
 int cmd_export(const Args& args);
 int cmd_plot(const Args& args);
+int cmd_sweep(const Args& args);
 
 }  // namespace edgerl::cli

@@ -399,7 +399,7 @@ void Loader::add_text(const std::string& text, const std::string& name, const st
 
 void Loader::add_override(const std::string& text) {
   const size_t eq = text.find('=');
-  const std::string where = "override '" + text + "': ";
+  const std::string where = "override '" + printable(text) + "': ";
   if (eq == std::string::npos) throw ConfigError(where + "expected section.key=value");
   const std::string name = trim(text.substr(0, eq));
   const size_t dot = name.rfind('.');
@@ -440,6 +440,22 @@ Config Loader::finish() {
   return cfg;
 }
 
+// The longest line the INI reader takes (inih's INI_MAX_LINE, as Debian's library was built),
+// minus the newline and the terminating NUL: what one `key = value` line of to_ini may hold.
+size_t max_ini_line() {
+  static const size_t kMax = [] {
+    int size = 0;
+    auto probe = [](char*, int n, void* stream) -> char* {
+      *static_cast<int*>(stream) = n;
+      return nullptr;
+    };
+    ini_parse_stream(
+        probe, &size, [](void*, const char*, const char*, const char*) { return 1; }, nullptr);
+    return size > 2 ? static_cast<size_t>(size - 2) : size_t{198};
+  }();
+  return kMax;
+}
+
 }  // namespace
 
 Config::Config() {
@@ -460,7 +476,7 @@ std::vector<std::string> builtin_config_names() {
 
 void apply_override(Config& cfg, const std::string& text) {
   const size_t eq = text.find('=');
-  const std::string where = "override '" + text + "': ";
+  const std::string where = "override '" + printable(text) + "': ";
   if (eq == std::string::npos) throw ConfigError(where + "expected section.key=value");
   const std::string name = trim(text.substr(0, eq));
   const size_t dot = name.rfind('.');
@@ -558,6 +574,21 @@ std::vector<ConfigDifference> config_differences(const Config& a_in, const Confi
   return out;
 }
 
+bool is_config_key(const std::string& name) {
+  const size_t dot = name.rfind('.');
+  return dot != std::string::npos && known_key(name.substr(0, dot), name.substr(dot + 1));
+}
+
+bool is_list_key(const std::string& name) {
+  const size_t dot = name.rfind('.');
+  if (dot == std::string::npos) return false;
+  const std::string section = name.substr(0, dot), key = name.substr(dot + 1);
+  if (const Field* f = find_in(config_fields(), section, key)) return f->kind == Kind::IntList;
+  for (const LearnerDef* d : learner_defs())
+    if (const Field* f = find_in(learner_fields(*d), section, key)) return f->kind == Kind::IntList;
+  return false;
+}
+
 std::string config_reference_markdown() {
   const char* effect_names[] = {"training", "length", "evaluation", "—"};
   auto table_head = [](std::ostringstream& out) {
@@ -578,7 +609,10 @@ std::string config_reference_markdown() {
       << "file, or a built-in config name) to inherit from it; later values win. Unknown sections\n"
       << "or keys, values of the wrong type and values out of range are errors (exit status 2).\n"
       << "Defaults below are the schema's; the built-in configs in configs/ set their own values\n"
-      << "on top.\n\n"
+      << "on top. Text values are one line without `;` or control characters, and a whole\n"
+      << "`key = value` line holds at most " << max_ini_line()
+      << " characters (the INI reader's limit), so that\n"
+      << "the config stored in every checkpoint always reads back.\n\n"
       << "`[system]` and `[network.*]` belong to the learner that `system.system_name` chooses:\n"
       << "each learner's keys are listed in its own section below. A key of another learner is\n"
       << "an error, except when it is inherited from a `base =` file below the file that chose\n"
@@ -613,6 +647,16 @@ std::string config_reference_markdown() {
 }
 
 void validate(const Config& cfg) {
+  for (const Bound& b : rows_of(const_cast<Config&>(cfg))) {
+    const std::string value = schema::get(*b.field, b.owner);
+    const size_t line = std::strlen(b.field->key) + 3 + value.size();
+    if (line > max_ini_line())
+      throw ConfigError(
+          schema::full_name(*b.field) + " is " + std::to_string(value.size()) +
+          " characters long, but a config line holds at most " + std::to_string(max_ini_line()) +
+          " (its key and value included), so " +
+          "the config stored with each checkpoint could not be read back: shorten it");
+  }
   const auto& a = cfg.arch;
   if (a.num_updates != 0 && a.num_updates < a.num_evaluation)
     throw ConfigError("arch.num_updates = " + std::to_string(a.num_updates) +

@@ -54,6 +54,47 @@ bool parse_integer(const std::string& v, long double& out) {
   return true;
 }
 
+// The exact value of a plain decimal integer ([+-]digits, '_' allowed) that fits in int64_t.
+// parse_integer's long double is only a double on some targets (armhf and other 32-bit ARM),
+// where strtold rounds integers above 2^53; this keeps them exact on every target.
+bool plain_int64(const std::string& v, int64_t& out) {
+  std::string s;
+  for (char c : v)
+    if (c != '_') s += c;
+  const size_t start = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  if (s.size() == start || s.find_first_not_of("0123456789", start) != std::string::npos)
+    return false;
+  errno = 0;
+  char* end = nullptr;
+  const long long x = std::strtoll(s.c_str(), &end, 10);
+  if (errno == ERANGE || *end != '\0') return false;
+  out = x;
+  return true;
+}
+
+// lo <= x <= hi for integer-valued double bounds (or infinities), compared without rounding x.
+bool int64_within(int64_t x, double lo, double hi) {
+  const bool above_lo = lo <= -0x1p63 || (lo < 0x1p63 && x >= static_cast<int64_t>(std::ceil(lo)));
+  const bool below_hi =
+      hi >= 0x1p63 || (hi >= -0x1p63 && x <= static_cast<int64_t>(std::floor(hi)));
+  return above_lo && below_hi;
+}
+
+// An Int field's value: exact for plain decimals, otherwise (5e5) through long double.
+bool int_value(const Field& f, const std::string& v, int64_t& out, bool& in_range) {
+  long double x;
+  if (!parse_integer(v, x)) return false;
+  int64_t exact;
+  if (plain_int64(v, exact)) {
+    in_range = int64_within(exact, f.min, f.max);
+    out = exact;
+  } else {
+    in_range = !(x < f.min || x > f.max);
+    if (in_range) out = static_cast<int64_t>(x);
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string full_name(const Field& f) {
@@ -82,9 +123,9 @@ std::string allowed(const Field& f) {
     case Kind::OptName:
       return std::string(f.kind == Kind::OptName ? "empty, or " : "") + "1 to " +
              std::to_string(kMaxFolderNameBytes) +
-             " letters, digits, '.', '_', '-' (no path separators, not . or ..)";
+             " letters, digits, '.', '_', '-', '=', ',' (no path separators, not . or ..)";
     case Kind::String:
-      return "text without ';' or line breaks";
+      return "one line of text without ';' or control characters";
   }
   return "";
 }
@@ -92,19 +133,20 @@ std::string allowed(const Field& f) {
 std::string set(const Field& f, void* owner, const std::string& raw) {
   const std::string value = trim(raw);
   void* p = f.get(owner);
-  const std::string bad = full_name(f) + " = '" + value + "' is invalid";
+  const std::string bad = full_name(f) + " = '" + printable(value) + "' is invalid";
   const std::string allowed_text = " (allowed: " + allowed(f) + ")";
   switch (f.kind) {
     case Kind::Bool:
       if (!parse_bool(value, *static_cast<bool*>(p))) return bad + allowed_text;
       return "";
     case Kind::Int: {
-      long double x;
-      if (!parse_integer(value, x))
+      int64_t x = 0;
+      bool in_range = false;
+      if (!int_value(f, value, x, in_range))
         return bad + " (expected an integer; allowed: " + allowed(f) + ")";
-      if (x < f.min || x > f.max)
+      if (!in_range)
         return full_name(f) + " = " + value + " is out of range (allowed: " + allowed(f) + ")";
-      *static_cast<int64_t*>(p) = static_cast<int64_t>(x);
+      *static_cast<int64_t*>(p) = x;
       return "";
     }
     case Kind::UInt: {
@@ -150,7 +192,8 @@ std::string set(const Field& f, void* owner, const std::string& raw) {
       *static_cast<std::string*>(p) = value;
       return "";
     case Kind::String:
-      if (value.find(';') != std::string::npos) return bad + allowed_text;
+      for (unsigned char c : value)
+        if (c == ';' || c < 0x20 || c == 0x7f) return bad + allowed_text;
       *static_cast<std::string*>(p) = value;
       return "";
     case Kind::IntList: {
@@ -164,9 +207,10 @@ std::string set(const Field& f, void* owner, const std::string& raw) {
         std::stringstream ss(s);
         std::string item;
         while (std::getline(ss, item, ',')) {
-          long double x;
-          if (!parse_integer(trim(item), x) || x < f.min || x > f.max) return bad + allowed_text;
-          out.push_back(static_cast<int64_t>(x));
+          int64_t x = 0;
+          bool in_range = false;
+          if (!int_value(f, trim(item), x, in_range) || !in_range) return bad + allowed_text;
+          out.push_back(x);
         }
         if (s.back() == ',') return bad + allowed_text;
       }

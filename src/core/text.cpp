@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <limits>
 
 namespace edgerl {
@@ -11,14 +12,19 @@ bool is_name_char(char c) {
          c == '_' || c == '-';
 }
 
+bool is_folder_char(char c) {
+  return is_name_char(c) || c == '=' || c == ',';
+}
+
 std::string folder_name_problem(const std::string& name) {
   if (name.empty()) return "is empty";
   if (name == "." || name == "..") return "'" + name + "' is not a folder name";
   if (name.size() > kMaxFolderNameBytes)
     return "is longer than " + std::to_string(kMaxFolderNameBytes) + " bytes";
   for (char c : name)
-    if (!is_name_char(c))
-      return "'" + name + "' has a character other than letters, digits, '.', '_', '-'";
+    if (!is_folder_char(c))
+      return "'" + printable(name) +
+             "' has a character other than letters, digits, '.', '_', '-', '=', ','";
   return "";
 }
 
@@ -55,6 +61,45 @@ std::string trim(const std::string& s) {
   while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
   while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
   return s.substr(b, e - b);
+}
+
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c != 0x7f) {
+      out += static_cast<char>(c);
+      continue;
+    }
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    out += buf;
+  }
+  return out;
+}
+
+std::string utc_text(int64_t unix_ms, bool compact) {
+  int64_t secs = unix_ms / 1000;
+  if (unix_ms % 1000 < 0) --secs;
+  int64_t days = secs / 86400, rem = secs % 86400;
+  if (rem < 0) rem += 86400, --days;
+  // Howard Hinnant's civil_from_days: the proleptic Gregorian date of a day count.
+  days += 719468;
+  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const int64_t doe = days - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t year = yoe + era * 400 + (month <= 2);
+  char buf[48];
+  std::snprintf(buf, sizeof buf,
+                compact ? "%04lld%02lld%02lld%02lld%02lld%02lld"
+                        : "%04lld-%02lld-%02lld %02lld:%02lld:%02lld",
+                static_cast<long long>(year), static_cast<long long>(month),
+                static_cast<long long>(day), static_cast<long long>(rem / 3600),
+                static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
+  return buf;
 }
 
 std::string shape_string(const std::vector<uint64_t>& shape) {

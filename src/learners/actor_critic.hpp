@@ -18,12 +18,15 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/detmath.hpp"
 #include "edgerl/nn.hpp"
 #include "edgerl/optim.hpp"
+#include "edgerl/policy.hpp"
 #include "edgerl/rng.hpp"
 #include "edgerl/tensor.hpp"
 #include "learners/replay_buffer.hpp"
@@ -123,6 +126,7 @@ class SquashedGaussianActor {
   }
 
   BasicMlp<T>& net() { return net_; }
+  const BasicMlp<T>& net() const { return net_; }
   size_t action_dim() const { return A_; }
 
   // For each of the n rows of obs: a = tanh(u), u = mean + std * noise (noise [n][A] given),
@@ -348,6 +352,95 @@ class Critics {
   size_t D_, A_;
   std::vector<BasicMlp<T>> q_, target_;
   std::vector<T> x_, dx_, q_out_, dq_, value_, g_action_;
+};
+
+// The acting half of SAC, TD3 and DDPG, copied out of the learner (System::policy()): the
+// actor's network and the action box. Greedy: a = tanh of the first A outputs (SAC's mean,
+// TD3's and DDPG's mu) in the Box, box.to_env(tanh(y)). Sampled (gaussian, SAC only):
+// tanh(mean + exp(log_std) * noise), log_std clamped to [log_std_min, log_std_max], noise
+// from request.rng; a deterministic actor's sample is its mode.
+//
+// model() is the greedy policy as PolicyModel::Output::tanh_scaled (the last layer cut to its
+// first A columns): tanh(y) * scale + bias, the product and sum to_env computes. to_env also
+// clamps to [low, high], which changes nothing on a Box with low = -high (every Box here):
+// |u| <= 1 gives |scale * u| <= scale = high, rounding being monotonic.
+class TanhActorPolicy final : public Policy {
+ public:
+  TanhActorPolicy(const Mlp& net, size_t action_dim, const ActionBox& box, bool gaussian,
+                  double log_std_min, double log_std_max, std::string env)
+      : net_(widths_of(net), hidden_of(net), 1.0),
+        A_(action_dim),
+        box_(box),
+        gaussian_(gaussian),
+        lo_(static_cast<float>(log_std_min)),
+        hi_(static_cast<float>(log_std_max)),
+        env_(std::move(env)) {
+    net_.copy_params_from(net);
+  }
+
+  void act(const ActRequest& r) override {
+    const size_t out = net_.out_dim(), n = r.n * A_;
+    y_.resize(r.n * out);
+    u_.resize(n);
+    net_.forward(r.obs, r.n, y_.data());
+    if (r.greedy || !gaussian_) {
+      for (size_t b = 0; b < r.n; ++b)
+        for (size_t d = 0; d < A_; ++d) u_[b * A_ + d] = detmath::tanh(y_[b * out + d]);
+    } else {
+      mean_.resize(n);
+      log_std_.resize(n);
+      noise_.resize(n);
+      for (size_t b = 0; b < r.n; ++b)
+        for (size_t d = 0; d < A_; ++d) {
+          mean_[b * A_ + d] = y_[b * out + d];
+          log_std_[b * A_ + d] = clamp(y_[b * out + A_ + d], lo_, hi_);
+        }
+      fill_normal(*r.rng, noise_.data(), n);
+      tanh_gaussian::actions_rows(mean_.data(), log_std_.data(), noise_.data(), r.n, A_,
+                                  u_.data());
+    }
+    for (size_t i = 0; i < n; ++i) r.continuous[i] = box_.to_env(u_[i]);
+  }
+
+  PolicyModel model() const override {
+    PolicyModel m;
+    m.env = env_;
+    m.obs_dim = net_.in_dim();
+    m.widths = widths_of(net_);
+    m.widths.back() = A_;
+    m.hidden = hidden_of(net_);
+    const auto& layers = net_.layers();
+    const Mlp::Layer& last = layers.back();
+    m.params.assign(net_.params(), net_.params() + last.w_offset);
+    for (size_t i = 0; i < last.in; ++i) {
+      const float* row = net_.params() + last.w_offset + i * last.out;
+      m.params.insert(m.params.end(), row, row + A_);
+    }
+    const float* bias = net_.params() + last.b_offset;
+    m.params.insert(m.params.end(), bias, bias + A_);
+    m.output = PolicyModel::Output::tanh_scaled;
+    m.action_scale.assign(A_, box_.scale);
+    m.action_offset.assign(A_, box_.bias);
+    return m;
+  }
+
+ private:
+  static std::vector<size_t> widths_of(const Mlp& net) {
+    std::vector<size_t> w{net.in_dim()};
+    for (const auto& l : net.layers()) w.push_back(l.out);
+    return w;
+  }
+  static Activation hidden_of(const Mlp& net) {
+    return net.layers().size() > 1 ? net.layers().front().activation : Activation::tanh;
+  }
+
+  Mlp net_;
+  size_t A_;
+  ActionBox box_;
+  bool gaussian_;
+  float lo_, hi_;
+  std::string env_;
+  std::vector<float> y_, u_, mean_, log_std_, noise_;
 };
 
 // ---- The losses, for float (the learners) and double (the gradient checks) ----------------

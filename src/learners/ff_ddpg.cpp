@@ -168,11 +168,11 @@ class FfDdpg final : public OffPolicyLearner {
     critics_.init(init_rng);
   }
 
-  // Evaluation: mu(s) in the environment's Box (the deterministic head's sample is its mode).
-  void act(const ActRequest& r) override {
-    actor_.reserve(r.n);
-    actor_.forward(r.obs, r.n);
-    for (size_t i = 0; i < r.n * A_; ++i) r.continuous[i] = box_.to_env(actor_.actions()[i]);
+  // Evaluation and export: mu(s) in the environment's Box (the deterministic head's sample is
+  // its mode).
+  std::unique_ptr<Policy> policy() const override {
+    return std::make_unique<TanhActorPolicy>(actor_.net(), A_, box_, false, 0.0, 0.0,
+                                             env().info().name);
   }
 
  private:

@@ -131,6 +131,44 @@ OffPolicySettings settings_of(const DqnConfig& s) {
   return o;
 }
 
+// The acting half of DQN: a copy of the Q-network; greedy, or epsilon-greedy with
+// evaluation_epsilon.
+class DqnPolicy final : public Policy {
+ public:
+  DqnPolicy(const Mlp& q, double epsilon, std::string env)
+      : q_(q), epsilon_(epsilon), n_actions_(q.out_dim()), env_(std::move(env)) {}
+
+  void act(const ActRequest& r) override {
+    q_values_.resize(r.n * n_actions_);
+    q_.forward(r.obs, r.n, q_values_.data());
+    for (size_t i = 0; i < r.n; ++i) {
+      const bool random = !r.greedy && r.rng->uniform() < epsilon_;
+      r.discrete[i] = static_cast<int32_t>(
+          random ? r.rng->below(n_actions_)
+                 : categorical::argmax(&q_values_[i * n_actions_], n_actions_));
+    }
+  }
+
+  PolicyModel model() const override {
+    PolicyModel m;
+    m.env = env_;
+    m.obs_dim = q_.in_dim();
+    m.widths.push_back(q_.in_dim());
+    for (const auto& l : q_.layers()) m.widths.push_back(l.out);
+    m.hidden = q_.layers().front().activation;
+    m.params.assign(q_.params(), q_.params() + q_.num_params());
+    m.output = PolicyModel::Output::argmax;
+    return m;
+  }
+
+ private:
+  Mlp q_;
+  double epsilon_;
+  size_t n_actions_;
+  std::string env_;
+  std::vector<float> q_values_;
+};
+
 class FfDqn final : public OffPolicyLearner {
  public:
   explicit FfDqn(const Config& cfg)
@@ -165,15 +203,8 @@ class FfDqn final : public OffPolicyLearner {
     target_.reserve(batch_);
   }
 
-  void act(const ActRequest& r) override {
-    eval_q_.resize(r.n * n_actions_);
-    q_.forward(r.obs, r.n, eval_q_.data());
-    for (size_t i = 0; i < r.n; ++i) {
-      const bool random = !r.greedy && r.rng->uniform() < sys_.evaluation_epsilon;
-      r.discrete[i] =
-          static_cast<int32_t>(random ? r.rng->below(n_actions_)
-                                      : categorical::argmax(&eval_q_[i * n_actions_], n_actions_));
-    }
+  std::unique_ptr<Policy> policy() const override {
+    return std::make_unique<DqnPolicy>(q_, sys_.evaluation_epsilon, env().info().name);
   }
 
  private:
@@ -282,7 +313,7 @@ class FfDqn final : public OffPolicyLearner {
   const int64_t total_timesteps_;
   const LrSchedule lr_;
   const TargetUpdate target_update_;
-  std::vector<float> q_values_, next_q_, next_q_online_, b_obs_, b_next_, dq_, eval_q_;
+  std::vector<float> q_values_, next_q_, next_q_online_, b_obs_, b_next_, dq_;
   std::vector<uint32_t> indices_;
 };
 

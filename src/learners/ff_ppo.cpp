@@ -117,6 +117,70 @@ void validate_ppo(const Config& cfg) {
                       std::to_string(batch * a.num_evaluation) + ")");
 }
 
+// The acting half of PPO, copied out of the learner: the actor, its log-std and the
+// observation statistics of the moment it was taken.
+class PpoPolicy final : public Policy {
+ public:
+  PpoPolicy(const Mlp& actor, std::vector<float> log_std, const RunningMeanStd* obs_rms,
+            bool discrete, size_t act_dim, std::string env)
+      : actor_(actor),
+        log_std_(std::move(log_std)),
+        normalise_(obs_rms != nullptr),
+        obs_rms_(obs_rms ? *obs_rms : RunningMeanStd()),
+        discrete_(discrete),
+        act_dim_(act_dim),
+        env_(std::move(env)) {}
+
+  void act(const ActRequest& r) override {
+    obs_.resize(r.n * actor_.in_dim());
+    out_.resize(r.n * act_dim_);
+    const float* x = r.obs;
+    if (normalise_) {
+      obs_rms_.normalise(r.obs, r.n, obs_.data());
+      x = obs_.data();
+    }
+    actor_.forward(x, r.n, out_.data());
+    const float* out = out_.data();
+    if (discrete_ && r.greedy)
+      categorical::argmax_rows(out, r.n, act_dim_, r.discrete);
+    else if (discrete_)
+      categorical::sample_rows(out, r.n, act_dim_, *r.rng, r.discrete,
+                               static_cast<float*>(nullptr));
+    else if (r.greedy)
+      std::copy(out, out + r.n * act_dim_, r.continuous);
+    else
+      diag_gaussian::sample_rows(out, log_std_.data(), r.n, act_dim_, *r.rng, r.continuous,
+                                 static_cast<float*>(nullptr));
+  }
+
+  PolicyModel model() const override {
+    PolicyModel m;
+    m.env = env_;
+    m.obs_dim = actor_.in_dim();
+    if (normalise_) {
+      m.obs_mean = obs_rms_.mean();
+      m.obs_var = obs_rms_.var();
+      m.obs_clip = obs_rms_.clip();
+    }
+    m.widths.push_back(actor_.layers().front().in);
+    for (const auto& l : actor_.layers()) m.widths.push_back(l.out);
+    m.hidden = actor_.layers().size() > 1 ? actor_.layers().front().activation : Activation::tanh;
+    m.params.assign(actor_.params(), actor_.params() + actor_.num_params());
+    m.output = discrete_ ? PolicyModel::Output::argmax : PolicyModel::Output::identity;
+    return m;
+  }
+
+ private:
+  Mlp actor_;
+  std::vector<float> log_std_;
+  bool normalise_;
+  RunningMeanStd obs_rms_;
+  bool discrete_;
+  size_t act_dim_;
+  std::string env_;
+  std::vector<float> obs_, out_;
+};
+
 class FfPpo final : public System {
  public:
   FfPpo(const Config& cfg, bool continuous)
@@ -207,22 +271,10 @@ class FfPpo final : public System {
     if (!discrete_) train.add("action_std", std::exp(static_cast<double>(log_std_[0])));
   }
 
-  void act(const ActRequest& r) override {
-    eval_obs_.resize(r.n * obs_dim_);
-    eval_out_.resize(r.n * act_dim_);
-    const float* x = observe(r.obs, r.n, eval_obs_.data());
-    actor_.forward(x, r.n, eval_out_.data());
-    const float* out = eval_out_.data();
-    if (discrete_ && r.greedy)
-      categorical::argmax_rows(out, r.n, act_dim_, r.discrete);
-    else if (discrete_)
-      categorical::sample_rows(out, r.n, act_dim_, *r.rng, r.discrete,
-                               static_cast<float*>(nullptr));
-    else if (r.greedy)
-      std::copy(out, out + r.n * act_dim_, r.continuous);
-    else
-      diag_gaussian::sample_rows(out, log_std_.data(), r.n, act_dim_, *r.rng, r.continuous,
-                                 static_cast<float*>(nullptr));
+  std::unique_ptr<Policy> policy() const override {
+    return std::make_unique<PpoPolicy>(actor_, log_std_,
+                                       sys_.normalize_observations ? &obs_rms_ : nullptr, discrete_,
+                                       act_dim_, env_.info().name);
   }
 
   void append_tensors(TensorList& out) override {
@@ -460,7 +512,7 @@ class FfPpo final : public System {
   std::vector<uint32_t> indices_;
   // Per-step and per-minibatch scratch, sized once.
   std::vector<float> step_obs_, step_out_, final_obs_, final_values_, bootstrap_values_, mb_obs_,
-      mb_adv_, mb_out_, mb_dout_, mb_values_, mb_dvalues_, eval_obs_, eval_out_;
+      mb_adv_, mb_out_, mb_dout_, mb_values_, mb_dvalues_;
 };
 
 }  // namespace

@@ -176,19 +176,10 @@ class FfSac final : public OffPolicyLearner {
     log_alpha_ = static_cast<float>(detmath::log(sys_.init_alpha));
   }
 
-  // Evaluation: tanh(mean), or a sample of the policy, in the environment's Box.
-  void act(const ActRequest& r) override {
-    actor_.reserve(r.n);
-    eval_act_.resize(r.n * A_);
-    if (r.greedy) {
-      actor_.mode(r.obs, r.n, eval_act_.data());
-    } else {
-      eval_noise_.resize(r.n * A_);
-      fill_normal(*r.rng, eval_noise_.data(), eval_noise_.size());
-      actor_.sample(r.obs, r.n, eval_noise_.data());
-      std::copy(actor_.actions(), actor_.actions() + r.n * A_, eval_act_.begin());
-    }
-    for (size_t i = 0; i < r.n * A_; ++i) r.continuous[i] = box_.to_env(eval_act_[i]);
+  // Evaluation and export: tanh(mean), or a sample of the policy, in the environment's Box.
+  std::unique_ptr<Policy> policy() const override {
+    return std::make_unique<TanhActorPolicy>(actor_.net(), A_, box_, true, sys_.log_std_min,
+                                             sys_.log_std_max, env().info().name);
   }
 
  private:
@@ -301,7 +292,7 @@ class FfSac final : public OffPolicyLearner {
   // Per-step scratch, sized once.
   TransitionBatch<float> batch_;
   std::vector<uint32_t> indices_;
-  std::vector<float> noise_, y_, unit_, eval_act_, eval_noise_;
+  std::vector<float> noise_, y_, unit_;
 };
 
 }  // namespace

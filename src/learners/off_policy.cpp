@@ -4,7 +4,31 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "core/memory.hpp"
+
 namespace edgerl {
+namespace {
+
+// total_buffer_size, after checking that the replay buffer fits in memory before it is
+// allocated: its bytes, and with checkpoints twice more (the saver's copy of the state and the
+// encoded file).
+size_t checked_capacity(const Config& cfg, const OffPolicySettings& s, size_t obs_dim,
+                        size_t action_dim) {
+  const uint64_t capacity = static_cast<uint64_t>(s.total_buffer_size);
+  const uint64_t per_transition = 2 * obs_dim * 4 + (action_dim ? action_dim * 4 : 4) + 4 + 1;
+  const uint64_t buffer = capacity * per_transition;
+  const uint64_t copies = cfg.checkpointing.save_model ? 3 : 1;
+  const uint64_t available = available_memory_bytes();
+  if (available > 0 && buffer * copies > available)
+    throw ConfigError("system.total_buffer_size = " + std::to_string(capacity) + " needs " +
+                      memory_size(buffer * copies) + " (" + std::to_string(buffer * copies) +
+                      " bytes: " + memory_size(buffer) + " of replay buffer" +
+                      (copies > 1 ? ", twice more for each checkpoint" : "") +
+                      "), but this machine has " + memory_size(available) + " available: lower it");
+  return static_cast<size_t>(capacity);
+}
+
+}  // namespace
 
 OffPolicyLearner::OffPolicyLearner(const Config& cfg, const OffPolicySettings& s)
     : settings_(s),
@@ -12,7 +36,7 @@ OffPolicyLearner::OffPolicyLearner(const Config& cfg, const OffPolicySettings& s
       E_(static_cast<size_t>(cfg.arch.num_envs)),
       obs_dim_(env_.obs_dim()),
       action_dim_(env_.is_discrete() ? 0 : env_.action_dim()),
-      buffer_(static_cast<size_t>(s.total_buffer_size), obs_dim_, action_dim_),
+      buffer_(checked_capacity(cfg, s, obs_dim_, action_dim_), obs_dim_, action_dim_),
       nstep_(E_, static_cast<size_t>(s.n_step), obs_dim_, action_dim_, s.gamma),
       obs_(E_ * obs_dim_),
       actions_f_(E_ * action_dim_),

@@ -32,6 +32,9 @@ class RunningMeanStd {
   // mean, var and count as tensors "<prefix>mean", "<prefix>var", "<prefix>count".
   void append_tensors(TensorList& out, const std::string& prefix);
   size_t dim() const { return mean_.size(); }
+  const std::vector<double>& mean() const { return mean_; }
+  const std::vector<double>& var() const { return var_; }
+  double clip() const { return clip_; }
 
  private:
   std::vector<double> mean_, var_, batch_mean_, batch_var_;

@@ -190,6 +190,10 @@ Logger::Logger(const LoggerConfig& config, const RunInfo& run, LoggerIo io)
   const Status created = create_dirs(fs, run_dir_);
   if (!created.ok())
     throw LoggerError(run_dir_ + ": cannot create the run folder: " + created.message());
+  // A process killed while it rewrote a log (resume, a widened header) leaves a temporary.
+  const Status cleaned = remove_stale_temps(fs, run_dir_, nullptr);
+  if (!cleaned.ok())
+    throw LoggerError(run_dir_ + ": cannot remove stale temporary files: " + cleaned.message());
   if (resume_from_timestep_ < 0 && holds_logs(fs, run_dir_))
     throw LoggerError(run_dir_ +
                       ": already holds the logs of a run; resume it from its checkpoint or "
@@ -258,8 +262,8 @@ void Logger::sync() {
 
 void Logger::warn_if_failed(const LogSink& sink) const {
   if (!sink.error().empty() && io_.diagnostics)
-    std::fprintf(io_.diagnostics, "edgerl: warning: %s; this log stops here, training goes on\n",
-                 sink.error().c_str());
+    std::fprintf(io_.diagnostics, "edgerl: warning: %s; %s, training goes on\n",
+                 sink.error().c_str(), sink.stops_here());
 }
 
 void Logger::log_throughput(const Throughput& throughput, int64_t timestep, int64_t eval_step) {

@@ -22,7 +22,7 @@ double EvalResult::std_return() const {
   return std::sqrt(s / static_cast<double>(episode_return.size()));
 }
 
-EvalResult evaluate(System& system, const EvalOptions& options, int64_t num_episodes,
+EvalResult evaluate(Policy& policy, const EvalOptions& options, int64_t num_episodes,
                     uint64_t key) {
   constexpr int64_t kChunk = 256;  // environments stepped together
   const SeedSequence seq = SeedSequence(options.seed).child(4).child(static_cast<uint32_t>(key));
@@ -50,7 +50,7 @@ EvalResult evaluate(System& system, const EvalOptions& options, int64_t num_epis
       req.rng = &rng;
       req.discrete = discrete.data();
       req.continuous = continuous.data();
-      system.act(req);
+      policy.act(req);
       if (env.is_discrete())
         env.step(discrete.data());
       else

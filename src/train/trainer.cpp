@@ -99,6 +99,8 @@ class Trainer::Impl {
   // bar); its lock also orders them with the saver thread's sync().
   std::mutex logger_mutex_;
   std::unique_ptr<Logger> logger_;
+  std::vector<std::string> early_notes_;  // note()s before the logger existed
+  std::string resumed_line_;              // "resumed from ...", printed once the run can start
   std::unique_ptr<BackgroundSaver> saver_;
 };
 
@@ -162,7 +164,8 @@ Trainer::Impl::Learned Trainer::Impl::learn(Throughput* tp) {
 
 EvalResult Trainer::Impl::evaluate_policy(int64_t key, int64_t episodes, Throughput* tp) {
   const double t0 = opt_.clock.monotonic();
-  EvalResult r = evaluate(*system_, eval_options(cfg_), episodes, static_cast<uint64_t>(key));
+  const std::unique_ptr<Policy> policy = system_->policy();
+  EvalResult r = evaluate(*policy, eval_options(cfg_), episodes, static_cast<uint64_t>(key));
   if (tp) {
     tp->eval_seconds = opt_.clock.monotonic() - t0;
     tp->eval_steps = r.steps;
@@ -252,7 +255,8 @@ TrainSummary Trainer::Impl::already_finished() {
   if (!summarised) return finish(EvalResult{});  // it ended before its summary: finish it
   auto number = [&](const char* key) {
     const size_t at = text.find(std::string("\n") + key + " = ");
-    return at == std::string::npos ? NAN : std::strtod(text.c_str() + at + std::strlen(key) + 4, nullptr);
+    return at == std::string::npos ? NAN
+                                   : std::strtod(text.c_str() + at + std::strlen(key) + 4, nullptr);
   };
   summary_.outcome = TrainOutcome::already_finished;
   summary_.episode_return_mean = number("episode_return_mean");
@@ -323,8 +327,8 @@ void Trainer::Impl::write_summary() {
                 static_cast<long long>(s.timesteps), s.wall_seconds, s.steps_per_second);
   const std::string text = buf;
   const std::string path = join_path(s.run_dir, "summary.ini");
-  const Status st = write_file_atomic(fs_, path, reinterpret_cast<const uint8_t*>(text.data()),
-                                      text.size());
+  const Status st =
+      write_file_atomic(fs_, path, reinterpret_cast<const uint8_t*>(text.data()), text.size());
   if (!st.ok())
     std::fprintf(opt_.err, "edgerl train: warning: cannot write %s: %s\n", path.c_str(),
                  st.message().c_str());
@@ -333,8 +337,7 @@ void Trainer::Impl::write_summary() {
 // ---- How it starts: run folders, locks, resume ----------------------------------------------
 
 std::string Trainer::Impl::dir_of_run(const std::string& rel_dir, const std::string& uid) const {
-  return join_path(join_path(join_path(cfg_.logger.base_exp_path, rel_dir), model_name(cfg_)),
-                   uid);
+  return join_path(join_path(join_path(cfg_.logger.base_exp_path, rel_dir), model_name(cfg_)), uid);
 }
 
 std::string Trainer::Impl::log_dir_of(const std::string& uid) const {
@@ -342,12 +345,14 @@ std::string Trainer::Impl::log_dir_of(const std::string& uid) const {
                       uid);
 }
 
+// One line of news on the diagnostics stream. Until the logger exists the lines wait, so that a
+// run that cannot start says only why (one line), not what it did before.
 void Trainer::Impl::note(const std::string& line) {
   std::lock_guard<std::mutex> lock(logger_mutex_);
   if (logger_)
     logger_->note(line);
   else
-    std::fprintf(opt_.err, "%s\n", line.c_str());
+    early_notes_.push_back(line);
 }
 
 // A run folder is used by one process at a time: its lock file is held until this run ends
@@ -405,7 +410,8 @@ void Trainer::Impl::setup_runs() {
       // abandoned steps are never mixed with the new ones (a fixed uid stays where it is).
       if (uid.empty() && newest) uid = target;
       if (uid.empty())
-        note("edgerl train: " + dir + " has checkpoints after the one resumed: this run goes on "
+        note("edgerl train: " + dir +
+             " has checkpoints after the one resumed: this run goes on "
              "in a new folder");
     } else if (asked) {
       throw RunError((dir.empty() ? target : dir) +
@@ -454,8 +460,8 @@ bool Trainer::Impl::restore(const std::string& uid) {
   hooks.now_ms = [this] { return static_cast<int64_t>(std::floor(opt_.clock.wall() * 1000)); };
   hooks.log = [this](const std::string& line) { note(line); };
   std::unique_ptr<Checkpointer> loader;
-  Status st = Checkpointer::open(ck, cfg_.logger.base_exp_path, model_name(cfg_), "", &loader,
-                                 hooks);
+  Status st =
+      Checkpointer::open(ck, cfg_.logger.base_exp_path, model_name(cfg_), "", &loader, hooks);
   if (!st.ok()) throw RunError("cannot open checkpoint folder: " + st.message());
   LoadOptions options;
   options.optional = optional_counter_tensors();
@@ -471,16 +477,16 @@ bool Trainer::Impl::restore(const std::string& uid) {
   } catch (const std::exception& e) {
     throw RunError(info.path + ": restored state is impossible: " + e.what());
   }
-  std::fprintf(opt_.out, "resumed from %s (eval step %lld, timestep %lld)\n", info.path.c_str(),
-               static_cast<long long>(info.meta.eval_step),
-               static_cast<long long>(info.meta.timestep));
   check_config(info.meta.config_ini);
+  resumed_line_ = "resumed from " + info.path + " (eval step " +
+                  std::to_string(info.meta.eval_step) + ", timestep " +
+                  std::to_string(info.meta.timestep) + ")";
   const int64_t update = counters().update;
   if (update > system_->interval_end(counters().eval_step))
     throw RunError(info.path + ": restored state is impossible: counters/update = " +
                    std::to_string(update) + " lies beyond its evaluation interval");
-  finished_ = counters().eval_step >= cfg_.arch.num_evaluation ||
-              update >= system_->planned_updates();
+  finished_ =
+      counters().eval_step >= cfg_.arch.num_evaluation || update >= system_->planned_updates();
   RunListing listing;
   return list_run(fs_, dir_name(info.path), &listing).ok() && !listing.checkpoints.empty() &&
          listing.checkpoints.back().eval_step <= info.meta.eval_step;
@@ -506,23 +512,28 @@ void Trainer::Impl::check_config(const std::string& stored_ini) {
     std::string& list = d.effect == KeyEffect::training ? training
                         : d.effect == KeyEffect::length ? length
                                                         : evaluation;
-    list += (list.empty() ? "" : ", ") + d.name + " = " + d.value + " (checkpoint: " +
-            d.other_value + ")";
+    list += (list.empty() ? "" : ", ") + d.name + " = " + d.value +
+            " (checkpoint: " + d.other_value + ")";
   }
   if (!training.empty() && !opt_.allow_config_change)
-    throw RunError("the config differs from the checkpoint's in what training computes: " +
-                   training +
-                   "; resume with the checkpoint's values (edgerl ckpt config FILE), start a "
-                   "new run, or pass --allow-config-change");
+    throw RunError(
+        "the config differs from the checkpoint's in what training computes: " + training +
+        "; resume with the checkpoint's values (edgerl ckpt config FILE), start a "
+        "new run, or pass --allow-config-change");
   if (!training.empty())
     note("edgerl train: warning: resuming with a different config: " + training +
          "; the run will not match an uninterrupted one (the new values are stored)");
-  if (!evaluation.empty())
-    note("edgerl train: evaluating from here on with " + evaluation);
+  if (!evaluation.empty()) note("edgerl train: evaluating from here on with " + evaluation);
   if (!length.empty()) {
-    system_->replan();
     const int64_t left = system_->planned_updates() - counters().update;
     const int64_t intervals = cfg_.arch.num_evaluation - counters().eval_step;
+    if (left > 0 && intervals <= 0)
+      throw RunError("a new length: " + length + " asks for " + std::to_string(left) +
+                     " more updates, but all arch.num_evaluation = " +
+                     std::to_string(cfg_.arch.num_evaluation) +
+                     " evaluations are done: raise arch.num_evaluation too (the updates left are "
+                     "spread over the evaluations left)");
+    system_->replan();
     note("edgerl train: a new length: " + length + "; " +
          (left > 0 && intervals > 0
               ? std::to_string(system_->updates_per_eval() * intervals) +
@@ -564,6 +575,9 @@ void Trainer::Impl::open_logger(const std::string& uid, int64_t resume_from_time
   summary_.run_dir = logger->run_dir();
   std::lock_guard<std::mutex> lock(logger_mutex_);
   logger_ = std::move(logger);
+  for (const std::string& line : early_notes_) logger_->note(line);
+  early_notes_.clear();
+  if (!resumed_line_.empty()) std::fprintf(opt_.out, "%s\n", resumed_line_.c_str());
 }
 
 }  // namespace edgerl

@@ -1,0 +1,472 @@
+// `edgerl sweep`: a grid of config values times seeds as many `edgerl train --resume auto`
+// runs, on this machine (a pool of processes) or as a Slurm array job; and `sweep status` and
+// `sweep report` on the sweep folder. Running the same sweep command again skips finished runs
+// and resumes the others: every run is an idempotent `train --resume auto`.
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <map>
+
+#include "cli/commands.hpp"
+#include "core/text.hpp"
+#include "edgerl/io.hpp"
+#include "edgerl/plot.hpp"
+#include "edgerl/sweep.hpp"
+#include "edgerl/train.hpp"
+
+namespace edgerl::cli {
+namespace {
+
+const char* kHelp =
+    "usage: edgerl sweep [--config FILE] [--seeds 1-10] [section.key=v1,v2,...] [overrides]\n"
+    "                    --out DIR [--local [-j N] | --slurm [options] [--submit]]\n"
+    "       edgerl sweep status DIR\n"
+    "       edgerl sweep report DIR\n"
+    "\n"
+    "Expands a grid times seeds into runs with readable ids (actor_lr=3e-4,seed=3), one run\n"
+    "folder each under DIR, listed in DIR/sweep.ini. A key given several comma-separated values\n"
+    "is a grid axis (system.actor_lr=3e-4,1e-3); a list key takes its grid values in brackets\n"
+    "(network.actor_network.layer_sizes=[64,64],[128,128]); one value is a plain override.\n"
+    "Each run is `edgerl train --resume auto` with its overrides, so the same sweep command run\n"
+    "again skips finished runs and resumes the others.\n"
+    "\n"
+    "  --local [-j N]        run them here, N at a time (default: the number of cores), one\n"
+    "                        progress line; each run's output goes to DIR/logs/<id>.log.\n"
+    "                        SIGINT/SIGTERM stop every run gracefully (each saves; exit 75)\n"
+    "  --slurm               write DIR/sweep.sbatch: one array task per run, requeued on\n"
+    "                        preemption and before its time limit (--signal), each resuming\n"
+    "    --partition P       #SBATCH --partition\n"
+    "    --time T            #SBATCH --time (default 01:00:00)\n"
+    "    --cpus-per-task C   #SBATCH --cpus-per-task (default 1)\n"
+    "    --throttle K        at most K tasks at once (--array=0-N%K)\n"
+    "    --signal-grace S    seconds before the time limit for the save (default 120)\n"
+    "    --sbatch-arg ARG    one more #SBATCH line (repeatable)\n"
+    "    --submit            call sbatch and print the job id\n"
+    "  status DIR            per run: done, running, resumable, failed or pending, with steps\n"
+    "                        and the last evaluation return\n"
+    "  report DIR            per grid point across seeds: mean, std, median and interquartile\n"
+    "                        mean of the final and absolute returns, steps and wall time;\n"
+    "                        written to DIR/report.csv and DIR/report.svg and printed\n"
+    "\n"
+    "Exit status of a sweep: 0 every run finished; 5 some runs failed (see sweep status);\n"
+    "75 stopped by a signal, or runs left to resume.\n";
+
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void on_sweep_signal(int sig) {
+  if (g_stop == 0) g_stop = sig;
+}
+
+std::string self_path() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) throw UsageError("cannot find the edgerl binary (/proc/self/exe)");
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+std::string absolute(const std::string& path) {
+  if (!path.empty() && path[0] == '/') return path;
+  char cwd[4096];
+  if (!::getcwd(cwd, sizeof cwd)) throw UsageError("cannot read the current folder");
+  return join_path(cwd, path);
+}
+
+// The train command line of one run (after `edgerl train`).
+std::vector<std::string> train_args(const SweepSpec& spec, const SweepRun& run) {
+  std::vector<std::string> a;
+  if (!spec.config.empty()) a.insert(a.end(), {"--config", spec.config});
+  a.insert(a.end(), spec.overrides.begin(), spec.overrides.end());
+  a.insert(a.end(), run.overrides.begin(), run.overrides.end());
+  a.push_back("logger.loggers.console.progress=never");
+  a.insert(a.end(), {"--resume", "auto"});
+  return a;
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// Runs the sweep's unfinished runs here, `jobs` at a time.
+int run_local(const SweepSpec& spec, const std::vector<SweepRun>& runs, int jobs) {
+  FileSystem& fs = posix_fs();
+  std::vector<const SweepRun*> todo;
+  size_t done = 0, failed = 0, busy = 0;
+  for (const SweepRun& r : runs) {
+    const SweepRunState st = read_run_state(fs, spec, r);
+    if (st.kind == SweepRunState::done)
+      ++done;
+    else if (st.kind == SweepRunState::running)
+      ++busy;  // another process has it: leave it alone
+    else
+      todo.push_back(&r);
+  }
+  const Status logs = create_dirs(fs, join_path(spec.out, "logs"));
+  if (!logs.ok()) throw RunError("cannot create the sweep's log folder: " + logs.message());
+  const std::string edgerl = self_path();
+  struct sigaction sa {};
+  sa.sa_handler = on_sweep_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGUSR1}) sigaction(sig, &sa, nullptr);
+  const bool tty = ::isatty(STDOUT_FILENO);
+  std::map<pid_t, const SweepRun*> running;
+  size_t next = 0, stopped = 0;
+  bool forwarded = false;
+  std::string last_line;
+  auto progress = [&] {
+    char line[256];
+    std::snprintf(line, sizeof line, "sweep %s: %zu/%zu done, %zu running, %zu failed, %zu to go",
+                  spec.out.c_str(), done, runs.size(), running.size(), failed, todo.size() - next);
+    if (line == last_line) return;
+    last_line = line;
+    if (tty)
+      std::printf("\r%s\033[K", line);
+    else
+      std::printf("%s\n", line);
+    std::fflush(stdout);
+  };
+  progress();
+  while (next < todo.size() || !running.empty()) {
+    if (g_stop && !forwarded) {
+      for (const auto& [pid, run] : running) ::kill(pid, SIGTERM);  // each saves and exits 75
+      forwarded = true;
+    }
+    while (!g_stop && next < todo.size() && static_cast<int>(running.size()) < jobs) {
+      const SweepRun* r = todo[next++];
+      std::vector<std::string> args = train_args(spec, *r);
+      args.insert(args.begin(), {"edgerl", "train"});
+      const std::string log = join_path(join_path(spec.out, "logs"), r->id + ".log");
+      std::fflush(stdout);
+      const pid_t pid = ::fork();
+      if (pid < 0) throw RunError(std::string("cannot start a run: ") + std::strerror(errno));
+      if (pid == 0) {
+        ::setpgid(0, 0);  // the terminal's Ctrl-C reaches the sweep, which passes it on once
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGUSR1, SIG_DFL);
+        FILE* f = std::freopen(log.c_str(), "a", stdout);
+        if (f) ::dup2(::fileno(stdout), STDERR_FILENO);
+        std::vector<char*> argv;
+        for (std::string& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execv(edgerl.c_str(), argv.data());
+        std::_Exit(127);
+      }
+      running[pid] = r;
+      progress();
+    }
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    const auto it = running.find(pid);
+    if (it == running.end()) continue;
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    write_run_exit_status(fs, spec.out, it->second->id, code);
+    if (code == 0)
+      ++done;
+    else if (code == 75 || code >= 128)
+      ++stopped;
+    else
+      ++failed;
+    running.erase(it);
+    progress();
+  }
+  if (tty) std::printf("\n");
+  const size_t left = todo.size() - next;
+  if (failed > 0) {
+    std::fprintf(stderr, "edgerl sweep: %zu run%s failed: see edgerl sweep status %s\n", failed,
+                 failed == 1 ? "" : "s", spec.out.c_str());
+    return kExitRunsFailed;
+  }
+  if (g_stop || stopped > 0 || left > 0 || busy > 0) {
+    std::fprintf(stderr,
+                 "edgerl sweep: stopped with %zu of %zu runs done%s; run the same command again "
+                 "to go on\n",
+                 done, runs.size(), busy ? " (others are running elsewhere)" : "");
+    return kExitStopped;
+  }
+  return kExitOk;
+}
+
+struct SlurmOptions {
+  std::string partition, time = "01:00:00", cpus = "1", throttle, grace = "120";
+  std::vector<std::string> extra;
+  bool submit = false;
+};
+
+// DIR/sweep.sbatch: one array task per run; each resumes its run, and asks to be requeued
+// when the time limit's signal stopped it.
+std::string slurm_script(const SweepSpec& spec, const std::vector<SweepRun>& runs,
+                         const SlurmOptions& o) {
+  const std::string edgerl = self_path();
+  std::string s;
+  s += "#!/bin/bash\n";
+  s += "# edgerl sweep: " + std::to_string(runs.size()) + " runs of " +
+       (spec.config.empty() ? "the built-in default config" : spec.config) +
+       ", one Slurm array task each.\n";
+  s += "# Written by `edgerl sweep ... --slurm`; edit freely. Every task runs\n"
+       "# `edgerl train --resume auto` for its run, so a requeued task continues from its newest\n"
+       "# checkpoint, and a finished one exits at once. Submit with: sbatch " +
+       join_path(spec.out, "sweep.sbatch") + "\n";
+  s += "#SBATCH --job-name=edgerl-sweep\n";
+  s += "#SBATCH --array=0-" + std::to_string(runs.size() - 1) +
+       (o.throttle.empty() ? "" : "%" + o.throttle) + "\n";
+  s += "#SBATCH --requeue              # preempted or timed-out tasks go back to the queue\n";
+  s += "#SBATCH --signal=B:USR1@" + o.grace +
+       "       # USR1 to this script before the time limit: time to save\n";
+  s += "#SBATCH --open-mode=append     # a requeued task appends to its output\n";
+  s += "#SBATCH --output=" + join_path(spec.out, "logs") + "/slurm-%A_%a.out\n";
+  s += "#SBATCH --time=" + o.time + "\n";
+  s += "#SBATCH --cpus-per-task=" + o.cpus + "\n";
+  if (!o.partition.empty()) s += "#SBATCH --partition=" + o.partition + "\n";
+  for (const std::string& e : o.extra) s += "#SBATCH " + e + "\n";
+  s += "set -u\n";
+  s += "EDGERL=" + shell_quote(edgerl) + "\n";
+  s += "SWEEP=" + shell_quote(spec.out) + "\n";
+  s += "case \"$SLURM_ARRAY_TASK_ID\" in\n";
+  for (const SweepRun& r : runs) {
+    s += "  " + std::to_string(r.index) + ") RUN=" + shell_quote(r.id) + "\n     set --";
+    for (const std::string& a : train_args(spec, r)) s += " " + shell_quote(a);
+    s += " ;;\n";
+  }
+  s += "  *) echo \"edgerl sweep: no run for task $SLURM_ARRAY_TASK_ID\" >&2; exit 2 ;;\n";
+  s += "esac\n";
+  s += "# USR1 (the time limit is near): edgerl saves, exits 75, and this task requeues itself.\n"
+       "# TERM (scancel, preemption, scontrol requeue): edgerl saves and exits 75; Slurm does\n"
+       "# the requeueing.\n";
+  s += "requeue=0\n";
+  s += "trap 'requeue=1; kill -USR1 \"$child\" 2> /dev/null' USR1\n";
+  s += "trap 'kill -TERM \"$child\" 2> /dev/null' TERM\n";
+  s += "\"$EDGERL\" train \"$@\" &\n";
+  s += "child=$!\n";
+  s += "while :; do\n";
+  s += "  wait \"$child\"\n";
+  s += "  status=$?\n";
+  s += "  kill -0 \"$child\" 2> /dev/null || break  # else a trapped signal interrupted wait\n";
+  s += "done\n";
+  s += "mkdir -p \"$SWEEP/status\" && echo \"$status\" > \"$SWEEP/status/$RUN\"\n";
+  s += "if [ \"$status\" = 75 ] && [ \"$requeue\" = 1 ]; then\n";
+  s += "  echo \"edgerl sweep: $RUN stopped before the time limit; requeueing\"\n";
+  s += "  scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\"\n";
+  s += "fi\n";
+  s += "exit \"$status\"\n";
+  return s;
+}
+
+int run_slurm(const SweepSpec& spec, const std::vector<SweepRun>& runs, const SlurmOptions& o) {
+  FileSystem& fs = posix_fs();
+  const std::string path = join_path(spec.out, "sweep.sbatch");
+  const std::string text = slurm_script(spec, runs, o);
+  Status st = create_dirs(fs, join_path(spec.out, "logs"));
+  if (st.ok())
+    st = write_file_atomic(fs, path, reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  if (!st.ok()) throw RunError("cannot write " + path + ": " + st.message());
+  ::chmod(path.c_str(), 0755);
+  std::printf("wrote %s: %zu array tasks\n", path.c_str(), runs.size());
+  if (!o.submit) return kExitOk;
+  const std::string cmd = "sbatch --parsable " + shell_quote(path) + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) throw RunError("cannot run sbatch: " + std::string(std::strerror(errno)));
+  std::string out;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  const int status = ::pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  if (status != 0) throw RunError("sbatch failed: " + printable(out));
+  std::printf("submitted job %s\n", out.substr(0, out.find(';')).c_str());
+  return kExitOk;
+}
+
+int sweep_status(const std::string& dir) {
+  FileSystem& fs = posix_fs();
+  const SweepManifest m = read_sweep_manifest(fs, dir);
+  std::map<std::string, size_t> counts;
+  size_t width = 2;
+  for (const SweepRun& r : m.runs) width = std::max(width, r.id.size());
+  std::printf("%-*s  %-9s %12s %12s\n", static_cast<int>(width), "id", "state", "timesteps",
+              "last return");
+  for (const SweepRun& r : m.runs) {
+    const SweepRunState s = read_run_state(fs, m.spec, r);
+    ++counts[state_name(s.kind)];
+    char ret[32] = "-";
+    if (s.has_return) std::snprintf(ret, sizeof ret, "%.2f", s.last_return);
+    std::printf("%-*s  %-9s %12lld %12s\n", static_cast<int>(width), r.id.c_str(),
+                state_name(s.kind), static_cast<long long>(s.timesteps), ret);
+  }
+  std::string summary;
+  for (const auto& [name, n] : counts)
+    summary += (summary.empty() ? "" : ", ") + std::to_string(n) + " " + name;
+  std::printf("%zu runs: %s\n", m.runs.size(), summary.c_str());
+  return kExitOk;
+}
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+int sweep_report(const std::string& dir) {
+  FileSystem& fs = posix_fs();
+  const SweepManifest m = read_sweep_manifest(fs, dir);
+  std::vector<std::string> points;
+  std::map<std::string, std::vector<std::pair<const SweepRun*, SweepRunState>>> by_point;
+  for (const SweepRun& r : m.runs) {
+    if (!by_point.count(r.point)) points.push_back(r.point);
+    by_point[r.point].push_back({&r, read_run_state(fs, m.spec, r)});
+  }
+  std::string csv =
+      "point,seeds,done,final_mean,final_std,final_median,final_iqm,absolute_mean,"
+      "absolute_std,absolute_median,absolute_iqm,timesteps_mean,wall_seconds_mean\n";
+  std::printf("%-32s %5s %10s %9s %10s %10s %10s %10s %12s %8s\n", "point", "seeds", "final",
+              "± std", "median", "IQM", "absolute", "abs IQM", "timesteps", "wall s");
+  std::vector<Curve> curves;
+  for (const std::string& p : points) {
+    std::vector<double> finals, absolutes, steps, walls;
+    for (const auto& [run, s] : by_point[p]) {
+      if (s.kind != SweepRunState::done) continue;
+      finals.push_back(s.final_return);
+      absolutes.push_back(s.absolute_return);
+      steps.push_back(static_cast<double>(s.timesteps));
+      walls.push_back(s.wall_seconds);
+    }
+    const SeedStats f = seed_stats(finals), a = seed_stats(absolutes), t = seed_stats(steps),
+                    w = seed_stats(walls);
+    const std::string name = p.empty() ? "all" : p;
+    csv += name + "," + std::to_string(by_point[p].size()) + "," + std::to_string(f.n) + "," +
+           number(f.mean) + "," + number(f.std) + "," + number(f.median) + "," + number(f.iqm) +
+           "," + number(a.mean) + "," + number(a.std) + "," + number(a.median) + "," +
+           number(a.iqm) + "," + number(t.mean) + "," + number(w.mean) + "\n";
+    std::printf("%-32s %2zu/%-2zu %10.2f %9.2f %10.2f %10.2f %10.2f %10.2f %12.0f %8.2f\n",
+                name.c_str(), f.n, by_point[p].size(), f.mean, f.std, f.median, f.iqm, a.mean,
+                a.iqm, t.mean, w.mean);
+    // The point's curve: the mean across its seeds at each timestep, min to max as the band.
+    std::map<double, std::vector<double>> at;
+    for (const auto& [run, s] : by_point[p]) {
+      try {
+        const Curve c = read_curve(join_path(s.run_dir, "eval.csv"), "episode_return", run->id);
+        for (size_t i = 0; i < c.timestep.size(); ++i) at[c.timestep[i]].push_back(c.mean[i]);
+      } catch (const PlotError&) {
+        // a run with no evaluation yet adds nothing to the curve
+      }
+    }
+    Curve c;
+    c.label = name;
+    for (const auto& [x, ys] : at) {
+      const SeedStats s = seed_stats(ys);
+      c.timestep.push_back(x);
+      c.mean.push_back(s.mean);
+      c.lo.push_back(*std::min_element(ys.begin(), ys.end()));
+      c.hi.push_back(*std::max_element(ys.begin(), ys.end()));
+    }
+    if (!c.timestep.empty()) curves.push_back(std::move(c));
+  }
+  Status st = write_file_atomic(fs, join_path(dir, "report.csv"),
+                                reinterpret_cast<const uint8_t*>(csv.data()), csv.size());
+  if (!st.ok()) throw RunError("cannot write report.csv: " + st.message());
+  if (!curves.empty()) {
+    PlotOptions options;
+    options.title = "sweep " + base_name(dir) + ": mean over seeds, min to max";
+    const std::string svg = render_svg(curves, options);
+    st = write_file_atomic(fs, join_path(dir, "report.svg"),
+                           reinterpret_cast<const uint8_t*>(svg.data()), svg.size());
+    if (!st.ok()) throw RunError("cannot write report.svg: " + st.message());
+  }
+  std::printf("wrote %s and %s\n", join_path(dir, "report.csv").c_str(),
+              join_path(dir, "report.svg").c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+int cmd_sweep(const Args& args) {
+  if (!args.empty() && (args[0] == "status" || args[0] == "report")) {
+    std::vector<std::string> dirs;
+    ArgParser p("sweep");
+    p.operands(&dirs);
+    if (!p.parse(Args(args.begin() + 1, args.end()))) {
+      std::fputs(kHelp, stdout);
+      return kExitOk;
+    }
+    if (dirs.size() != 1) throw UsageError(args[0] + " takes one sweep folder");
+    return args[0] == "status" ? sweep_status(dirs[0]) : sweep_report(dirs[0]);
+  }
+  SweepSpec spec;
+  std::string seeds, jobs_text;
+  std::vector<std::string> overrides;
+  bool local = false, slurm = false, has_jobs = false, has_seeds = false;
+  SlurmOptions so;
+  ArgParser p("sweep");
+  p.config(&spec.config, &overrides)
+      .option("--seeds", &seeds, "", &has_seeds)
+      .option("--out", &spec.out)
+      .flag("--local", &local)
+      .option("--jobs", &jobs_text, "-j", &has_jobs)
+      .flag("--slurm", &slurm)
+      .option("--partition", &so.partition)
+      .option("--time", &so.time)
+      .option("--cpus-per-task", &so.cpus)
+      .option("--throttle", &so.throttle)
+      .option("--signal-grace", &so.grace)
+      .flag("--submit", &so.submit);
+  // --sbatch-arg may repeat: take them out before parsing.
+  Args rest;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--sbatch-arg") {
+      if (i + 1 >= args.size()) throw UsageError("--sbatch-arg needs a value");
+      so.extra.push_back(args[++i]);
+    } else if (args[i].rfind("--sbatch-arg=", 0) == 0) {
+      so.extra.push_back(args[i].substr(13));
+    } else {
+      rest.push_back(args[i]);
+    }
+  }
+  if (!p.parse(rest)) {
+    std::fputs(kHelp, stdout);
+    return kExitOk;
+  }
+  if (spec.out.empty()) throw UsageError("needs --out DIR, the sweep folder");
+  if (local && slurm) throw UsageError("--local and --slurm exclude each other");
+  const int jobs = has_jobs ? static_cast<int>(parse_int_option("--jobs", jobs_text, 1, 4096))
+                            : std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
+  if (!so.throttle.empty()) parse_int_option("--throttle", so.throttle, 1, 1 << 20);
+  parse_int_option("--signal-grace", so.grace, 1, 1 << 20);
+  if (has_seeds) spec.seeds = parse_seeds(seeds);
+  for (const std::string& o : overrides) {
+    SweepSpec::Axis axis;
+    if (parse_grid_override(o, &axis))
+      spec.axes.push_back(std::move(axis));
+    else
+      spec.overrides.push_back(o);
+  }
+  spec.out = absolute(spec.out);
+  if (!spec.config.empty() && spec.config.rfind("builtin:", 0) != 0)
+    spec.config = absolute(spec.config);
+  const std::vector<SweepRun> runs = expand_sweep(spec);
+  // The same sweep again is fine; another one in the same folder is not.
+  std::string existing;
+  if (read_file_to_string(posix_fs(), join_path(spec.out, "sweep.ini"), &existing).ok() &&
+      existing != sweep_manifest_text(spec, runs))
+    throw UsageError(join_path(spec.out, "sweep.ini") +
+                     " describes another sweep: choose another --out, or run that sweep's "
+                     "own command");
+  write_sweep_manifest(posix_fs(), spec, runs);
+  std::printf("sweep %s: %zu runs (%zu grid points x %zu seeds)\n", spec.out.c_str(), runs.size(),
+              runs.size() / std::max<size_t>(1, spec.seeds.size()),
+              std::max<size_t>(1, spec.seeds.size()));
+  if (slurm) return run_slurm(spec, runs, so);
+  return run_local(spec, runs, jobs);
+}
+
+}  // namespace edgerl::cli

@@ -1,0 +1,413 @@
+// Sweeps: the grid, the run ids, the manifest, run states and statistics across seeds.
+#include "edgerl/sweep.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "core/text.hpp"
+#include "edgerl/checkpoint.hpp"
+#include "edgerl/logger.hpp"
+#include "edgerl/train.hpp"
+
+namespace edgerl {
+namespace {
+
+const char* kManifest = "sweep.ini";
+
+// A value as it appears in a run id: a list's commas become 'x' ("64x64"), anything a folder
+// name cannot hold becomes '_'.
+std::string id_value(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == ',')
+      out += 'x';
+    else if (c == ' ')
+      continue;
+    else
+      out += is_name_char(c) ? c : '_';
+  }
+  return out.empty() ? "_" : out;
+}
+
+// The name of an axis in run ids: its key's last part, or the whole key when two axes share it.
+std::string axis_name(const SweepSpec& spec, size_t i) {
+  const std::string& key = spec.axes[i].key;
+  const std::string last = key.substr(key.rfind('.') + 1);
+  for (size_t j = 0; j < spec.axes.size(); ++j)
+    if (j != i && spec.axes[j].key.substr(spec.axes[j].key.rfind('.') + 1) == last) return key;
+  return last;
+}
+
+std::vector<std::string> split_top_level(const std::string& s) {
+  // Splits at commas outside brackets.
+  std::vector<std::string> out;
+  std::string cur;
+  int depth = 0;
+  for (char c : s) {
+    if (c == '[') ++depth;
+    if (c == ']') --depth;
+    if (c == ',' && depth == 0) {
+      out.push_back(trim(cur));
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(trim(cur));
+  return out;
+}
+
+std::string seeds_text(const std::vector<uint64_t>& seeds) {
+  std::string s;
+  for (uint64_t x : seeds) s += (s.empty() ? "" : ",") + std::to_string(x);
+  return s;
+}
+
+bool read_text(FileSystem& fs, const std::string& path, std::string* out) {
+  return read_file_to_string(fs, path, out).ok();
+}
+
+// The value of `key = v` in an INI-like text, or "" .
+std::string ini_value(const std::string& text, const std::string& key) {
+  const std::string needle = "\n" + key + " = ";
+  const size_t at = ("\n" + text).find(needle);
+  if (at == std::string::npos) return "";
+  const size_t start = at + needle.size() - 1;
+  const size_t end = text.find('\n', start);
+  return text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+// Whether another process holds the flock on `path` (read from /proc/locks, so that looking
+// never takes a lock a starting run would then find taken).
+bool locked_by_someone(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return false;
+  std::ifstream in("/proc/locks");
+  std::string line;
+  const std::string inode = ":" + std::to_string(static_cast<unsigned long long>(st.st_ino));
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string n, kind, mode, rw, pid, where;
+    if (!(f >> n >> kind >> mode >> rw >> pid >> where)) continue;
+    if (kind == "FLOCK" && where.size() > inode.size() &&
+        where.compare(where.size() - inode.size(), inode.size(), inode) == 0)
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool parse_grid_override(const std::string& text, SweepSpec::Axis* axis) {
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos) return false;
+  const std::string key = trim(text.substr(0, eq)), value = trim(text.substr(eq + 1));
+  if (!is_config_key(key)) return false;  // the loader says what is wrong with it
+  std::vector<std::string> values;
+  if (is_list_key(key)) {
+    if (value.empty() || value[0] != '[') return false;  // one list: a plain override
+    for (const std::string& v : split_top_level(value)) {
+      if (v.size() < 2 || v.front() != '[' || v.back() != ']')
+        throw ConfigError("grid " + key + "=" + value +
+                          ": the values of a list key are written in brackets ([64,64],[128,128])");
+      values.push_back(v.substr(1, v.size() - 2));
+    }
+  } else {
+    values = split_top_level(value);
+  }
+  if (values.size() < 2) return false;
+  for (const std::string& v : values)
+    if (v.empty()) throw ConfigError("grid " + key + "=" + value + " has an empty value");
+  axis->key = key;
+  axis->values = values;
+  return true;
+}
+
+std::vector<uint64_t> parse_seeds(const std::string& text) {
+  std::vector<uint64_t> out;
+  for (const std::string& part : split_top_level(text)) {
+    const size_t dash = part.find('-');
+    char* end = nullptr;
+    auto number = [&](const std::string& s) {
+      const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+      if (s.empty() || *end || s[0] == '-' || s[0] == '+')
+        throw ConfigError("--seeds " + text + ": expected seeds like 1-10 or 1,3,5");
+      return static_cast<uint64_t>(v);
+    };
+    if (dash == std::string::npos) {
+      out.push_back(number(part));
+      continue;
+    }
+    const uint64_t lo = number(part.substr(0, dash)), hi = number(part.substr(dash + 1));
+    if (hi < lo || hi - lo > 100000)
+      throw ConfigError("--seeds " + text + ": the range " + part + " is empty or too long");
+    for (uint64_t s = lo; s <= hi; ++s) out.push_back(s);
+  }
+  for (size_t i = 0; i < out.size(); ++i)
+    for (size_t j = i + 1; j < out.size(); ++j)
+      if (out[i] == out[j])
+        throw ConfigError("--seeds " + text + ": seed " + std::to_string(out[i]) + " twice");
+  return out;
+}
+
+Config load_run_config(const SweepSpec& spec, const SweepRun& run) {
+  std::vector<std::string> o = spec.overrides;
+  o.insert(o.end(), run.overrides.begin(), run.overrides.end());
+  if (spec.config.empty())
+    return load_config_text(builtin_config_text("ppo_cartpole.ini"), "<built-in ppo_cartpole.ini>",
+                            o);
+  const std::string prefix = "builtin:";
+  if (spec.config.rfind(prefix, 0) == 0) {
+    const std::string name = spec.config.substr(prefix.size());
+    const std::string text = builtin_config_text(name);
+    if (text.empty()) throw ConfigError("no built-in config named '" + name + "'");
+    return load_config_text(text, "<built-in " + name + ">", o);
+  }
+  return load_config(spec.config, o);
+}
+
+std::vector<SweepRun> expand_sweep(const SweepSpec& spec) {
+  std::vector<SweepRun> runs;
+  size_t points = 1;
+  for (const auto& a : spec.axes) points *= a.values.size();
+  const std::vector<uint64_t> seeds = spec.seeds.empty() ? std::vector<uint64_t>{} : spec.seeds;
+  const size_t per_point = seeds.empty() ? 1 : seeds.size();
+  for (size_t p = 0; p < points; ++p) {
+    std::vector<std::string> grid;
+    std::string point;
+    size_t rest = p;
+    std::vector<size_t> choice(spec.axes.size());
+    for (size_t i = spec.axes.size(); i-- > 0;) {
+      choice[i] = rest % spec.axes[i].values.size();
+      rest /= spec.axes[i].values.size();
+    }
+    for (size_t i = 0; i < spec.axes.size(); ++i) {
+      const std::string& v = spec.axes[i].values[choice[i]];
+      grid.push_back(spec.axes[i].key + "=" + v);
+      point += (point.empty() ? "" : ",") + axis_name(spec, i) + "=" + id_value(v);
+    }
+    for (size_t s = 0; s < per_point; ++s) {
+      SweepRun r;
+      r.index = runs.size();
+      r.point = point;
+      r.overrides = grid;
+      if (!seeds.empty()) {
+        r.seed = seeds[s];
+        r.overrides.push_back("arch.seed=" + std::to_string(r.seed));
+        r.id = (point.empty() ? "" : point + ",") + "seed=" + std::to_string(r.seed);
+      } else {
+        r.id = point.empty() ? "run" : point;
+      }
+      const std::string problem = folder_name_problem(r.id);
+      if (!problem.empty()) throw ConfigError("sweep run id " + problem);
+      r.overrides.push_back("logger.base_exp_path=" + spec.out);
+      r.overrides.push_back("logger.checkpointing.save_args.checkpoint_uid=" + r.id);
+      try {
+        const Config cfg = load_run_config(spec, r);
+        if (seeds.empty()) r.seed = cfg.arch.seed;
+      } catch (const ConfigError& e) {
+        throw ConfigError("sweep run " + r.id + ": " + e.what());
+      }
+      runs.push_back(std::move(r));
+    }
+  }
+  return runs;
+}
+
+std::string sweep_manifest_text(const SweepSpec& spec, const std::vector<SweepRun>& runs) {
+  std::ostringstream out;
+  out << "; edgerl sweep manifest: `edgerl sweep status|report " << spec.out
+      << "` read it; running\n; the same sweep command again skips finished runs and resumes the "
+         "others.\n[sweep]\n";
+  out << "config = " << spec.config << "\nout = " << spec.out
+      << "\nseeds = " << seeds_text(spec.seeds) << "\n";
+  for (const std::string& o : spec.overrides) out << "override = " << o << "\n";
+  for (const auto& a : spec.axes) {
+    out << "axis = " << a.key << "\n";
+    for (const std::string& v : a.values) out << "value = " << v << "\n";
+  }
+  for (const SweepRun& r : runs) {
+    out << "\n[run]\nid = " << r.id << "\npoint = " << r.point << "\nseed = " << r.seed << "\n";
+    for (const std::string& o : r.overrides) out << "override = " << o << "\n";
+  }
+  return out.str();
+}
+
+void write_sweep_manifest(FileSystem& fs, const SweepSpec& spec,
+                          const std::vector<SweepRun>& runs) {
+  const std::string text = sweep_manifest_text(spec, runs);
+  Status st = create_dirs(fs, spec.out);
+  if (st.ok())
+    st = write_file_atomic(fs, join_path(spec.out, kManifest),
+                           reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  if (!st.ok()) throw RunError("cannot write the sweep manifest: " + st.message());
+}
+
+SweepManifest read_sweep_manifest(FileSystem& fs, const std::string& dir) {
+  const std::string path = join_path(dir, kManifest);
+  std::string text;
+  const Status st = read_file_to_string(fs, path, &text);
+  if (!st.ok()) throw RunError(path + ": no sweep manifest here (" + st.message() + ")");
+  SweepManifest m;
+  std::istringstream in(text);
+  std::string line;
+  SweepRun* run = nullptr;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty() || line[0] == ';') continue;
+    if (line == "[sweep]") continue;
+    if (line == "[run]") {
+      m.runs.emplace_back();
+      m.runs.back().index = m.runs.size() - 1;
+      run = &m.runs.back();
+      continue;
+    }
+    const size_t eq = line.find(" = ");
+    if (eq == std::string::npos)
+      throw RunError(path + ":" + std::to_string(n) + ": not a line of a sweep manifest");
+    const std::string k = line.substr(0, eq), value = line.substr(eq + 3);
+    if (run) {
+      if (k == "id")
+        run->id = value;
+      else if (k == "point")
+        run->point = value;
+      else if (k == "seed")
+        run->seed = std::strtoull(value.c_str(), nullptr, 10);
+      else if (k == "override")
+        run->overrides.push_back(value);
+      else
+        throw RunError(path + ":" + std::to_string(n) + ": unknown run key '" + k + "'");
+    } else if (k == "config") {
+      m.spec.config = value;
+    } else if (k == "out") {
+      m.spec.out = value;
+    } else if (k == "seeds") {
+      if (!value.empty()) m.spec.seeds = parse_seeds(value);
+    } else if (k == "override") {
+      m.spec.overrides.push_back(value);
+    } else if (k == "axis") {
+      m.spec.axes.push_back({value, {}});
+    } else if (k == "value" && !m.spec.axes.empty()) {
+      m.spec.axes.back().values.push_back(value);
+    } else {
+      throw RunError(path + ":" + std::to_string(n) + ": not a line of a sweep manifest");
+    }
+  }
+  if (m.runs.empty()) throw RunError(path + ": the manifest lists no run");
+  return m;
+}
+
+const char* state_name(SweepRunState::Kind kind) {
+  switch (kind) {
+    case SweepRunState::pending:
+      return "pending";
+    case SweepRunState::running:
+      return "running";
+    case SweepRunState::resumable:
+      return "resumable";
+    case SweepRunState::done:
+      return "done";
+    case SweepRunState::failed:
+      return "failed";
+  }
+  return "?";
+}
+
+void write_run_exit_status(FileSystem& fs, const std::string& out, const std::string& id,
+                           int status) {
+  const std::string dir = join_path(out, "status");
+  const std::string text = std::to_string(status) + "\n";
+  Status st = create_dirs(fs, dir);
+  if (st.ok())
+    st = write_file_atomic(fs, join_path(dir, id), reinterpret_cast<const uint8_t*>(text.data()),
+                           text.size());
+  (void)st;  // a status file is a convenience for `sweep status`; the run's folders are the truth
+}
+
+SweepRunState read_run_state(FileSystem& fs, const SweepSpec& spec, const SweepRun& run) {
+  SweepRunState s;
+  const Config cfg = load_run_config(spec, run);
+  s.run_dir = make_run_dir(spec.out, cfg.system.system_name, cfg.env.scenario_name, run.id);
+  const std::string ckpt_dir = join_path(
+      join_path(join_path(spec.out, cfg.checkpointing.save_args.rel_dir), model_name(cfg)), run.id);
+  std::string text;
+  if (read_text(fs, join_path(join_path(spec.out, "status"), run.id), &text))
+    s.exit_status = std::atoi(text.c_str());
+  RunListing listing;
+  if (list_run(fs, ckpt_dir, &listing).ok())
+    for (const CheckpointEntry& e : listing.checkpoints)
+      if (e.status.ok()) s.timesteps = std::max(s.timesteps, e.meta.timestep);
+  if (read_text(fs, join_path(s.run_dir, "eval.csv"), &text)) {
+    // The last whole row's episode_return_mean.
+    const size_t header_end = text.find('\n');
+    if (header_end != std::string::npos) {
+      std::vector<std::string> columns;
+      std::stringstream h(text.substr(0, header_end));
+      std::string c;
+      while (std::getline(h, c, ',')) columns.push_back(c);
+      const auto col = std::find(columns.begin(), columns.end(), "episode_return_mean");
+      size_t end = text.size();
+      if (end > 0 && text[end - 1] == '\n') --end;
+      const size_t start = text.rfind('\n', end - 1);
+      if (col != columns.end() && start != std::string::npos && start >= header_end) {
+        std::stringstream row(text.substr(start + 1, end - start - 1));
+        std::vector<std::string> cells;
+        while (std::getline(row, c, ',')) cells.push_back(c);
+        const size_t i = static_cast<size_t>(col - columns.begin());
+        if (cells.size() == columns.size() && !cells[i].empty()) {
+          s.last_return = std::strtod(cells[i].c_str(), nullptr);
+          s.has_return = true;
+        }
+      }
+    }
+  }
+  const bool locked = locked_by_someone(join_path(s.run_dir, ".lock"));
+  if (read_text(fs, join_path(s.run_dir, "summary.ini"), &text) &&
+      ini_value(text, "status") == "finished") {
+    s.kind = SweepRunState::done;
+    s.timesteps = std::atoll(ini_value(text, "timesteps").c_str());
+    s.final_return = std::strtod(ini_value(text, "episode_return_mean").c_str(), nullptr);
+    s.final_return_std = std::strtod(ini_value(text, "episode_return_std").c_str(), nullptr);
+    s.absolute_return =
+        std::strtod(ini_value(text, "absolute_episode_return_mean").c_str(), nullptr);
+    s.absolute_return_std =
+        std::strtod(ini_value(text, "absolute_episode_return_std").c_str(), nullptr);
+    s.wall_seconds = std::strtod(ini_value(text, "wall_seconds").c_str(), nullptr);
+  } else if (locked) {
+    s.kind = SweepRunState::running;
+  } else if (s.exit_status > 0 && s.exit_status != 75 && s.exit_status < 128) {
+    s.kind = SweepRunState::failed;
+  } else if (!listing.checkpoints.empty()) {
+    s.kind = SweepRunState::resumable;
+  }
+  return s;
+}
+
+SeedStats seed_stats(std::vector<double> v) {
+  SeedStats s;
+  s.n = v.size();
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  double sum = 0;
+  for (double x : v) sum += x;
+  s.mean = sum / static_cast<double>(v.size());
+  double sq = 0;
+  for (double x : v) sq += (x - s.mean) * (x - s.mean);
+  s.std = std::sqrt(sq / static_cast<double>(v.size()));
+  const size_t n = v.size();
+  s.median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  const size_t cut = n / 4;  // scipy.stats.trim_mean(x, 0.25): int(0.25 * n) from each end
+  double mid = 0;
+  for (size_t i = cut; i < n - cut; ++i) mid += v[i];
+  s.iqm = mid / static_cast<double>(n - 2 * cut);
+  return s;
+}
+
+}  // namespace edgerl
