@@ -482,6 +482,71 @@ TEST_CASE("offpolicy: actions reach the environment scaled to its Box, and the b
   }
 }
 
+TEST_CASE(
+    "offpolicy: the copied-out policy acts as its model (and the C exporter's), bit for bit, and "
+    "stays the policy of its moment") {
+  // SAC's model is its network cut to the mean columns; greedy SAC, TD3 and DDPG act as
+  // tanh(y) * scale + bias, what ModelPolicy and the exported header compute.
+  for (const char* name : {"sac_pendulum.ini", "td3_pendulum.ini", "ddpg_pendulum.ini"}) {
+    CAPTURE(name);
+    const Config cfg = load_config_text(
+        builtin_config_text(name), name,
+        {"arch.total_timesteps=600", "arch.num_evaluation=2", "system.warmup_steps=100"});
+    auto sys = make_system(cfg);
+    Metrics train, act;
+    sys->learn(train, act);
+    const std::unique_ptr<Policy> own = sys->policy();
+    const PolicyModel pm = own->model();
+    CHECK(pm.output == PolicyModel::Output::tanh_scaled);
+    CHECK(pm.widths == std::vector<size_t>{3, 64, 64, 1});
+    CHECK(pm.hidden == Activation::relu);
+    CHECK(pm.action_scale == std::vector<float>{2.0f});
+    CHECK(pm.action_offset == std::vector<float>{0.0f});
+    ModelPolicy model(pm);
+    VecEnv env(cfg.env, 64, 7);
+    env.reset();
+    std::vector<float> a1(64), a2(64), a3(64), first;
+    Pcg64 rng(5);
+    size_t sampled_differs = 0;
+    for (int step = 0; step < 50; ++step) {
+      ActRequest r;
+      r.obs = env.obs();
+      r.n = 64;
+      r.continuous = a1.data();
+      own->act(r);
+      r.continuous = a2.data();
+      model.act(r);
+      CHECK(std::memcmp(a1.data(), a2.data(), a1.size() * sizeof(float)) == 0);
+      r.continuous = a3.data();
+      r.greedy = false;
+      r.rng = &rng;
+      own->act(r);
+      for (size_t i = 0; i < 64; ++i) {
+        CHECK(a3[i] >= -2.0f);
+        CHECK(a3[i] <= 2.0f);
+        sampled_differs += a3[i] != a1[i];
+      }
+      if (step == 0) first = a1;
+      env.step(a1.data());
+    }
+    // Sampled evaluation: SAC's samples differ from its mode; a deterministic actor's do not.
+    CHECK((sampled_differs > 0) == (std::string(name) == "sac_pendulum.ini"));
+    // More training changes the learner, not the policy copied out before it.
+    sys->learn(train, act);
+    VecEnv again(cfg.env, 64, 7);
+    again.reset();
+    ActRequest r;
+    r.obs = again.obs();
+    r.n = 64;
+    r.continuous = a1.data();
+    own->act(r);
+    CHECK(a1 == first);
+    r.continuous = a2.data();
+    sys->policy()->act(r);
+    CHECK(a2 != first);
+  }
+}
+
 TEST_CASE("offpolicy: a discrete environment is a config error for the continuous learners") {
   for (const char* name : {"ff_sac", "ff_td3", "ff_ddpg"}) {
     const Config cfg = load_config_text(builtin_config_text("ppo_cartpole.ini"), "c",
