@@ -396,8 +396,7 @@ class TanhActorPolicy final : public Policy {
           log_std_[b * A_ + d] = clamp(y_[b * out + A_ + d], lo_, hi_);
         }
       fill_normal(*r.rng, noise_.data(), n);
-      tanh_gaussian::actions_rows(mean_.data(), log_std_.data(), noise_.data(), r.n, A_,
-                                  u_.data());
+      tanh_gaussian::actions_rows(mean_.data(), log_std_.data(), noise_.data(), r.n, A_, u_.data());
     }
     for (size_t i = 0; i < n; ++i) r.continuous[i] = box_.to_env(u_[i]);
   }
