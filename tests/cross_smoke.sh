@@ -28,7 +28,7 @@ for arch in aarch64 armhf; do
     continue
   fi
   built=$(date +%s)
-  if ! SAME_BITS_STEPS=8192 tests/same_bits.sh "$native" "build-$arch/edgerl-qemu"; then
+  if ! SAME_BITS_STEPS=8192 SAME_BITS_OFFPOLICY_STEPS=1000 tests/same_bits.sh "$native" "build-$arch/edgerl-qemu"; then
     echo "cross_smoke: $arch: trains to other bits than this machine"
     status=1
     continue

@@ -6,6 +6,7 @@
 # on the other).
 #   usage: tests/same_bits.sh path/to/edgerl path/to/other/edgerl
 #   SAME_BITS_STEPS   timesteps per run (default 40960; make test's qemu checks use fewer)
+#   SAME_BITS_OFFPOLICY_STEPS   the same for SAC, TD3 and DDPG (default 3000)
 set -eu
 abspath() { case $1 in /*) echo "$1" ;; *) echo "$(pwd)/$1" ;; esac; }
 a=$(abspath "$1") b=$(abspath "$2")
@@ -36,8 +37,12 @@ same_run() {
 }
 # config|extra overrides (DQN's warm-up shortened so that short runs still learn)
 # (Acrobot: its RK4 integrator turns any 1-ulp difference of sin/cos into other training.)
+# The off-policy learners do one gradient step per environment step: SAME_BITS_OFFPOLICY_STEPS
+# (default 3000) are enough to differ.
+off=${SAME_BITS_OFFPOLICY_STEPS:-3000}
 for entry in "ppo_cartpole.ini|" "ppo_pendulum.ini|" "dqn_cartpole.ini|system.warmup_steps=2000" \
-  "ppo_acrobot.ini|"; do
+  "ppo_acrobot.ini|" "sac_pendulum.ini|arch.total_timesteps=$off" \
+  "td3_pendulum.ini|arch.total_timesteps=$off" "ddpg_pendulum.ini|arch.total_timesteps=$off"; do
   cfg=${entry%%|*} extra=${entry#*|}
   # shellcheck disable=SC2086
   "$a" train --config builtin:$cfg $O $extra logger.base_exp_path=a > /dev/null 2>&1

@@ -109,7 +109,7 @@ TEST_CASE("values of the wrong type or out of range name key, value and range") 
         "t.ini:2: arch.evaluation_greedy = 'maybe' is invalid (allowed: true or false)");
   CHECK(error_of("[system]\nsystem_name = ff_ppx\n") ==
         "t.ini:2: system.system_name = 'ff_ppx' is invalid (allowed: one of ff_ppo, "
-        "ff_ppo_continuous, ff_dqn) (did you mean ff_ppo?)");
+        "ff_ppo_continuous, ff_dqn, ff_sac, ff_td3, ff_ddpg) (did you mean ff_ppo?)");
   CHECK(error_of("[arch]\nseed = -1\n").find("arch.seed = '-1' is invalid") != std::string::npos);
   CHECK(error_of("[arch]\nnum_envs = 2.5\n").find("expected an integer") != std::string::npos);
 }

@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <vector>
 
 #include "alloc_counter.hpp"
+#include "core/detmath.hpp"
 #include "nn/distributions.hpp"
 
 namespace cat = edgerl::categorical;
@@ -191,6 +193,39 @@ TEST_CASE("tanh-Gaussian reparameterised gradients match finite differences") {
     p.insert(p.end(), log_std.begin(), log_std.end());
     grad.insert(grad.end(), dlog_std.begin(), dlog_std.end());
     CHECK(worst_relative_error(f, p, grad) < 1e-4);
+  }
+}
+
+TEST_CASE("tanh-Gaussian rows give each row's one-row results bit for bit") {
+  // Rows of d = 3 over a range that saturates tanh (|u| > 9) and reaches both log-std ends.
+  Pcg64 rng(9);
+  const size_t n = 37, d = 3;
+  std::vector<float> mean(n * d), log_std(n * d), noise(n * d), g_action(n * d);
+  for (size_t i = 0; i < n * d; ++i) {
+    mean[i] = static_cast<float>(4 * rng.normal());
+    log_std[i] = static_cast<float>(rng.uniform(-5, 2));
+    noise[i] = static_cast<float>(rng.normal());
+    g_action[i] = static_cast<float>(rng.normal());
+  }
+  std::vector<float> act(n * d), lp(n), dmean(n * d), dls(n * d);
+  tg::actions_rows(mean.data(), log_std.data(), noise.data(), n, d, act.data());
+  tg::log_prob_rows(mean.data(), log_std.data(), noise.data(), n, d, lp.data());
+  for (const float* ga :
+       {static_cast<const float*>(g_action.data()), static_cast<const float*>(nullptr)}) {
+    tg::backward_rows(mean.data(), log_std.data(), noise.data(), n, d, 0.3f, ga, dmean.data(),
+                      dls.data());
+    for (size_t r = 0; r < n; ++r) {
+      CAPTURE(r);
+      const size_t k = r * d;
+      float dm1[3], dl1[3];
+      tg::backward(&mean[k], &log_std[k], &noise[k], d, 0.3f, ga ? ga + k : nullptr, dm1, dl1);
+      CHECK(std::memcmp(dm1, &dmean[k], sizeof dm1) == 0);
+      CHECK(std::memcmp(dl1, &dls[k], sizeof dl1) == 0);
+      CHECK(tg::log_prob(&mean[k], &log_std[k], &noise[k], d) == lp[r]);
+      for (size_t i = 0; i < d; ++i)
+        CHECK(act[k + i] == edgerl::detmath::tanh(
+                                mean[k + i] + edgerl::detmath::exp(log_std[k + i]) * noise[k + i]));
+    }
   }
 }
 

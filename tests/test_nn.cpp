@@ -220,6 +220,108 @@ TEST_CASE("forward equals a plain loop bit for bit for every tile and tail shape
   }
 }
 
+// Gradients as plain loops in the order the kernels promise: every sum over b (or o) from 0 in
+// ascending order, then added to the gradient; dx through the activation's derivative.
+void reference_backward(const Mlp& net, const std::vector<float>& x, const std::vector<float>& dy,
+                        size_t batch, std::vector<float>* grads, std::vector<float>* dx) {
+  // The activations of every layer, from a plain forward.
+  std::vector<std::vector<float>> acts = {x};
+  for (size_t l = 0; l < net.layers().size(); ++l) {
+    const auto& layer = net.layers()[l];
+    std::vector<float> out(batch * layer.out);
+    const float* w = net.params() + layer.w_offset;
+    const float* bias = net.params() + layer.b_offset;
+    for (size_t b = 0; b < batch; ++b)
+      for (size_t o = 0; o < layer.out; ++o) {
+        float acc = 0;
+        for (size_t i = 0; i < layer.in; ++i)
+          acc += acts[l][b * layer.in + i] * w[i * layer.out + o];
+        float y = acc + bias[o];
+        if (layer.activation == Activation::tanh) y = dm::tanh(y);
+        if (layer.activation == Activation::relu) y = y > 0 ? y : 0;
+        out[b * layer.out + o] = y;
+      }
+    acts.push_back(out);
+  }
+  grads->assign(net.num_params(), 0.0f);
+  std::vector<float> g = dy;
+  for (size_t l = net.layers().size(); l-- > 0;) {
+    const auto& layer = net.layers()[l];
+    const std::vector<float>& in = acts[l];
+    for (size_t i = 0; i < layer.in; ++i)
+      for (size_t o = 0; o < layer.out; ++o) {
+        float acc = 0;
+        for (size_t b = 0; b < batch; ++b) acc += in[b * layer.in + i] * g[b * layer.out + o];
+        (*grads)[layer.w_offset + i * layer.out + o] += acc;
+      }
+    for (size_t o = 0; o < layer.out; ++o) {
+      float acc = 0;
+      for (size_t b = 0; b < batch; ++b) acc += g[b * layer.out + o];
+      (*grads)[layer.b_offset + o] += acc;
+    }
+    std::vector<float> prev(batch * layer.in);
+    const float* w = net.params() + layer.w_offset;
+    for (size_t b = 0; b < batch; ++b)
+      for (size_t i = 0; i < layer.in; ++i) {
+        float acc = 0;
+        for (size_t o = 0; o < layer.out; ++o) acc += g[b * layer.out + o] * w[i * layer.out + o];
+        if (l > 0) {
+          const float y = in[b * layer.in + i];
+          if (net.layers()[l - 1].activation == Activation::tanh) acc = acc * (1.0f - y * y);
+          if (net.layers()[l - 1].activation == Activation::relu) acc = y > 0 ? acc : 0.0f;
+        }
+        prev[b * layer.in + i] = acc;
+      }
+    g = prev;
+  }
+  *dx = g;
+}
+
+TEST_CASE("backward and input_gradient equal plain loops bit for bit, dense and row-sparse") {
+  // ReLU layers take the row-sparse kernels (their zero inputs and gradients left out), tanh
+  // layers the dense ones; both must give the plain loops' bits. input_gradient gives the same
+  // dx as backward and leaves the parameter gradients alone.
+  for (const std::vector<size_t>& widths :
+       {std::vector<size_t>{7, 37, 70, 3}, std::vector<size_t>{4, 64, 64, 1},
+        std::vector<size_t>{3, 64, 64, 2}}) {
+    for (Activation act : {Activation::tanh, Activation::relu}) {
+      Mlp net(widths, act, 1.0);
+      Pcg64 rng(5);
+      net.init(rng);
+      for (size_t p = 0; p < net.num_params(); ++p) net.params()[p] += 0.05f * float(rng.normal());
+      for (size_t batch : {1, 5, 13, 100}) {
+        CAPTURE(widths.size());
+        CAPTURE(batch);
+        const std::vector<float> x = random_vector<float>(rng, batch * widths.front());
+        std::vector<float> dy = random_vector<float>(rng, batch * widths.back());
+        dy[0] = 0.0f;  // a zero output gradient too
+        std::vector<float> y(batch * widths.back()), dx(x.size()), dx2(x.size());
+        std::vector<float> want_grads, want_dx;
+        reference_backward(net, x, dy, batch, &want_grads, &want_dx);
+        net.zero_grad();
+        net.forward(x.data(), batch, y.data());
+        net.backward(dy.data(), batch, dx.data());
+        CHECK(std::vector<float>(net.grads(), net.grads() + net.num_params()) == want_grads);
+        CHECK(dx == want_dx);
+        const std::vector<float> before(net.grads(), net.grads() + net.num_params());
+        net.forward(x.data(), batch, y.data());
+        net.input_gradient(dy.data(), batch, dx2.data());
+        CHECK(dx2 == want_dx);
+        CHECK(std::vector<float>(net.grads(), net.grads() + net.num_params()) == before);
+        // Only the last two input columns: the same numbers.
+        const size_t in = widths.front();
+        std::vector<float> tail(batch * 2);
+        net.forward(x.data(), batch, y.data());
+        net.input_gradient(dy.data(), batch, tail.data(), in - 2, 2);
+        for (size_t b = 0; b < batch; ++b)
+          for (size_t j = 0; j < 2; ++j) CHECK(tail[b * 2 + j] == want_dx[b * in + in - 2 + j]);
+        CHECK_THROWS_AS(net.input_gradient(dy.data(), batch, tail.data(), in - 1, 2),
+                        std::invalid_argument);
+      }
+    }
+  }
+}
+
 TEST_CASE("backward matches central differences in double for tanh and relu") {
   gradient_check({3, 5, 4, 2}, Activation::tanh, 3);
   gradient_check({6, 17, 9, 19}, Activation::tanh, 7);  // out > in and out < in layers

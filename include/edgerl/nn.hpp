@@ -62,6 +62,13 @@ class BasicMlp {
   // Given dL/dy for the last forward() (same batch), adds dL/dparams into grads() and writes
   // dL/dx into dx unless it is null.
   void backward(const T* dy, size_t batch, T* dx);
+  // Only dL/dx for the last forward() (same batch): the same numbers backward() writes into
+  // dx, without computing or touching the parameter gradients (a critic's gradient with
+  // respect to its action input, for an actor's loss).
+  void input_gradient(const T* dy, size_t batch, T* dx);
+  // Only the input columns first .. first + count of it, into dx [batch][count] (a critic's
+  // action columns: the observation columns are never needed).
+  void input_gradient(const T* dy, size_t batch, T* dx, size_t first, size_t count);
   // Grows the workspaces for batches up to max_batch now rather than on first use.
   void reserve(size_t max_batch);
 
@@ -85,6 +92,10 @@ class BasicMlp {
 
  private:
   void check_same_shape(const BasicMlp& other) const;
+  void backward_pass(const T* dy, size_t batch, T* dx, bool param_grads, size_t first,
+                     size_t count);
+  void accumulate_param_grads(const Layer& layer, const T* x, bool x_sparse, const T* g,
+                              size_t batch);
 
   std::vector<Layer> layers_;
   std::vector<T> params_, grads_;
@@ -94,6 +105,10 @@ class BasicMlp {
   std::vector<T> input_;
   std::vector<std::vector<T>> hidden_;
   std::vector<T> grad_a_, grad_b_, wt_;
+  // For the row-sparse products of ReLU layers: the input transposed (weight gradients) and
+  // the bit masks of one row's non-zeros.
+  std::vector<T> xt_;
+  std::vector<uint64_t> masks_;
 };
 
 using Mlp = BasicMlp<float>;

@@ -74,6 +74,13 @@ inline To bits_as(From from) {
   return to;
 }
 
+template <class T>
+constexpr typename Traits<T>::U kSignBit = typename Traits<T>::U(1) << (sizeof(T) * 8 - 1);
+template <class T>
+constexpr typename Traits<T>::U kInfBits =
+    ((typename Traits<T>::U(1) << (sizeof(T) * 8 - 1 - Traits<T>::kMantBits)) - 1)
+    << Traits<T>::kMantBits;
+
 // 2^n for n within the normal exponent range.
 template <class T>
 inline T pow2(typename Traits<T>::I n) {
@@ -112,12 +119,22 @@ inline T expm1_tail(T r) {
 
 }  // namespace detail
 
-// e^x. Overflows to +inf, underflows through the subnormals to 0, NaN stays NaN.
+// e^x. Overflows to +inf, underflows through the subnormals to 0, NaN stays NaN. The clamp is
+// integer masks on the bits (as in tanh below): a float compare-and-select would keep loops
+// over exp from vectorising (-ftrapping-math).
 template <class T>
 inline T exp(T x) {
   using Tr = detail::Traits<T>;
+  using U = typename Tr::U;
   using I = typename Tr::I;
-  const T xc = x < Tr::kExpLo ? Tr::kExpLo : (x > Tr::kExpHi ? Tr::kExpHi : x);
+  const U xb = detail::bits_as<U>(x), ab = xb & ~detail::kSignBit<T>;
+  const U neg = U(0) - (xb >> (sizeof(T) * 8 - 1));
+  const U nan = U(0) - static_cast<U>(ab > detail::kInfBits<T>);
+  const U hi = detail::bits_as<U>(Tr::kExpHi), lo = detail::bits_as<U>(Tr::kExpLo);
+  const U to_hi = ~neg & ~nan & (U(0) - static_cast<U>(ab > hi));
+  const U to_lo = neg & ~nan & (U(0) - static_cast<U>(ab > (lo & ~detail::kSignBit<T>)));
+  const T xc =
+      detail::bits_as<T>(static_cast<U>((xb & ~(to_hi | to_lo)) | (hi & to_hi) | (lo & to_lo)));
   I n;
   const T r = detail::reduce_ln2(xc, n);
   const T p = T(1) + (r + detail::expm1_tail(r));
@@ -151,7 +168,8 @@ inline T tanh(T x) {
   return detail::bits_as<T>(static_cast<U>((tb & ~nan) | (xb & nan)));
 }
 
-// Natural logarithm: log(0) = -inf, log(x < 0) = NaN, log(inf) = inf.
+// Natural logarithm: log(0) = -inf, log(x < 0) = NaN, log(inf) = inf. Special cases are
+// selected with integer masks (vectorisable, as exp above).
 template <class T>
 inline T log(T x) {
   using Tr = detail::Traits<T>;
@@ -159,12 +177,21 @@ inline T log(T x) {
   using I = typename Tr::I;
   constexpr U kMantMask = (U(1) << Tr::kMantBits) - 1;
   constexpr U kOneBits = static_cast<U>(Tr::kBias) << Tr::kMantBits;
-  constexpr T kMinNormal = std::numeric_limits<T>::min();
-  const bool sub = x < kMinNormal;
-  const T xs = sub ? x * Tr::kSubnormalScale : x;
+  const U xb = detail::bits_as<U>(x), ab = xb & ~detail::kSignBit<T>;
+  const U neg = U(0) - (xb >> (sizeof(T) * 8 - 1));
+  const U nan = U(0) - static_cast<U>(ab > detail::kInfBits<T>);
+  const U zero = U(0) - static_cast<U>(ab == 0);
+  const U inf = U(0) - static_cast<U>(ab == detail::kInfBits<T>);
+  // x < the smallest normal (negative numbers and -0 included, NaN not): scale it up first.
+  const U sub =
+      ~nan &
+      (neg | (U(0) - static_cast<U>(ab < detail::bits_as<U>(std::numeric_limits<T>::min()))));
+  const T scaled = x * Tr::kSubnormalScale;
+  const U xs_bits = (detail::bits_as<U>(scaled) & sub) | (xb & ~sub);
   // x = 2^k * m with m in [sqrt(1/2), sqrt(2)).
-  U u = detail::bits_as<U>(xs) + (kOneBits - Tr::kSqrtHalfBits);
-  const I k = static_cast<I>(u >> Tr::kMantBits) - Tr::kBias - (sub ? Tr::kSubnormalExp : 0);
+  U u = xs_bits + (kOneBits - Tr::kSqrtHalfBits);
+  const I k = static_cast<I>(u >> Tr::kMantBits) - Tr::kBias -
+              static_cast<I>(static_cast<U>(Tr::kSubnormalExp) & sub);
   u = (u & kMantMask) + Tr::kSqrtHalfBits;
   const T f = detail::bits_as<T>(u) - T(1);
   // log(1+f) = f - f^2/2 + s*(f^2/2 + R), s = f/(2+f), R = 2s^2/3 + 2s^4/5 + ...
@@ -177,28 +204,43 @@ inline T log(T x) {
   const T hfsq = T(0.5) * f * f;
   const T dk = static_cast<T>(k);
   const T y = (((s * (hfsq + big_r) + dk * Tr::kLn2Lo) - hfsq) + f) + dk * Tr::kLn2Hi;
-  constexpr T kInf = std::numeric_limits<T>::infinity();
-  const T special =
-      x == T(0) ? -kInf
-                : (x < T(0) || x != x ? std::numeric_limits<T>::quiet_NaN() : x);  // x is +inf here
-  return (x > T(0) && x < kInf) ? y : special;
+  // 0 -> -inf; x < 0 or NaN -> quiet NaN; +inf -> +inf; else y.
+  const U minus_inf = detail::kInfBits<T> | detail::kSignBit<T>;
+  const U qnan = detail::bits_as<U>(std::numeric_limits<T>::quiet_NaN());
+  const U is_nan_out = ~zero & (nan | neg);
+  const U normal = ~zero & ~nan & ~neg & ~inf;
+  const U out = (detail::bits_as<U>(y) & normal) | (minus_inf & zero) | (qnan & is_nan_out) |
+                (xb & inf & ~neg);
+  return detail::bits_as<T>(out);
 }
 
 // log(1 + x), accurate for small x: log(u) corrected by the rounding error of u = 1 + x.
 template <class T>
 inline T log1p(T x) {
+  using U = typename detail::Traits<T>::U;
   const T u = T(1) + x;
   const T c = (u - T(1)) - x;
-  const T y = log(u) - c / u;
-  constexpr T kInf = std::numeric_limits<T>::infinity();
-  return (x == kInf || x == T(-1)) ? log(u) : y;
+  const T lu = log(u);
+  const T y = lu - c / u;
+  const U xb = detail::bits_as<U>(x);
+  const U edge =
+      U(0) - static_cast<U>((xb == detail::kInfBits<T>) | (xb == detail::bits_as<U>(T(-1))));
+  return detail::bits_as<T>(
+      static_cast<U>((detail::bits_as<U>(lu) & edge) | (detail::bits_as<U>(y) & ~edge)));
 }
 
 // softplus(x) = log(1 + e^x), without overflow.
 template <class T>
 inline T softplus(T x) {
-  const T ax = x < T(0) ? -x : x;
-  return (x > T(0) ? x : T(0)) + log1p(exp(-ax));
+  using U = typename detail::Traits<T>::U;
+  const U xb = detail::bits_as<U>(x), ab = xb & ~detail::kSignBit<T>;
+  const U neg = U(0) - (xb >> (sizeof(T) * 8 - 1));
+  const U nan = U(0) - static_cast<U>(ab > detail::kInfBits<T>);
+  // |x| (x < 0 ? -x : x, a NaN unchanged) and max(x, 0) (x > 0 ? x : +0).
+  const T ax = detail::bits_as<T>(static_cast<U>(xb ^ (detail::kSignBit<T> & neg & ~nan)));
+  const U pos = ~neg & ~nan & (U(0) - static_cast<U>(ab != 0));
+  const T relu = detail::bits_as<T>(static_cast<U>(xb & pos));
+  return relu + log1p(exp(-ax));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,12 +9,14 @@
 
 namespace edgerl {
 namespace learners {
-extern const LearnerDef ff_ppo, ff_ppo_continuous, ff_dqn;
+extern const LearnerDef ff_ppo, ff_ppo_continuous, ff_dqn, ff_sac, ff_td3, ff_ddpg;
 }  // namespace learners
 
 const std::vector<const LearnerDef*>& learner_defs() {
   static const std::vector<const LearnerDef*> kDefs = {
-      &learners::ff_ppo, &learners::ff_ppo_continuous, &learners::ff_dqn};
+      &learners::ff_ppo, &learners::ff_ppo_continuous,
+      &learners::ff_dqn, &learners::ff_sac,
+      &learners::ff_td3, &learners::ff_ddpg};
   return kDefs;
 }
 

@@ -214,6 +214,50 @@ void backward(const T* mean, const T* log_std, const T* noise, size_t d, T g_log
   }
 }
 
+template <class T>
+void actions_rows(const T* mean, const T* log_std, const T* noise, size_t n, size_t d, T* action) {
+  for (size_t i = 0; i < n * d; ++i)
+    action[i] = detmath::tanh(mean[i] + detmath::exp(log_std[i]) * noise[i]);
+}
+
+template <class T>
+void log_prob_rows(const T* mean, const T* log_std, const T* noise, size_t n, size_t d,
+                   T* log_probs) {
+  // Column by column, each row's sum in the order of log_prob()'s loop.
+  for (size_t r = 0; r < n; ++r) log_probs[r] = 0;
+  for (size_t i = 0; i < d; ++i)
+    for (size_t r = 0; r < n; ++r) {
+      const size_t k = r * d + i;
+      const T u = mean[k] + detmath::exp(log_std[k]) * noise[k];
+      log_probs[r] +=
+          ((T(-0.5) * (noise[k] * noise[k]) - log_std[k]) - kHalfLog2Pi<T>)-log_one_minus_tanh2(u);
+    }
+}
+
+template <class T>
+void backward_rows(const T* mean, const T* log_std, const T* noise, size_t n, size_t d,
+                   T g_log_prob, const T* g_action, T* dmean, T* dlog_std) {
+  // Two loops rather than a test inside one, so that both vectorise.
+  if (g_action == nullptr) {
+    for (size_t i = 0; i < n * d; ++i) {
+      const T su = detmath::exp(log_std[i]) * noise[i];
+      const T a = detmath::tanh(mean[i] + su);
+      const T du = g_log_prob * (T(2) * a);
+      dmean[i] = du;
+      dlog_std[i] = du * su - g_log_prob;
+    }
+    return;
+  }
+  for (size_t i = 0; i < n * d; ++i) {
+    const T su = detmath::exp(log_std[i]) * noise[i];
+    const T a = detmath::tanh(mean[i] + su);
+    T du = g_log_prob * (T(2) * a);
+    du += g_action[i] * (T(1) - a * a);
+    dmean[i] = du;
+    dlog_std[i] = du * su - g_log_prob;
+  }
+}
+
 }  // namespace tanh_gaussian
 
 #define EDGERL_INSTANTIATE_HEADS(T)                                                                \
@@ -234,7 +278,11 @@ void backward(const T* mean, const T* log_std, const T* noise, size_t d, T g_log
   template T tanh_gaussian::log_prob<T>(const T*, const T*, const T*, size_t);                     \
   template void tanh_gaussian::mode<T>(const T*, size_t, T*);                                      \
   template void tanh_gaussian::backward<T>(const T*, const T*, const T*, size_t, T, const T*, T*,  \
-                                           T*);
+                                           T*);                                                    \
+  template void tanh_gaussian::actions_rows<T>(const T*, const T*, const T*, size_t, size_t, T*);  \
+  template void tanh_gaussian::log_prob_rows<T>(const T*, const T*, const T*, size_t, size_t, T*); \
+  template void tanh_gaussian::backward_rows<T>(const T*, const T*, const T*, size_t, size_t, T,   \
+                                                const T*, T*, T*);
 
 EDGERL_INSTANTIATE_HEADS(float)
 EDGERL_INSTANTIATE_HEADS(double)

@@ -97,6 +97,19 @@ template <class T>
 void backward(const T* mean, const T* log_std, const T* noise, size_t d, T g_log_prob,
               const T* g_action, T* dmean, T* dlog_std);
 
+// The same over n rows of d values each (every array [n][d], log_probs [n]): loops over all
+// n * d values that vectorise, each row's result bit-identical to the one-row function's (a
+// SAC actor's batch).
+template <class T>
+void actions_rows(const T* mean, const T* log_std, const T* noise, size_t n, size_t d, T* action);
+template <class T>
+void log_prob_rows(const T* mean, const T* log_std, const T* noise, size_t n, size_t d,
+                   T* log_probs);
+// g_log_prob is the same for every row; g_action [n][d] may be null.
+template <class T>
+void backward_rows(const T* mean, const T* log_std, const T* noise, size_t n, size_t d,
+                   T g_log_prob, const T* g_action, T* dmean, T* dlog_std);
+
 }  // namespace tanh_gaussian
 
 }  // namespace edgerl

@@ -7,6 +7,11 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 #include "core/detmath.hpp"
 
@@ -166,13 +171,204 @@ void remainder_rows(const Operands<T>& op, size_t m0, size_t rows, size_t N, siz
   row_block<T, R>(op, m0, N, K, into, act);
 }
 
+// Fewer columns than one vector (a critic's value, a small action): only the scalar tail,
+// whose sums are chains of dependent adds, so more rows go side by side to hide their latency.
+constexpr int kNarrowRows = 8;
+
 // C[M][N] (into) A[M][K] * B[K][N], then C = act(C) (only with ldc == N).
 template <class T>
 void gemm(const Operands<T>& op, size_t M, size_t N, size_t K, Into into,
           Activation act = Activation::identity) {
   size_t m0 = 0;
+  if (N < Simd<T>::kLanes) {
+    for (; m0 + kNarrowRows <= M; m0 += kNarrowRows) {
+      tail<T, kNarrowRows>(op, m0, 0, N, K, into);
+      activate(act, op.c + m0 * op.ldc, kNarrowRows * N);
+    }
+  }
   for (; m0 + kTileRows <= M; m0 += kTileRows) row_block<T, kTileRows>(op, m0, N, K, into, act);
   if (m0 < M) remainder_rows<T, kTileRows - 1>(op, m0, M - m0, N, K, into, act);
+}
+
+// ---- Row-sparse products ------------------------------------------------------------------
+//
+// A ReLU output, and a gradient that went back through a ReLU, are about half exact zeros. For
+// such an A, each output C(m, n) is the same sum over k in ascending order with the terms of
+// A(m, k) == 0 left out. Such a term is 0 * B(k, n) = +-0, and adding +-0 changes no sum that
+// started at +0 (a sum of floats that starts at +0 is never -0: x + (-x) rounds to +0), so the
+// result has the same bits as gemm() whenever B is finite (with an infinite or NaN weight the
+// skipped 0 * inf would have been NaN). The zeros are found per row of A as bit masks; every
+// build takes the same path, so builds still agree bit for bit.
+
+// dst[c][r] = src[r][c] for r < rows, c < cols (src rows of length lds, dst rows of ldd):
+// 8x8 blocks through registers where AVX is there, plain copies elsewhere (a copy, so every
+// build gets the same numbers).
+template <class T>
+void transpose(const T* src, size_t rows, size_t cols, size_t lds, T* dst, size_t ldd) {
+  size_t r0 = 0;
+#if defined(__AVX__)
+  if constexpr (std::is_same_v<T, float>) {
+    for (; r0 + 8 <= rows; r0 += 8) {
+      size_t c0 = 0;
+      for (; c0 + 8 <= cols; c0 += 8) {
+        const float* s = src + r0 * lds + c0;
+        __m256 r[8], t[8];
+        for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(s + i * lds);
+        for (int i = 0; i < 8; i += 2) {
+          t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+          t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+        }
+        for (int i = 0; i < 8; i += 4) {
+          r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+          r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+          r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+          r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+        }
+        float* d = dst + c0 * ldd + r0;
+        for (int i = 0; i < 4; ++i) {
+          _mm256_storeu_ps(d + i * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+          _mm256_storeu_ps(d + (i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+        }
+      }
+      for (size_t c = c0; c < cols; ++c)
+        for (size_t r = r0; r < r0 + 8; ++r) dst[c * ldd + r] = src[r * lds + c];
+    }
+  }
+#endif
+  for (size_t c = 0; c < cols; ++c)
+    for (size_t r = r0; r < rows; ++r) dst[c * ldd + r] = src[r * lds + c];
+}
+
+// Whether N output columns fill at least one vector (else the dense kernel's rows in parallel
+// are faster).
+template <class T>
+inline bool sparse_pays(size_t N) {
+  return N >= Simd<T>::kLanes;
+}
+
+// Bit k of masks[k / 64] = (a[k] != 0) (NaN counts as non-zero), for k < K.
+template <class T>
+inline void nonzero_masks(const T* a, size_t K, uint64_t* masks) {
+  for (size_t k0 = 0; k0 < K; k0 += 64) {
+    const size_t kn = K - k0 < 64 ? K - k0 : 64;
+    const T* ak = a + k0;
+    uint64_t m = 0;
+    size_t k = 0;
+#if defined(__SSE2__)
+    if constexpr (std::is_same_v<T, float>) {
+#if defined(__AVX__)
+      for (; k + 8 <= kn; k += 8) {
+        const __m256 nz = _mm256_cmp_ps(_mm256_loadu_ps(ak + k), _mm256_setzero_ps(), _CMP_NEQ_UQ);
+        m |= static_cast<uint64_t>(_mm256_movemask_ps(nz)) << k;
+      }
+#endif
+      for (; k + 4 <= kn; k += 4) {
+        const __m128 nz = _mm_cmpneq_ps(_mm_loadu_ps(ak + k), _mm_setzero_ps());
+        m |= static_cast<uint64_t>(_mm_movemask_ps(nz)) << k;
+      }
+    }
+#endif
+    for (; k < kn; ++k) m |= static_cast<uint64_t>(ak[k] != T(0)) << k;
+    masks[k0 / 64] = m;
+  }
+}
+
+inline void apply(Into into, float* c, float acc, const float* bias, size_t n) {
+  switch (into) {
+    case Into::store:
+      *c = acc;
+      break;
+    case Into::add_bias:
+      *c = acc + bias[n];
+      break;
+    case Into::accumulate:
+      *c = *c + acc;
+      break;
+  }
+}
+inline void apply(Into into, double* c, double acc, const double* bias, size_t n) {
+  switch (into) {
+    case Into::store:
+      *c = acc;
+      break;
+    case Into::add_bias:
+      *c = acc + bias[n];
+      break;
+    case Into::accumulate:
+      *c = *c + acc;
+      break;
+  }
+}
+
+// Columns n0 .. n0 + NV vectors of row c: sum over the set bits of masks of a[k] * b[k][n].
+template <class T, int NV>
+inline void sparse_tile(const T* a, const uint64_t* masks, size_t K, const T* b, size_t ldb, T* c,
+                        const T* bias, size_t n0, Into into) {
+  using V = typename Simd<T>::V;
+  constexpr size_t L = Simd<T>::kLanes;
+  V acc[NV];
+  for (int v = 0; v < NV; ++v) acc[v] = V{};
+  for (size_t w = 0; w * 64 < K; ++w)
+    for (uint64_t m = masks[w]; m != 0; m &= m - 1) {
+      const size_t k = w * 64 + static_cast<size_t>(__builtin_ctzll(m));
+      const T s = a[k];
+      const T* bk = b + k * ldb + n0;
+      for (int v = 0; v < NV; ++v) acc[v] += s * load(bk + v * L);
+    }
+  T* cn = c + n0;
+  for (int v = 0; v < NV; ++v) {
+    T* cv = cn + v * L;
+    switch (into) {
+      case Into::store:
+        store(cv, acc[v]);
+        break;
+      case Into::add_bias:
+        store(cv, acc[v] + load(bias + n0 + v * L));
+        break;
+      case Into::accumulate:
+        store(cv, load(cv) + acc[v]);
+        break;
+    }
+  }
+}
+
+// C[m][n] (into) sum_k A[m][k] B[k][n] for m < M, n < N, over the non-zero A[m][k] only, then
+// C = act(C) row by row (only with ldc == N); A's rows are contiguous (a[m * lda + k]).
+// masks: scratch of (K + 63) / 64 words.
+template <class T>
+void sparse_gemm(const T* a, size_t lda, const T* b, size_t ldb, T* c, size_t ldc, const T* bias,
+                 size_t M, size_t N, size_t K, Into into, Activation act, uint64_t* masks) {
+  constexpr size_t L = Simd<T>::kLanes;
+  for (size_t m = 0; m < M; ++m) {
+    const T* am = a + m * lda;
+    T* cm = c + m * ldc;
+    nonzero_masks(am, K, masks);
+    size_t n0 = 0;
+    for (; n0 + 8 * L <= N; n0 += 8 * L)
+      sparse_tile<T, 8>(am, masks, K, b, ldb, cm, bias, n0, into);
+    if (n0 + 4 * L <= N) {
+      sparse_tile<T, 4>(am, masks, K, b, ldb, cm, bias, n0, into);
+      n0 += 4 * L;
+    }
+    if (n0 + 2 * L <= N) {
+      sparse_tile<T, 2>(am, masks, K, b, ldb, cm, bias, n0, into);
+      n0 += 2 * L;
+    }
+    if (n0 + L <= N) {
+      sparse_tile<T, 1>(am, masks, K, b, ldb, cm, bias, n0, into);
+      n0 += L;
+    }
+    for (; n0 < N; ++n0) {
+      T acc = T(0);
+      for (size_t w = 0; w * 64 < K; ++w)
+        for (uint64_t mk = masks[w]; mk != 0; mk &= mk - 1) {
+          const size_t k = w * 64 + static_cast<size_t>(__builtin_ctzll(mk));
+          acc += am[k] * b[k * ldb + n0];
+        }
+      apply(into, cm + n0, acc, bias, n0);
+    }
+    activate(act, cm, N);
+  }
 }
 
 // g = dL/dy * y'(x), from the activation's output y.
@@ -294,6 +490,8 @@ void BasicMlp<T>::reserve(size_t max_batch) {
   for (size_t l = 0; l + 1 < layers_.size(); ++l) hidden_[l].resize(capacity_ * layers_[l].out);
   grad_a_.resize(capacity_ * max_width_);
   grad_b_.resize(capacity_ * max_width_);
+  xt_.resize(capacity_ * max_width_);
+  masks_.resize((std::max(capacity_, max_width_) + 63) / 64);
 }
 
 template <class T>
@@ -305,15 +503,75 @@ void BasicMlp<T>::forward(const T* x, size_t batch, T* y) {
   for (size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
     T* out = l + 1 < layers_.size() ? hidden_[l].data() : y;
-    const Operands<T> op{in,        layer.in, 1,         params_.data() + layer.w_offset,
-                         layer.out, out,      layer.out, params_.data() + layer.b_offset};
-    gemm(op, batch, layer.out, layer.in, Into::add_bias, layer.activation);
+    const T* w = params_.data() + layer.w_offset;
+    const T* bias = params_.data() + layer.b_offset;
+    if (l > 0 && layers_[l - 1].activation == Activation::relu && sparse_pays<T>(layer.out))
+      sparse_gemm(in, layer.in, w, layer.out, out, layer.out, bias, batch, layer.out, layer.in,
+                  Into::add_bias, layer.activation, masks_.data());
+    else
+      gemm(Operands<T>{in, layer.in, 1, w, layer.out, out, layer.out, bias}, batch, layer.out,
+           layer.in, Into::add_bias, layer.activation);
     in = out;
+  }
+}
+
+// dW += x^T g and db += column sums of g for one layer (g = dL/d(pre-activation)).
+template <class T>
+void BasicMlp<T>::accumulate_param_grads(const Layer& layer, const T* x, bool x_sparse, const T* g,
+                                         size_t batch) {
+  const size_t in = layer.in, out = layer.out;
+  T* gw = grads_.data() + layer.w_offset;
+  // dW[i][o] += sum_b x[b][i] g[b][o]; vectorised over the wider of in and out (same sums),
+  // or, for a ReLU output x, over the non-zero x[b][i] of x transposed.
+  if (x_sparse && sparse_pays<T>(out)) {
+    transpose(x, batch, in, in, xt_.data(), batch);
+    sparse_gemm(xt_.data(), batch, g, out, gw, out, static_cast<const T*>(nullptr), in, out, batch,
+                Into::accumulate, Activation::identity, masks_.data());
+  } else if (out >= in) {
+    gemm(Operands<T>{x, 1, in, g, out, gw, out, nullptr}, in, out, batch, Into::accumulate);
+  } else {
+    gemm(Operands<T>{g, 1, out, x, in, wt_.data(), in, nullptr}, out, in, batch, Into::store);
+    for (size_t i = 0; i < in; ++i)
+      for (size_t o = 0; o < out; ++o) gw[i * out + o] += wt_[o * in + i];
+  }
+  // db[o] += sum_b g[b][o], a vector of columns at a time in registers.
+  using V = typename Simd<T>::V;
+  constexpr size_t L = Simd<T>::kLanes;
+  T* gb = grads_.data() + layer.b_offset;
+  size_t o0 = 0;
+  for (; o0 + L <= out; o0 += L) {
+    V acc = V{};
+    for (size_t b = 0; b < batch; ++b) acc += load(g + b * out + o0);
+    store(gb + o0, load(gb + o0) + acc);
+  }
+  for (; o0 < out; ++o0) {
+    T acc = T(0);
+    for (size_t b = 0; b < batch; ++b) acc += g[b * out + o0];
+    gb[o0] += acc;
   }
 }
 
 template <class T>
 void BasicMlp<T>::backward(const T* dy, size_t batch, T* dx) {
+  backward_pass(dy, batch, dx, true, 0, in_dim());
+}
+
+template <class T>
+void BasicMlp<T>::input_gradient(const T* dy, size_t batch, T* dx) {
+  input_gradient(dy, batch, dx, 0, in_dim());
+}
+
+template <class T>
+void BasicMlp<T>::input_gradient(const T* dy, size_t batch, T* dx, size_t first, size_t count) {
+  if (dx == nullptr) throw std::invalid_argument("Mlp::input_gradient: dx is null");
+  if (first > in_dim() || count > in_dim() - first || count == 0)
+    throw std::invalid_argument("Mlp::input_gradient: columns outside the input");
+  backward_pass(dy, batch, dx, false, first, count);
+}
+
+template <class T>
+void BasicMlp<T>::backward_pass(const T* dy, size_t batch, T* dx, bool param_grads, size_t first,
+                                size_t count) {
   if (batch != batch_)
     throw std::invalid_argument("Mlp::backward: batch differs from the last forward");
   const T* g = dy;  // dL/d(pre-activation) of layer l
@@ -321,29 +579,21 @@ void BasicMlp<T>::backward(const T* dy, size_t batch, T* dx) {
     const Layer& layer = layers_[l];
     const size_t in = layer.in, out = layer.out;
     const T* x = l == 0 ? input_.data() : hidden_[l - 1].data();
-    T* gw = grads_.data() + layer.w_offset;
-    // dW[i][o] += sum_b x[b][i] g[b][o]; vectorised over the wider of in and out (same sums).
-    if (out >= in) {
-      gemm(Operands<T>{x, 1, in, g, out, gw, out, nullptr}, in, out, batch, Into::accumulate);
-    } else {
-      gemm(Operands<T>{g, 1, out, x, in, wt_.data(), in, nullptr}, out, in, batch, Into::store);
-      for (size_t i = 0; i < in; ++i)
-        for (size_t o = 0; o < out; ++o) gw[i * out + o] += wt_[o * in + i];
-    }
-    // db[o] += sum_b g[b][o].
-    T* gb = grads_.data() + layer.b_offset;
-    T* colsum = wt_.data();
-    std::fill_n(colsum, out, T(0));
-    for (size_t b = 0; b < batch; ++b)
-      for (size_t o = 0; o < out; ++o) colsum[o] += g[b * out + o];
-    for (size_t o = 0; o < out; ++o) gb[o] += colsum[o];
+    const bool x_sparse = l > 0 && layers_[l - 1].activation == Activation::relu;
+    if (param_grads) accumulate_param_grads(layer, x, x_sparse, g, batch);
     if (l == 0 && dx == nullptr) break;
-    // dX[b][i] = sum_o g[b][o] W[i][o], through W transposed so the i are contiguous.
+    // dX[b][i] = sum_o g[b][o] W[i][o], through W transposed so the i are contiguous (for the
+    // input, only the columns first .. first + count).
     const T* w = params_.data() + layer.w_offset;
-    for (size_t i = 0; i < in; ++i)
-      for (size_t o = 0; o < out; ++o) wt_[o * in + i] = w[i * out + o];
+    transpose(w, in, out, out, wt_.data(), in);
     T* next = l == 0 ? dx : (g == grad_a_.data() ? grad_b_.data() : grad_a_.data());
-    gemm(Operands<T>{g, out, 1, wt_.data(), in, next, in, nullptr}, batch, in, out, Into::store);
+    const size_t col = l == 0 ? first : 0, cols = l == 0 ? count : in;
+    if (layer.activation == Activation::relu && sparse_pays<T>(cols))  // g went through the ReLU
+      sparse_gemm(g, out, wt_.data() + col, in, next, cols, static_cast<const T*>(nullptr), batch,
+                  cols, out, Into::store, Activation::identity, masks_.data());
+    else
+      gemm(Operands<T>{g, out, 1, wt_.data() + col, in, next, cols, nullptr}, batch, cols, out,
+           Into::store);
     if (l > 0) activation_backward(layers_[l - 1].activation, x, next, batch * in);
     g = next;
   }

@@ -1,8 +1,9 @@
 # The C header a microcontroller gets (`edgerl export FILE --format c`): it compiles as strict
 # C99 with every warning an error, and on the observations of real episodes (`edgerl eval
 # --trace`) it gives exactly the actions edgerl's policy gave, for a discrete tanh policy
-# (PPO CartPole), a continuous policy with observation normalisation and ReLU (PPO Pendulum)
-# and a Q-network (DQN). With the aarch64 cross compiler and qemu present it is checked there
+# (PPO CartPole), a continuous policy with observation normalisation and ReLU (PPO Pendulum),
+# a Q-network (DQN) and the tanh actors of SAC (its mean columns), TD3 and DDPG scaled to the
+# Box. With the aarch64 cross compiler and qemu present it is checked there
 # too.
 set -eu
 . "$EDGERL_SRC/tests/script_lib.sh"
@@ -46,7 +47,10 @@ EOF
 O="logger.loggers.console.enabled=false logger.checkpointing.save_args.checkpoint_uid=run"
 for case in "ppo_cartpole.ini arch.total_timesteps=40960 arch.num_evaluation=2 8" \
             "ppo_pendulum.ini arch.total_timesteps=49152 arch.num_evaluation=2 8" \
-            "dqn_cartpole.ini arch.total_timesteps=30000 arch.num_evaluation=2 150"; do
+            "dqn_cartpole.ini arch.total_timesteps=30000 arch.num_evaluation=2 150" \
+            "sac_pendulum.ini arch.total_timesteps=3000 arch.num_evaluation=2 8" \
+            "td3_pendulum.ini arch.total_timesteps=3000 arch.num_evaluation=2 8" \
+            "ddpg_pendulum.ini arch.total_timesteps=3000 arch.num_evaluation=2 8"; do
   # shellcheck disable=SC2086
   set -- $case
   cfg=$1 episodes=$4

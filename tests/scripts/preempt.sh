@@ -1,9 +1,10 @@
-# Preemption: each system trains once uninterrupted (A), and once (B) under a schedule of random
-# SIGTERMs and SIGKILLs, restarted every time with the same `--resume auto` command line, as a
-# cluster scheduler would requeue it. B must end with A's tensors (every one, by CRC-32) and
-# A's log rows (but for wall-clock and speed columns), with every checkpoint on disk verifying
-# and no temporary file left. One config has a large network, so that kills also land inside
-# its saves. PREEMPT_SEED fixes the schedule (it is printed); PREEMPT_KILLS the kills per run.
+# Preemption: each system (PPO discrete and continuous, DQN, SAC, TD3) trains once
+# uninterrupted (A), and once (B) under a schedule of random SIGTERMs and SIGKILLs, restarted
+# every time with the same `--resume auto` command line, as a cluster scheduler would requeue
+# it. B must end with A's tensors (every one, by CRC-32) and A's log rows (but for wall-clock
+# and speed columns), with every checkpoint on disk verifying and no temporary file left. One
+# config has a large network, so that kills also land inside its saves. PREEMPT_SEED fixes the
+# schedule (it is printed); PREEMPT_KILLS the kills per run.
 set -eu
 . "$EDGERL_SRC/tests/script_lib.sh"
 
@@ -84,6 +85,13 @@ check_system ppo_continuous ppo_pendulum.ini 0.02 0.12 $Q arch.total_timesteps=1
 # shellcheck disable=SC2086
 check_system dqn dqn_cartpole.ini 0.03 0.25 $Q arch.total_timesteps=50000 arch.num_evaluation=5 \
   system.warmup_steps=2000
+# The continuous off-policy learners: their replay buffers, random streams, twin critics with
+# targets and SAC's temperature resume exactly, whether a kill lands inside an interval or a
+# save.
+# shellcheck disable=SC2086
+check_system sac sac_pendulum.ini 0.03 0.25 $Q arch.total_timesteps=5000 arch.num_evaluation=10
+# shellcheck disable=SC2086
+check_system td3 td3_pendulum.ini 0.03 0.25 $Q arch.total_timesteps=5000 arch.num_evaluation=10
 # A larger network (2 x 67k parameters, 1.6 MB of state, saved at every evaluation): kills
 # land inside its saves too.
 # shellcheck disable=SC2086

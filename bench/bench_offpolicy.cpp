@@ -1,0 +1,250 @@
+// Off-policy continuous control: SAC and TD3 on Pendulum-v1 with RLtools' settings
+// (sac_pendulum.ini, td3_pendulum.ini), timed end to end (every evaluation and the absolute
+// metric included), with the network FLOPs that work implies; and the checkpoint cost with a
+// full 1M-transition replay buffer: the save's size and time, the copy the training thread
+// makes, and what checkpoints and logs at every evaluation add to a run's wall time.
+//
+// FLOPs count 2 per multiply-add of the matrix products as dense products (bench_nn,
+// bench_train): the ReLU layers' kernels skip the products with exact zeros, so the rate below
+// is "dense-equivalent" GFLOP/s, the FLOPs a dense implementation (RLtools, PyTorch) spends on
+// the same work per second.
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench.hpp"
+#include "edgerl/checkpoint.hpp"
+#include "edgerl/config.hpp"
+#include "edgerl/system.hpp"
+#include "edgerl/train.hpp"
+#include "machine.hpp"
+
+namespace {
+
+using edgerl::Config;
+using edgerl::TrainSummary;
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/edgerl-bench-XXXXXX";
+    path = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+};
+
+std::vector<int64_t> int_list(const std::string& text) {
+  std::vector<int64_t> out;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find(',', at);
+    if (end == std::string::npos) end = text.size();
+    out.push_back(std::stoll(text.substr(at, end - at)));
+    at = end + 1;
+  }
+  return out;
+}
+
+// Multiply-adds of one sample through an MLP in -> hidden... -> out, and of its first layer.
+struct Net {
+  double macs = 0, first = 0;
+  Net(size_t in, const std::vector<int64_t>& hidden, size_t out) {
+    size_t prev = in;
+    for (int64_t h : hidden) {
+      macs += static_cast<double>(prev) * static_cast<double>(h);
+      prev = static_cast<size_t>(h);
+    }
+    macs += static_cast<double>(prev) * static_cast<double>(out);
+    first = static_cast<double>(in) * static_cast<double>(hidden.empty() ? out : hidden[0]);
+  }
+  double fwd() const { return 2 * macs; }
+  // dW of every layer, dX of every layer but the first (the learners never ask for it).
+  double bwd() const { return 4 * macs - 2 * first; }
+  // dX of every layer but the first, and of the first only its `cols` action columns.
+  double input_grad(size_t cols, size_t width) const {
+    return 2 * (macs - first) + 2 * static_cast<double>(cols * width);
+  }
+};
+
+TrainSummary run(const Config& base, const std::string& dir,
+                 const std::vector<std::string>& overrides) {
+  Config cfg = base;
+  cfg.logger.base_exp_path = dir;
+  for (const auto& o : overrides) edgerl::apply_override(cfg, o);
+  FILE* null = std::fopen("/dev/null", "w");
+  edgerl::TrainOptions opt;
+  opt.out = null;
+  opt.err = null;
+  const TrainSummary s = edgerl::train(cfg, opt);
+  std::fclose(null);
+  return s;
+}
+
+TrainSummary best_of(int reps, const Config& cfg, const std::vector<std::string>& overrides) {
+  TrainSummary best;
+  for (int i = 0; i < reps; ++i) {
+    TempDir t;
+    const TrainSummary s = run(cfg, t.path, overrides);
+    if (i == 0 || s.wall_seconds < best.wall_seconds) best = s;
+  }
+  return best;
+}
+
+const std::vector<std::string> kQuiet = {
+    "logger.loggers.console.enabled=false", "logger.loggers.csv.enabled=false",
+    "logger.loggers.tensorboard.enabled=false", "logger.checkpointing.save_model=false"};
+
+// Pendulum: 3 observations, 1 action.
+void bench_pendulum(const char* config, bool sac) {
+  const Config cfg = edgerl::load_config_text(edgerl::builtin_config_text(config), config);
+  const TrainSummary s = best_of(3, cfg, kQuiet);
+  auto value = [&](const char* key) { return edgerl::config_value(cfg, key); };
+  const auto actor_hidden = int_list(value("network.actor_network.layer_sizes"));
+  const auto q_hidden = int_list(value("network.q_network.layer_sizes"));
+  const size_t D = 3, A = 1;
+  const Net actor(D, actor_hidden, sac ? 2 * A : A), q(D + A, q_hidden, 1);
+  const double batch = std::stod(value("system.total_batch_size"));
+  const double warmup = std::stod(value("system.warmup_steps"));
+  const double steps = static_cast<double>(s.timesteps);
+  const double grad_steps = steps - warmup + 1;
+  const double q_width = static_cast<double>(q_hidden.empty() ? 1 : q_hidden[0]);
+  const double critic_update = 2 * (q.fwd() + q.bwd());
+  double per_step;  // per sample of a gradient step
+  if (sac) {
+    // target: actor(s'), 2 target critics; critics; actor(s), 2 critics with their action
+    // gradients, the actor's backward.
+    per_step = actor.fwd() + 2 * q.fwd() + critic_update + actor.fwd() + 2 * q.fwd() +
+               2 * q.input_grad(A, static_cast<size_t>(q_width)) + actor.bwd();
+  } else {
+    // target actor and 2 target critics; critics; every 2nd step the actor through Q1.
+    const double freq = std::stod(value("system.policy_frequency"));
+    per_step =
+        actor.fwd() + 2 * q.fwd() + critic_update +
+        (actor.fwd() + q.fwd() + q.input_grad(A, static_cast<size_t>(q_width)) + actor.bwd()) /
+            freq;
+  }
+  const double training = grad_steps * batch * per_step;
+  const double behaviour = (steps - warmup) * actor.fwd();
+  // Evaluation: num_evaluation x num_eval_episodes episodes of 200 steps, plus the absolute
+  // metric's 10x, one actor forward per step.
+  const double eval_steps =
+      200.0 * static_cast<double>(cfg.arch.num_eval_episodes) *
+      static_cast<double>(cfg.arch.num_evaluation + (cfg.arch.absolute_metric ? 10 : 0));
+  const double evaluation = eval_steps * actor.fwd();
+  const double flops = training + behaviour + evaluation;
+  std::printf("%s: %lld env steps, %.0f gradient steps of batch %.0f, no logging or checkpoints\n",
+              config, static_cast<long long>(s.timesteps), grad_steps, batch);
+  std::printf(
+      "  wall %.3f s (best of 3, with %lld evaluations and the absolute metric, %.0f eval "
+      "steps)\n",
+      s.wall_seconds, static_cast<long long>(cfg.arch.num_evaluation), eval_steps);
+  std::printf("  final return %.1f, absolute %.1f\n", s.episode_return_mean,
+              s.absolute_episode_return_mean);
+  std::printf(
+      "  network FLOPs (dense-equivalent): training %.1f G, behaviour %.2f G, evaluation %.2f G; "
+      "%.1f GFLOP/s over the run (%.0f%% of the build's peak)\n",
+      training * 1e-9, behaviour * 1e-9, evaluation * 1e-9, flops * 1e-9 / s.wall_seconds,
+      100.0 * flops * 1e-9 / s.wall_seconds / edgerl::bench::machine().peak_gflops);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// A TD3 learner whose 1M-transition buffer is full (filled cheaply: 1000 environments, one
+// gradient step per 1000 transitions), saved and loaded as a checkpoint.
+void bench_full_buffer_save() {
+  Config cfg = edgerl::load_config_text(
+      edgerl::builtin_config_text("td3_pendulum.ini"), "td3_pendulum.ini",
+      {"system.total_buffer_size=1000000", "arch.num_envs=1000", "arch.total_timesteps=1050000",
+       "arch.num_evaluation=1", "system.warmup_steps=1000"});
+  auto sys = edgerl::make_system(cfg);
+  edgerl::Metrics train, act;
+  const double t_fill = edgerl::bench::now_seconds();
+  sys->learn(train, act);
+  std::printf("TD3 Pendulum learner with a full 1M-transition buffer (filled in %.1f s)\n",
+              edgerl::bench::now_seconds() - t_fill);
+  edgerl::TensorList state;
+  sys->append_tensors(state);
+  uint64_t raw = 0;
+  for (const auto& t : state) raw += t.size_bytes();
+  // The training thread's part of a background save: one copy of every tensor.
+  std::vector<std::vector<uint8_t>> copy(state.size());
+  for (size_t i = 0; i < state.size(); ++i) copy[i].resize(state[i].size_bytes());
+  std::vector<double> snapshot;
+  for (int r = 0; r < 7; ++r) {
+    const double t0 = edgerl::bench::now_seconds();
+    for (size_t i = 0; i < state.size(); ++i)
+      if (state[i].size_bytes()) std::memcpy(copy[i].data(), state[i].data, state[i].size_bytes());
+    snapshot.push_back(edgerl::bench::now_seconds() - t0);
+    edgerl::bench::keep(copy[0][0]);
+  }
+  TempDir dir;
+  edgerl::CheckpointConfig ck;
+  ck.save_args.checkpoint_uid = "full";
+  ck.save_args.min_free_bytes = 0;
+  ck.save_args.max_to_keep = 1;
+  edgerl::CheckpointerHooks hooks;
+  hooks.log = [](const std::string&) {};
+  std::unique_ptr<edgerl::Checkpointer> c;
+  edgerl::Status st =
+      edgerl::Checkpointer::open(ck, dir.path, "ff_td3", edgerl::to_ini(cfg), &c, hooks);
+  if (!st.ok()) {
+    std::printf("  %s\n", st.message().c_str());
+    return;
+  }
+  std::vector<double> save, load;
+  uint64_t bytes = 0;
+  for (int r = 0; r < 5; ++r) {
+    double t0 = edgerl::bench::now_seconds();
+    const edgerl::SaveResult sr = c->save(r, r, state, -150.0);
+    save.push_back(edgerl::bench::now_seconds() - t0);
+    if (!sr.saved) {
+      std::printf("  save failed: %s\n", sr.status.message().c_str());
+      return;
+    }
+    bytes = sr.bytes;
+    t0 = edgerl::bench::now_seconds();
+    st = edgerl::load_checkpoint_file(edgerl::posix_fs(), sr.path, state, nullptr);
+    load.push_back(edgerl::bench::now_seconds() - t0);
+    if (!st.ok()) {
+      std::printf("  load failed: %s\n", st.message().c_str());
+      return;
+    }
+  }
+  std::printf(
+      "  state %.1f MiB raw, file %.1f MiB; save (encode, write, fsync) %.0f ms, load "
+      "%.0f ms (medians of 5); the training thread's copy %.1f ms (median of 7)\n",
+      raw / 1048576.0, bytes / 1048576.0, median(save) * 1e3, median(load) * 1e3,
+      median(snapshot) * 1e3);
+}
+
+// What checkpoints (every evaluation) and CSV + TensorBoard logs add to td3_pendulum.ini with
+// a 1M-transition buffer (the copy each save makes is of the whole 1M-capacity state).
+void bench_overheads() {
+  const Config cfg =
+      edgerl::load_config_text(edgerl::builtin_config_text("td3_pendulum.ini"), "td3_pendulum.ini",
+                               {"system.total_buffer_size=1000000"});
+  const TrainSummary base = best_of(3, cfg, kQuiet);
+  const TrainSummary all = best_of(3, cfg, {"logger.loggers.console.enabled=false"});
+  std::printf("td3_pendulum.ini with a 1M-transition buffer, %lld evaluations, best of 3\n",
+              static_cast<long long>(cfg.arch.num_evaluation));
+  std::printf("  no logs, no checkpoints            %.3f s\n", base.wall_seconds);
+  std::printf("  CSV + TensorBoard + checkpoint each %.3f s (%+.2f%%)\n", all.wall_seconds,
+              100.0 * (all.wall_seconds - base.wall_seconds) / base.wall_seconds);
+}
+
+}  // namespace
+
+EDGERL_BENCHMARK("offpolicy/sac_pendulum", [] { bench_pendulum("sac_pendulum.ini", true); });
+EDGERL_BENCHMARK("offpolicy/td3_pendulum", [] { bench_pendulum("td3_pendulum.ini", false); });
+EDGERL_BENCHMARK("offpolicy/full_buffer_save", bench_full_buffer_save);
+EDGERL_BENCHMARK("offpolicy/overheads", bench_overheads);

@@ -1,0 +1,70 @@
+#!/bin/sh
+# Side by side with RLtools: edgerl's sac_pendulum.ini and td3_pendulum.ini (RLtools' settings,
+# the same work: steps, batch, networks, evaluations) against RLtools' own SAC and TD3
+# Pendulum-v1 examples, alternating the programs round by round so that the machine's load
+# falls on all of them alike. Prints, per program, the best and median wall and user seconds
+# over the rounds and the final evaluation return, then edgerl's speed-up.
+#   usage: bench/vs_rltools.sh path/to/edgerl RLTOOLS_BIN_DIR [rounds]
+# RLTOOLS_BIN_DIR holds RLtools binaries built from github.com/rl-tools/rl-tools with
+# g++ -std=c++17 -O3 -march=native from src/rl/environments/pendulum/sac/cpu/training.cpp and
+# src/rl/environments/pendulum/td3/cpu/standalone.cpp, named sac_openblas and td3_openblas
+# (with -DRL_TOOLS_BACKEND_ENABLE_OPENBLAS -DRL_TOOLS_BACKEND_ENABLE_BLAS -lopenblas) and
+# sac_noblas and td3_noblas (without); missing ones are skipped. NOBLAS_ROUNDS (default 1)
+# limits the slow no-BLAS builds. OPENBLAS_NUM_THREADS is set to 1 (RLtools asks for it).
+set -eu
+bin=${1:?usage: vs_rltools.sh path/to/edgerl RLTOOLS_BIN_DIR [rounds]}
+rlt=${2:?usage: vs_rltools.sh path/to/edgerl RLTOOLS_BIN_DIR [rounds]}
+rounds=${3:-3}
+noblas_rounds=${NOBLAS_ROUNDS:-1}
+export OPENBLAS_NUM_THREADS=1
+case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
+case $rlt in /*) ;; *) rlt=$(pwd)/$rlt ;; esac
+out=$(mktemp -d "${TMPDIR:-/tmp}/edgerl-vs-rltools.XXXXXX")
+trap 'rm -rf "$out"' EXIT
+cd "$out"
+
+# run NAME CMD...: one timed run, appended to NAME.tsv as "wall user return".
+run() {
+  name=$1
+  shift
+  /usr/bin/time -f '%e %U' -o time.txt "$@" > run.log 2>&1 || { tail -5 run.log; exit 1; }
+  ret=$(grep -h 'Mean return' run.log | tail -1 | sed 's/.*Mean return: *\([-0-9.e+]*\).*/\1/')
+  [ -n "$ret" ] || ret=$(sed -n 's/^final: episode_return \([-0-9.]*\).*/\1/p' run.log)
+  echo "$(cat time.txt) ${ret:--}" >> "$name.tsv"
+}
+quiet="logger.loggers.console.enabled=false logger.loggers.tensorboard.enabled=false
+  logger.loggers.csv.enabled=false logger.checkpointing.save_model=false"
+
+for r in $(seq 1 "$rounds"); do
+  for algo in sac td3; do
+    # shellcheck disable=SC2086
+    run "edgerl_$algo" "$bin" train --config "builtin:${algo}_pendulum.ini" \
+      logger.base_exp_path="$out/runs" $quiet
+    [ -x "$rlt/${algo}_openblas" ] && run "rltools_${algo}_openblas" "$rlt/${algo}_openblas"
+    if [ "$r" -le "$noblas_rounds" ] && [ -x "$rlt/${algo}_noblas" ]; then
+      run "rltools_${algo}_noblas" "$rlt/${algo}_noblas"
+    fi
+  done
+  echo "round $r of $rounds done ($(uptime | sed 's/.*load/load/'))" >&2
+done
+
+# stats FILE COLUMN: "best median" of a column.
+stats() {
+  sort -g -k"$2" "$1" | awk -v c="$2" '{v[NR]=$c} END{m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.2f %.2f", v[1], m}'
+}
+printf '%-22s %5s %9s %9s %9s %9s %9s\n' program runs wall_best wall_med user_best user_med return
+for f in edgerl_sac rltools_sac_openblas rltools_sac_noblas edgerl_td3 rltools_td3_openblas \
+  rltools_td3_noblas; do
+  [ -e "$f.tsv" ] || continue
+  set -- $(stats "$f.tsv" 1) $(stats "$f.tsv" 2)
+  printf '%-22s %5d %9s %9s %9s %9s %9s\n' "$f" "$(wc -l < "$f.tsv")" "$1" "$2" "$3" "$4" \
+    "$(awk '{print $3}' "$f.tsv" | tr '\n' ' ' | sed 's/ $//')"
+done
+for algo in sac td3; do
+  for v in openblas noblas; do
+    [ -e "rltools_${algo}_$v.tsv" ] || continue
+    awk -v a="$(stats "edgerl_$algo.tsv" 1)" -v b="$(stats "rltools_${algo}_$v.tsv" 1)" \
+      -v n="$algo vs RLtools $v" \
+      'BEGIN{split(a, x, " "); split(b, y, " "); printf "%s: edgerl %.2fx faster (best wall), %.2fx (median wall)\n", n, y[1] / x[1], y[2] / x[2]}'
+  done
+done

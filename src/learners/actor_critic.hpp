@@ -1,0 +1,645 @@
+// learners/actor_critic: the parts ff_sac, ff_td3 and ff_ddpg share, on top of the off-policy
+// skeleton: the action box, a batch of replayed transitions, the actors (tanh-squashed
+// Gaussian for SAC, deterministic tanh for TD3 and DDPG), one or two Q-networks with their
+// targets, and the losses written once for both float (training) and double (the gradient
+// checks of tests/test_offpolicy.cpp).
+//
+// Actions: every policy acts in [-1, 1]^A (tanh). The environment gets bias + scale * u with
+// scale = (high - low) / 2 and bias = (high + low) / 2 (CleanRL's action_scale/action_bias);
+// the replay buffer stores what the environment got (inside the Box, as the skeleton checks)
+// and a batch maps it back to [-1, 1]. The critics see [observation, action in [-1, 1]]
+// (RLtools' layout), so noise scales and clips are in units of half the Box's width.
+//
+// Every loop runs in index order, every mean is a double sum in order, and exp/log/tanh come
+// from detmath: the same bits on every build.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/detmath.hpp"
+#include "edgerl/nn.hpp"
+#include "edgerl/optim.hpp"
+#include "edgerl/policy.hpp"
+#include "edgerl/rng.hpp"
+#include "edgerl/tensor.hpp"
+#include "learners/replay_buffer.hpp"
+#include "nn/distributions.hpp"
+
+namespace edgerl {
+
+template <class T>
+inline T clamp(T x, T lo, T hi) {
+  return x < lo ? lo : (x > hi ? hi : x);
+}
+
+// [-1, 1] <-> the environment's Box [low, high] (the same bounds in every dimension).
+struct ActionBox {
+  float low = -1, high = 1, scale = 1, bias = 0;
+  ActionBox() = default;
+  ActionBox(float lo, float hi) : low(lo), high(hi), scale((hi - lo) / 2), bias((hi + lo) / 2) {}
+  float to_env(float u) const { return clamp(bias + scale * u, low, high); }
+  float to_unit(float a) const { return clamp((a - bias) / scale, -1.0f, 1.0f); }
+};
+
+// n standard normals from rng, in order.
+template <class T>
+void fill_normal(Pcg64& rng, T* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<T>(rng.normal());
+}
+
+// n uniform actions in [-1, 1) from rng, in order (the warm-up policy).
+template <class T>
+void fill_uniform_actions(Pcg64& rng, T* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<T>(2.0 * rng.uniform() - 1.0);
+}
+
+// A batch of transitions: observations [n][D], unit actions [n][A], rewards, terminated (1 or
+// 0: whether to leave out the bootstrap), next observations; plus next_action [n][A], where
+// a target is computed.
+template <class T>
+struct TransitionBatch {
+  size_t n = 0, obs_dim = 0, action_dim = 0;
+  std::vector<T> obs, action, reward, terminated, next_obs, next_action;
+
+  TransitionBatch(size_t batch, size_t D, size_t A)
+      : n(batch),
+        obs_dim(D),
+        action_dim(A),
+        obs(batch * D),
+        action(batch * A),
+        reward(batch),
+        terminated(batch),
+        next_obs(batch * D),
+        next_action(batch * A) {}
+
+  // Fills the batch with the transitions at idx[0..n) of the buffer (actions mapped to [-1, 1]).
+  void gather(const ReplayBuffer& buf, const uint32_t* idx, const ActionBox& box) {
+    const size_t D = obs_dim, A = action_dim;
+    for (size_t i = 0; i < n; ++i) {
+      const size_t j = idx[i];
+      std::copy(buf.obs(j), buf.obs(j) + D, &obs[i * D]);
+      std::copy(buf.next_obs(j), buf.next_obs(j) + D, &next_obs[i * D]);
+      for (size_t d = 0; d < A; ++d)
+        action[i * A + d] = static_cast<T>(box.to_unit(buf.cont_action(j)[d]));
+      reward[i] = static_cast<T>(buf.reward(j));
+      terminated[i] = buf.terminated(j) ? T(1) : T(0);
+    }
+  }
+};
+
+// SAC's actor: obs -> [mean (A), log_std (A)]; a = tanh(mean + exp(log_std) * noise). The
+// log-std is clamped to [log_std_min, log_std_max] with zero gradient outside (RLtools'
+// bounds). sample() keeps what backward() needs.
+template <class T>
+class SquashedGaussianActor {
+ public:
+  SquashedGaussianActor(size_t obs_dim, size_t action_dim, const NetworkConfig& net,
+                        size_t max_batch, double log_std_min, double log_std_max)
+      : A_(action_dim),
+        lo_(static_cast<T>(log_std_min)),
+        hi_(static_cast<T>(log_std_max)),
+        net_(obs_dim, net, 2 * action_dim, 0.01) {
+    reserve(max_batch);
+  }
+
+  // Buffers for batches up to n (only evaluation may ask for more than the constructor's).
+  void reserve(size_t n) {
+    if (n <= capacity_) return;
+    capacity_ = n;
+    net_.reserve(n);
+    out_.resize(n * 2 * A_);
+    mean_.resize(n * A_);
+    log_std_.resize(n * A_);
+    noise_.resize(n * A_);
+    act_.resize(n * A_);
+    logp_.resize(n);
+    dmean_.resize(n * A_);
+    dlog_std_.resize(n * A_);
+    dout_.resize(n * 2 * A_);
+  }
+
+  BasicMlp<T>& net() { return net_; }
+  const BasicMlp<T>& net() const { return net_; }
+  size_t action_dim() const { return A_; }
+
+  // For each of the n rows of obs: a = tanh(u), u = mean + std * noise (noise [n][A] given),
+  // and log pi(a|s); see actions() and log_probs().
+  void sample(const T* obs, size_t n, const T* noise) {
+    forward(obs, n);
+    std::copy(noise, noise + n * A_, noise_.begin());
+    tanh_gaussian::actions_rows(mean_.data(), log_std_.data(), noise_.data(), n, A_, act_.data());
+    tanh_gaussian::log_prob_rows(mean_.data(), log_std_.data(), noise_.data(), n, A_, logp_.data());
+  }
+
+  // The deterministic action tanh(mean) of each row into act [n][A].
+  void mode(const T* obs, size_t n, T* act) {
+    forward(obs, n);
+    tanh_gaussian::mode(mean_.data(), n * A_, act);
+  }
+
+  const T* actions() const { return act_.data(); }
+  const T* log_probs() const { return logp_.data(); }
+
+  // After sample(): adds to the network's gradients those of
+  //   sum_b (g_log_prob * log pi(a_b|s_b) + sum_d g_action[b][d] * a_b[d]),
+  // noise held fixed (the reparameterisation).
+  void backward(T g_log_prob, const T* g_action, size_t n) {
+    tanh_gaussian::backward_rows(mean_.data(), log_std_.data(), noise_.data(), n, A_, g_log_prob,
+                                 g_action, dmean_.data(), dlog_std_.data());
+    for (size_t b = 0; b < n; ++b)
+      for (size_t d = 0; d < A_; ++d) {
+        const T raw = out_[b * 2 * A_ + A_ + d];
+        dout_[b * 2 * A_ + d] = dmean_[b * A_ + d];
+        dout_[b * 2 * A_ + A_ + d] = raw < lo_ || raw > hi_ ? T(0) : dlog_std_[b * A_ + d];
+      }
+    net_.backward(dout_.data(), n, nullptr);
+  }
+
+ private:
+  // The network's outputs split into means and clamped log-stds, [n][A] each.
+  void forward(const T* obs, size_t n) {
+    net_.forward(obs, n, out_.data());
+    for (size_t b = 0; b < n; ++b)
+      for (size_t d = 0; d < A_; ++d) {
+        mean_[b * A_ + d] = out_[b * 2 * A_ + d];
+        log_std_[b * A_ + d] = clamp(out_[b * 2 * A_ + A_ + d], lo_, hi_);
+      }
+  }
+
+  size_t A_;
+  T lo_, hi_;
+  BasicMlp<T> net_;
+  size_t capacity_ = 0;
+  std::vector<T> out_, mean_, log_std_, noise_, act_, logp_, dmean_, dlog_std_, dout_;
+};
+
+// TD3's and DDPG's actor: a = tanh(network(obs)).
+template <class T>
+class DeterministicActor {
+ public:
+  DeterministicActor(size_t obs_dim, size_t action_dim, const NetworkConfig& net, size_t max_batch)
+      : A_(action_dim), net_(obs_dim, net, action_dim, 0.01) {
+    reserve(max_batch);
+  }
+
+  void reserve(size_t n) {
+    if (n <= capacity_) return;
+    capacity_ = n;
+    net_.reserve(n);
+    act_.resize(n * A_);
+    dout_.resize(n * A_);
+  }
+
+  BasicMlp<T>& net() { return net_; }
+  const BasicMlp<T>& net() const { return net_; }
+
+  // a = tanh(network(obs)) for n rows; see actions().
+  void forward(const T* obs, size_t n) {
+    net_.forward(obs, n, act_.data());
+    for (size_t i = 0; i < n * A_; ++i) act_[i] = detmath::tanh(act_[i]);
+  }
+  const T* actions() const { return act_.data(); }
+
+  // After forward(): adds the gradients of sum_b sum_d g_action[b][d] * a_b[d].
+  void backward(const T* g_action, size_t n) {
+    for (size_t i = 0; i < n * A_; ++i) dout_[i] = g_action[i] * (T(1) - act_[i] * act_[i]);
+    net_.backward(dout_.data(), n, nullptr);
+  }
+
+ private:
+  size_t A_;
+  BasicMlp<T> net_;
+  size_t capacity_ = 0;
+  std::vector<T> act_, dout_;
+};
+
+// `count` Q-networks Q_i(s, a) on [obs, action] (one for DDPG, two for SAC and TD3), each
+// with a target network.
+template <class T>
+class Critics {
+ public:
+  Critics(size_t count, size_t obs_dim, size_t action_dim, const NetworkConfig& net,
+          size_t max_batch)
+      : D_(obs_dim), A_(action_dim) {
+    for (size_t i = 0; i < count; ++i) {
+      q_.emplace_back(obs_dim + action_dim, net, 1, 1.0);
+      target_.emplace_back(obs_dim + action_dim, net, 1, 1.0);
+      q_.back().reserve(max_batch);
+      target_.back().reserve(max_batch);
+    }
+    x_.resize(max_batch * (D_ + A_));
+    dx_.resize(max_batch * (D_ + A_));
+    q_out_.resize(count * max_batch);
+    dq_.resize(count * max_batch);
+    value_.resize(max_batch);
+    g_action_.resize(max_batch * A_);
+  }
+
+  size_t count() const { return q_.size(); }
+  BasicMlp<T>& q(size_t i) { return q_[i]; }
+  BasicMlp<T>& target(size_t i) { return target_[i]; }
+
+  // Each online network in turn from rng; the targets start as copies.
+  void init(Pcg64& rng) {
+    for (BasicMlp<T>& q : q_) q.init(rng);
+    for (size_t i = 0; i < count(); ++i) target_[i].copy_params_from(q_[i]);
+  }
+
+  // out[b] = min_i Qtarget_i(s_b, a_b).
+  void target_min(const T* obs, const T* act, size_t n, T* out) {
+    join(obs, act, n);
+    for (size_t i = 0; i < count(); ++i) target_[i].forward(x_.data(), n, &q_out_[i * n]);
+    min_over_critics(n, out);
+  }
+
+  // L = sum_i mean_b l(Q_i(s_b, a_b) - y_b), l(d) = d^2 / 2, or Huber with delta > 0 (the
+  // l2/Huber loss of rlax that Stoix uses). Zeroes each network's gradients and fills them
+  // with dL/dparams. Returns L; *q_mean gets mean_b Q_1(s_b, a_b).
+  double loss_and_grads(const T* obs, const T* act, const T* y, size_t n, double huber_delta,
+                        double* q_mean) {
+    join(obs, act, n);
+    const T inv_n = T(1) / static_cast<T>(n);
+    const T delta = static_cast<T>(huber_delta);
+    double total = 0;
+    for (size_t i = 0; i < count(); ++i) {
+      T* q = &q_out_[i * n];
+      T* dq = &dq_[i * n];
+      q_[i].forward(x_.data(), n, q);
+      double loss = 0;
+      for (size_t b = 0; b < n; ++b) {
+        const T td = q[b] - y[b];
+        const T ad = td < T(0) ? -td : td;
+        if (delta > T(0) && ad > delta) {
+          loss += static_cast<double>(delta * (ad - T(0.5) * delta));
+          dq[b] = (td > T(0) ? delta : -delta) * inv_n;
+        } else {
+          loss += static_cast<double>(T(0.5) * td * td);
+          dq[b] = td * inv_n;
+        }
+      }
+      total += loss / static_cast<double>(n);
+      q_[i].zero_grad();
+      q_[i].backward(dq, n, nullptr);
+    }
+    if (q_mean) {
+      double s = 0;
+      for (size_t b = 0; b < n; ++b) s += static_cast<double>(q_out_[b]);
+      *q_mean = s / static_cast<double>(n);
+    }
+    return total;
+  }
+
+  // The value an actor maximises, through the online networks: values()[b] = min_i Q_i(s_b,
+  // a_b) (use_min) or Q_1(s_b, a_b), and action_grads()[b] = weight * d values()[b] / d a_b
+  // (through the smaller critic of each row). The networks' gradients are not touched.
+  void value_and_action_grad(const T* obs, const T* act, size_t n, bool use_min, T weight) {
+    join(obs, act, n);
+    const size_t used = use_min ? count() : 1;
+    for (size_t i = 0; i < used; ++i) q_[i].forward(x_.data(), n, &q_out_[i * n]);
+    if (used == 1) {
+      std::copy(q_out_.begin(), q_out_.begin() + n, value_.begin());
+      std::fill(dq_.begin(), dq_.begin() + n, weight);
+    } else {
+      min_over_critics(n, value_.data());
+      for (size_t b = 0; b < n; ++b) {
+        size_t k = 0;
+        for (size_t i = 1; i < used; ++i)
+          if (q_out_[i * n + b] < q_out_[k * n + b]) k = i;
+        for (size_t i = 0; i < used; ++i) dq_[i * n + b] = i == k ? weight : T(0);
+      }
+    }
+    for (size_t i = 0; i < used; ++i) {
+      T* g = i == 0 ? g_action_.data() : dx_.data();
+      q_[i].input_gradient(&dq_[i * n], n, g, D_, A_);  // the action columns only
+      if (i > 0)
+        for (size_t k = 0; k < n * A_; ++k) g_action_[k] = g_action_[k] + g[k];
+    }
+  }
+  const T* values() const { return value_.data(); }
+  const T* action_grads() const { return g_action_.data(); }
+
+  // Every target network moves towards its online network: tau * online + (1 - tau) * target.
+  void polyak(double tau) {
+    for (size_t i = 0; i < count(); ++i) target_[i].polyak_update(q_[i], tau);
+  }
+
+ private:
+  // x_ = [obs_b, act_b] per row.
+  void join(const T* obs, const T* act, size_t n) {
+    const size_t W = D_ + A_;
+    for (size_t b = 0; b < n; ++b) {
+      std::copy(obs + b * D_, obs + (b + 1) * D_, &x_[b * W]);
+      std::copy(act + b * A_, act + (b + 1) * A_, &x_[b * W + D_]);
+    }
+  }
+
+  // out[b] = min_i q_out_[i][b], the first network winning ties.
+  void min_over_critics(size_t n, T* out) const {
+    for (size_t b = 0; b < n; ++b) {
+      T m = q_out_[b];
+      for (size_t i = 1; i < count(); ++i) m = q_out_[i * n + b] < m ? q_out_[i * n + b] : m;
+      out[b] = m;
+    }
+  }
+
+  size_t D_, A_;
+  std::vector<BasicMlp<T>> q_, target_;
+  std::vector<T> x_, dx_, q_out_, dq_, value_, g_action_;
+};
+
+// The acting half of SAC, TD3 and DDPG, copied out of the learner (System::policy()): the
+// actor's network and the action box. Greedy: a = tanh of the first A outputs (SAC's mean,
+// TD3's and DDPG's mu) in the Box, box.to_env(tanh(y)). Sampled (gaussian, SAC only):
+// tanh(mean + exp(log_std) * noise), log_std clamped to [log_std_min, log_std_max], noise
+// from request.rng; a deterministic actor's sample is its mode.
+//
+// model() is the greedy policy as PolicyModel::Output::tanh_scaled (the last layer cut to its
+// first A columns): tanh(y) * scale + bias, the product and sum to_env computes. to_env also
+// clamps to [low, high], which changes nothing on a Box with low = -high (every Box here):
+// |u| <= 1 gives |scale * u| <= scale = high, rounding being monotonic.
+class TanhActorPolicy final : public Policy {
+ public:
+  TanhActorPolicy(const Mlp& net, size_t action_dim, const ActionBox& box, bool gaussian,
+                  double log_std_min, double log_std_max, std::string env)
+      : net_(widths_of(net), hidden_of(net), 1.0),
+        A_(action_dim),
+        box_(box),
+        gaussian_(gaussian),
+        lo_(static_cast<float>(log_std_min)),
+        hi_(static_cast<float>(log_std_max)),
+        env_(std::move(env)) {
+    net_.copy_params_from(net);
+  }
+
+  void act(const ActRequest& r) override {
+    const size_t out = net_.out_dim(), n = r.n * A_;
+    y_.resize(r.n * out);
+    u_.resize(n);
+    net_.forward(r.obs, r.n, y_.data());
+    if (r.greedy || !gaussian_) {
+      for (size_t b = 0; b < r.n; ++b)
+        for (size_t d = 0; d < A_; ++d) u_[b * A_ + d] = detmath::tanh(y_[b * out + d]);
+    } else {
+      mean_.resize(n);
+      log_std_.resize(n);
+      noise_.resize(n);
+      for (size_t b = 0; b < r.n; ++b)
+        for (size_t d = 0; d < A_; ++d) {
+          mean_[b * A_ + d] = y_[b * out + d];
+          log_std_[b * A_ + d] = clamp(y_[b * out + A_ + d], lo_, hi_);
+        }
+      fill_normal(*r.rng, noise_.data(), n);
+      tanh_gaussian::actions_rows(mean_.data(), log_std_.data(), noise_.data(), r.n, A_, u_.data());
+    }
+    for (size_t i = 0; i < n; ++i) r.continuous[i] = box_.to_env(u_[i]);
+  }
+
+  PolicyModel model() const override {
+    PolicyModel m;
+    m.env = env_;
+    m.obs_dim = net_.in_dim();
+    m.widths = widths_of(net_);
+    m.widths.back() = A_;
+    m.hidden = hidden_of(net_);
+    const auto& layers = net_.layers();
+    const Mlp::Layer& last = layers.back();
+    m.params.assign(net_.params(), net_.params() + last.w_offset);
+    for (size_t i = 0; i < last.in; ++i) {
+      const float* row = net_.params() + last.w_offset + i * last.out;
+      m.params.insert(m.params.end(), row, row + A_);
+    }
+    const float* bias = net_.params() + last.b_offset;
+    m.params.insert(m.params.end(), bias, bias + A_);
+    m.output = PolicyModel::Output::tanh_scaled;
+    m.action_scale.assign(A_, box_.scale);
+    m.action_offset.assign(A_, box_.bias);
+    return m;
+  }
+
+ private:
+  static std::vector<size_t> widths_of(const Mlp& net) {
+    std::vector<size_t> w{net.in_dim()};
+    for (const auto& l : net.layers()) w.push_back(l.out);
+    return w;
+  }
+  static Activation hidden_of(const Mlp& net) {
+    return net.layers().size() > 1 ? net.layers().front().activation : Activation::tanh;
+  }
+
+  Mlp net_;
+  size_t A_;
+  ActionBox box_;
+  bool gaussian_;
+  float lo_, hi_;
+  std::string env_;
+  std::vector<float> y_, u_, mean_, log_std_, noise_;
+};
+
+// ---- The losses, for float (the learners) and double (the gradient checks) ----------------
+
+// SAC's soft target, a' ~ pi(.|s') drawn with `noise` [n][A] from the current actor:
+//   y = r + discount * (1 - terminated) * (min_i Qtarget_i(s', a') - alpha * log pi(a'|s')).
+template <class T>
+void soft_q_target(SquashedGaussianActor<T>& actor, Critics<T>& critics,
+                   const TransitionBatch<T>& b, const T* noise, T alpha, T discount, T* y) {
+  actor.sample(b.next_obs.data(), b.n, noise);
+  critics.target_min(b.next_obs.data(), actor.actions(), b.n, y);
+  const T* logp = actor.log_probs();
+  for (size_t i = 0; i < b.n; ++i)
+    y[i] = b.reward[i] + (T(1) - b.terminated[i]) * (discount * (y[i] - alpha * logp[i]));
+}
+
+// SAC's actor loss, a~ = actor sample for `noise` (reparameterised), with the critics as they
+// are now: L = mean_b(alpha * log pi(a~_b|s_b) - min_i Q_i(s_b, a~_b)). Zeroes the actor's
+// gradients and fills them with dL/dtheta (through d min Q / da, the action input of the
+// critics). Returns L; actor.log_probs() holds the samples' log pi (for the alpha loss) and
+// *entropy gets -mean log pi.
+template <class T>
+double sac_actor_loss(SquashedGaussianActor<T>& actor, Critics<T>& critics, const T* obs, size_t n,
+                      const T* noise, T alpha, double* entropy) {
+  actor.sample(obs, n, noise);
+  const T inv_n = T(1) / static_cast<T>(n);
+  critics.value_and_action_grad(obs, actor.actions(), n, true, -inv_n);
+  double loss = 0, logp_sum = 0;
+  const T* logp = actor.log_probs();
+  for (size_t i = 0; i < n; ++i) {
+    loss += static_cast<double>(alpha * logp[i] - critics.values()[i]);
+    logp_sum += static_cast<double>(logp[i]);
+  }
+  actor.net().zero_grad();
+  actor.backward(alpha * inv_n, critics.action_grads(), n);
+  if (entropy) *entropy = -logp_sum / static_cast<double>(n);
+  return loss / static_cast<double>(n);
+}
+
+// SAC's temperature loss (Haarnoja et al. 2018b, eq. 18, as CleanRL and RLtools):
+//   L(log alpha) = mean_b(-alpha * (log pi(a_b|s_b) + target_entropy)), alpha = exp(log alpha),
+// the log-probabilities held constant. Returns L; *grad = dL/d log alpha (= L).
+template <class T>
+double alpha_loss(T log_alpha, const T* logp, size_t n, double target_entropy, T* grad) {
+  double s = 0;
+  for (size_t i = 0; i < n; ++i) s += static_cast<double>(logp[i]) + target_entropy;
+  const double alpha = static_cast<double>(detmath::exp(log_alpha));
+  const double loss = -alpha * (s / static_cast<double>(n));
+  *grad = static_cast<T>(loss);
+  return loss;
+}
+
+// The target action of TD3's target policy smoothing (Fujimoto et al. 2018), into
+// b.next_action: a' = clip(mu_target(s') + clip(policy_noise * noise, -noise_clip, noise_clip),
+// -1, 1); policy_noise = 0 gives DDPG's a' = mu_target(s').
+template <class T>
+void target_action(DeterministicActor<T>& target_actor, TransitionBatch<T>& b, const T* noise,
+                   T policy_noise, T noise_clip) {
+  target_actor.forward(b.next_obs.data(), b.n);
+  const T* mu = target_actor.actions();
+  for (size_t i = 0; i < b.n * b.action_dim; ++i) {
+    const T eps =
+        policy_noise > T(0) ? clamp(policy_noise * noise[i], -noise_clip, noise_clip) : T(0);
+    b.next_action[i] = clamp(mu[i] + eps, T(-1), T(1));
+  }
+}
+
+// TD3's (and DDPG's) target at b.next_action: y = clip(r, +-max_abs_reward) + discount *
+// (1 - terminated) * min_i Qtarget_i(s', a').
+template <class T>
+void clipped_q_target(Critics<T>& critics, const TransitionBatch<T>& b, T discount,
+                      T max_abs_reward, T* y) {
+  critics.target_min(b.next_obs.data(), b.next_action.data(), b.n, y);
+  for (size_t i = 0; i < b.n; ++i)
+    y[i] = clamp(b.reward[i], -max_abs_reward, max_abs_reward) +
+           (T(1) - b.terminated[i]) * (discount * y[i]);
+}
+
+// The deterministic policy gradient loss L = -mean_b Q_1(s_b, mu(s_b)) (TD3 and DDPG: the
+// first critic). Zeroes the actor's gradients and fills them with dL/dtheta. Returns L.
+template <class T>
+double dpg_actor_loss(DeterministicActor<T>& actor, Critics<T>& critics, const T* obs, size_t n) {
+  actor.forward(obs, n);
+  critics.value_and_action_grad(obs, actor.actions(), n, false, -T(1) / static_cast<T>(n));
+  double s = 0;
+  for (size_t i = 0; i < n; ++i) s += static_cast<double>(critics.values()[i]);
+  actor.net().zero_grad();
+  actor.backward(critics.action_grads(), n);
+  return -s / static_cast<double>(n);
+}
+
+// ---- Optimisation (float) ---------------------------------------------------------------
+
+// "q" for a single critic, "q1", "q2" for twins, after `prefix` ("opt/", "").
+inline std::string critic_name(const std::string& prefix, size_t i, size_t count) {
+  return prefix + (count == 1 ? std::string("q") : "q" + std::to_string(i + 1));
+}
+
+// optax.chain(clip_by_global_norm(max_norm), adam) over the critics, which share one
+// optimiser in Stoix: the norm is taken over all their gradients together. max_norm <= 0
+// disables clipping (and returns 0). Returns the norm before clipping.
+inline double clip_grad_norm(Critics<float>& critics, double max_norm) {
+  if (max_norm <= 0) return 0;  // off: not even the norm is needed
+  double sq = 0;
+  for (size_t i = 0; i < critics.count(); ++i) {
+    const double n = global_norm(critics.q(i).grads(), critics.q(i).num_params());
+    sq += n * n;
+  }
+  const double norm = std::sqrt(sq);
+  if (max_norm > 0 && norm > max_norm) {
+    const float s = static_cast<float>(max_norm / norm);
+    for (size_t i = 0; i < critics.count(); ++i) {
+      Mlp& q = critics.q(i);
+      for (size_t p = 0; p < q.num_params(); ++p) q.grads()[p] *= s;
+    }
+  }
+  return norm;
+}
+
+// One Adam per critic (the same as one Adam over both: Adam is per parameter), after the
+// joint clipping above; "opt/q1", "opt/q2" (or "opt/q") in the checkpoint.
+class CriticOptimisers {
+ public:
+  CriticOptimisers(Critics<float>& critics, const AdamOptions& options) {
+    for (size_t i = 0; i < critics.count(); ++i)
+      opt_.emplace_back(critics.q(i).num_params(), options);
+  }
+  void step(Critics<float>& critics, double max_grad_norm) {
+    clip_grad_norm(critics, max_grad_norm);
+    for (size_t i = 0; i < opt_.size(); ++i)
+      opt_[i].step(critics.q(i).params(), critics.q(i).grads());
+  }
+  void set_lr(double lr) {
+    for (Adam& a : opt_) a.set_lr(lr);
+  }
+  double lr() const { return opt_.front().lr(); }
+  void append_tensors(TensorList& out, const std::string& prefix) {
+    for (size_t i = 0; i < opt_.size(); ++i)
+      opt_[i].append_tensors(out, critic_name(prefix, i, opt_.size()));
+  }
+
+ private:
+  std::vector<Adam> opt_;
+};
+
+// The critics and their targets as "q1/params", "q1_target/params", ... (or "q/params").
+inline void append_critic_tensors(Critics<float>& critics, TensorList& out) {
+  for (size_t i = 0; i < critics.count(); ++i) {
+    critics.q(i).append_tensors(out, critic_name("", i, critics.count()));
+    critics.target(i).append_tensors(out, critic_name("", i, critics.count()) + "_target");
+  }
+}
+
+// The exploration noise TD3 and DDPG add to mu(s) in [-1, 1]: independent Gaussian noise
+// sigma * N(0, 1) at every step (Fujimoto et al.; Stoix, CleanRL), or an Ornstein-Uhlenbeck
+// process per environment and action dimension (Lillicrap et al. 2016),
+//   x <- x + theta * (0 - x) + sigma * N(0, 1),
+// which starts at 0 with each episode: temporally correlated noise that reaches far in
+// environments such as MountainCarContinuous where white noise only jitters in place.
+class ExplorationNoise {
+ public:
+  ExplorationNoise(size_t num_envs, size_t action_dim, double sigma, bool ou, double theta)
+      : A_(action_dim),
+        sigma_(static_cast<float>(sigma)),
+        theta_(static_cast<float>(theta)),
+        ou_(ou),
+        state_(ou ? num_envs * action_dim : 0, 0.0f) {}
+
+  // The noise of environment e's next action (A values from rng); new_episode: e's episode
+  // has just begun.
+  void draw(Pcg64& rng, size_t e, bool new_episode, float* out) {
+    for (size_t d = 0; d < A_; ++d) {
+      const float eps = sigma_ * static_cast<float>(rng.normal());
+      if (!ou_) {
+        out[d] = eps;
+        continue;
+      }
+      float& x = state_[e * A_ + d];
+      if (new_episode) x = 0.0f;
+      x = (x + theta_ * (0.0f - x)) + eps;
+      out[d] = x;
+    }
+  }
+
+  bool ou() const { return ou_; }
+  // The OU state as "<name>" [E][A] (nothing for Gaussian noise).
+  void append_tensors(TensorList& out, const std::string& name) {
+    if (ou_) out.push_back(tensor_ref(name, state_.data(), {state_.size() / A_, A_}));
+  }
+  bool finite() const {
+    for (float x : state_)
+      if (!(x == x) || x > 1e30f || x < -1e30f) return false;
+    return true;
+  }
+
+ private:
+  size_t A_;
+  float sigma_, theta_;
+  bool ou_;
+  std::vector<float> state_;
+};
+
+}  // namespace edgerl
