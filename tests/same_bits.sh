@@ -7,6 +7,7 @@
 #   usage: tests/same_bits.sh path/to/edgerl path/to/other/edgerl
 #   SAME_BITS_STEPS   timesteps per run (default 40960; make test's qemu checks use fewer)
 #   SAME_BITS_OFFPOLICY_STEPS   the same for SAC, TD3 and DDPG (default 3000)
+#   SAME_BITS_EXTRA   more overrides for every run (the qemu checks evaluate less)
 set -eu
 abspath() { case $1 in /*) echo "$1" ;; *) echo "$(pwd)/$1" ;; esac; }
 a=$(abspath "$1") b=$(abspath "$2")
@@ -15,7 +16,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/edgerl-same-bits.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 O="arch.total_timesteps=$steps arch.num_evaluation=2 logger.loggers.console.enabled=false
-   logger.checkpointing.save_args.checkpoint_uid=run logger.checkpointing.save_args.max_to_keep=2"
+   logger.checkpointing.save_args.checkpoint_uid=run logger.checkpointing.save_args.max_to_keep=2 ${SAME_BITS_EXTRA:-}"
 crcs() { "$a" ckpt inspect "$1" | awk '/^  name /{t=1; next} t && NF {print $1, $NF}'; }
 # same_run DIR1 DIR2 WHAT: the final checkpoints' tensors and the logs (without the wall-clock
 # column) of two run trees are equal.
