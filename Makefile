@@ -159,7 +159,7 @@ $(BUILD)/obj/%.o: %.cpp $(BUILD)/flags.stamp | $(GEN)
 # Rebuild everything when the flags change (e.g. PORTABLE=1 after a native build).
 $(BUILD)/flags.stamp: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) $(LDFLAGS) SIZE=$(SIZE)' > $@.new
+	@echo '$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) $(LDFLAGS) SIZE=$(SIZE) $(HOT_SRCS)' > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
 FORCE:

@@ -28,7 +28,7 @@ for arch in aarch64 armhf; do
     continue
   fi
   built=$(date +%s)
-  if ! SAME_BITS_STEPS=8192 SAME_BITS_OFFPOLICY_STEPS=300 \
+  if ! SAME_BITS_STEPS=4096 SAME_BITS_OFFPOLICY_STEPS=200 \
     SAME_BITS_EXTRA="arch.absolute_metric=false arch.num_eval_episodes=8" tests/same_bits.sh "$native" "build-$arch/edgerl-qemu"; then
     echo "cross_smoke: $arch: trains to other bits than this machine"
     status=1

@@ -41,7 +41,9 @@ same_run() {
 # The off-policy learners do one gradient step per environment step: SAME_BITS_OFFPOLICY_STEPS
 # (default 3000) are enough to differ.
 off=${SAME_BITS_OFFPOLICY_STEPS:-3000}
-for entry in "ppo_cartpole.ini|" "ppo_pendulum.ini|" "dqn_cartpole.ini|system.warmup_steps=2000" \
+# PPO Pendulum collects 4096 steps per update: at least two updates.
+pend=$((steps > 8192 ? steps : 8192))
+for entry in "ppo_cartpole.ini|" "ppo_pendulum.ini|arch.total_timesteps=$pend" "dqn_cartpole.ini|system.warmup_steps=2000" \
   "ppo_acrobot.ini|" "sac_pendulum.ini|arch.total_timesteps=$off" \
   "td3_pendulum.ini|arch.total_timesteps=$off" "ddpg_pendulum.ini|arch.total_timesteps=$off"; do
   cfg=${entry%%|*} extra=${entry#*|}
