@@ -19,27 +19,11 @@
 #include "test_util.hpp"
 
 using namespace edgerl;
+using edgerl::testing::quiet_train;
 using edgerl::testing::slurp;
 using edgerl::testing::TempDir;
 
 namespace {
-
-// A quiet run of a built-in config with overrides, in `dir`.
-TrainSummary quiet_train(const std::string& builtin, const std::filesystem::path& dir,
-                         std::vector<std::string> overrides) {
-  overrides.insert(
-      overrides.begin(),
-      {"logger.base_exp_path=" + dir.string(), "logger.loggers.console.enabled=false",
-       "logger.loggers.tensorboard.enabled=false", "logger.checkpointing.save_model=false"});
-  const Config cfg = load_config_text(builtin_config_text(builtin), builtin, overrides);
-  FILE* null = std::fopen("/dev/null", "w");
-  TrainOptions opt;
-  opt.out = null;
-  opt.err = null;
-  const TrainSummary s = train(cfg, opt);
-  std::fclose(null);
-  return s;
-}
 
 // The CSV without its last column (wall_time).
 std::string without_wall_time(const std::string& csv) {

@@ -21,6 +21,8 @@
 #include "nn/distributions.hpp"
 #include "test_util.hpp"
 
+#include <utility>
+
 using namespace edgerl;
 using edgerl::testing::TempDir;
 
@@ -84,18 +86,8 @@ double q_at(MlpD& net, const double* obs, const double* act) {
 // A quiet run of a built-in config with overrides, in `dir`.
 TrainSummary quiet_train(const std::string& builtin, const std::string& dir,
                          std::vector<std::string> overrides) {
-  overrides.insert(overrides.begin(),
-                   {"logger.base_exp_path=" + dir, "logger.loggers.console.enabled=false",
-                    "logger.loggers.tensorboard.enabled=false", "logger.loggers.csv.enabled=false",
-                    "logger.checkpointing.save_model=false"});
-  const Config cfg = load_config_text(builtin_config_text(builtin), builtin, overrides);
-  FILE* null = std::fopen("/dev/null", "w");
-  TrainOptions opt;
-  opt.out = null;
-  opt.err = null;
-  const TrainSummary s = train(cfg, opt);
-  std::fclose(null);
-  return s;
+  overrides.insert(overrides.begin(), "logger.loggers.csv.enabled=false");
+  return testing::quiet_train(builtin, dir, std::move(overrides));
 }
 
 const TensorRef& tensor_named(const TensorList& list, const std::string& name) {

@@ -10,6 +10,10 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
+
+#include "edgerl/config.hpp"
+#include "edgerl/train.hpp"
 
 namespace edgerl::testing {
 
@@ -41,6 +45,24 @@ inline std::string slurp(const std::filesystem::path& p) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// A quiet run of a built-in config with overrides, in `dir`: no console, no TensorBoard, no
+// checkpoints.
+inline TrainSummary quiet_train(const std::string& builtin, const std::string& dir,
+                                std::vector<std::string> overrides) {
+  overrides.insert(
+      overrides.begin(),
+      {"logger.base_exp_path=" + dir, "logger.loggers.console.enabled=false",
+       "logger.loggers.tensorboard.enabled=false", "logger.checkpointing.save_model=false"});
+  const Config cfg = load_config_text(builtin_config_text(builtin), builtin, overrides);
+  FILE* null = std::fopen("/dev/null", "w");
+  TrainOptions opt;
+  opt.out = null;
+  opt.err = null;
+  const TrainSummary s = train(cfg, opt);
+  std::fclose(null);
+  return s;
 }
 
 }  // namespace edgerl::testing

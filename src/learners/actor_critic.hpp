@@ -29,10 +29,32 @@
 #include "edgerl/policy.hpp"
 #include "edgerl/rng.hpp"
 #include "edgerl/tensor.hpp"
+#include "learners/off_policy.hpp"
 #include "learners/replay_buffer.hpp"
 #include "nn/distributions.hpp"
 
 namespace edgerl {
+
+// The off-policy skeleton's settings of an actor-critic config (ff_sac, ff_td3, ff_ddpg: one
+// gradient step per rollout_length vector steps, one-step targets).
+template <class C>
+OffPolicySettings actor_critic_settings(const C& s) {
+  OffPolicySettings o;
+  o.warmup_steps = s.warmup_steps;
+  o.train_frequency = s.rollout_length;
+  o.epochs = s.epochs;
+  o.total_buffer_size = s.total_buffer_size;
+  o.total_batch_size = s.total_batch_size;
+  o.gamma = s.gamma;
+  return o;
+}
+
+inline AdamOptions adam_options(double lr, double eps) {
+  AdamOptions o;
+  o.lr = lr;
+  o.eps = eps;
+  return o;
+}
 
 template <class T>
 inline T clamp(T x, T lo, T hi) {

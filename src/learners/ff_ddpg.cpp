@@ -107,39 +107,13 @@ std::vector<schema::Field> ddpg_fields() {
 
 void validate_ddpg(const Config& cfg) {
   const DdpgConfig& s = cfg.system.params.as<DdpgConfig>();
-  const ArchConfig& a = cfg.arch;
-  if (s.total_batch_size > s.total_buffer_size)
-    throw ConfigError("system.total_batch_size = " + std::to_string(s.total_batch_size) +
-                      " exceeds system.total_buffer_size = " + std::to_string(s.total_buffer_size));
-  if (a.num_updates == 0 && a.total_timesteps < a.num_envs * s.rollout_length * a.num_evaluation)
-    throw ConfigError("arch.total_timesteps = " + std::to_string(a.total_timesteps) +
-                      " is less than one update per evaluation (arch.num_envs * "
-                      "system.rollout_length * arch.num_evaluation = " +
-                      std::to_string(a.num_envs * s.rollout_length * a.num_evaluation) + ")");
-}
-
-OffPolicySettings settings_of(const DdpgConfig& s) {
-  OffPolicySettings o;
-  o.warmup_steps = s.warmup_steps;
-  o.train_frequency = s.rollout_length;
-  o.epochs = s.epochs;
-  o.total_buffer_size = s.total_buffer_size;
-  o.total_batch_size = s.total_batch_size;
-  o.gamma = s.gamma;
-  return o;
-}
-
-AdamOptions adam(double lr, double eps) {
-  AdamOptions o;
-  o.lr = lr;
-  o.eps = eps;
-  return o;
+  check_off_policy_settings(actor_critic_settings(s), cfg.arch, "system.rollout_length");
 }
 
 class FfDdpg final : public OffPolicyLearner {
  public:
   explicit FfDdpg(const Config& cfg)
-      : OffPolicyLearner(cfg, settings_of(cfg.system.params.as<DdpgConfig>())),
+      : OffPolicyLearner(cfg, actor_critic_settings(cfg.system.params.as<DdpgConfig>())),
         sys_(cfg.system.params.as<DdpgConfig>()),
         A_(std::max<size_t>(1, action_dim())),
         B_(static_cast<size_t>(sys_.total_batch_size)),
@@ -147,8 +121,8 @@ class FfDdpg final : public OffPolicyLearner {
         actor_(obs_dim(), A_, sys_.actor_network, std::max(B_, num_envs())),
         actor_target_(obs_dim(), A_, sys_.actor_network, B_),
         critics_(1, obs_dim(), A_, sys_.q_network, B_),
-        actor_opt_(actor_.net().num_params(), adam(sys_.actor_lr, sys_.adam_eps)),
-        q_opt_(critics_, adam(sys_.q_lr, sys_.adam_eps)),
+        actor_opt_(actor_.net().num_params(), adam_options(sys_.actor_lr, sys_.adam_eps)),
+        q_opt_(critics_, adam_options(sys_.q_lr, sys_.adam_eps)),
         explore_(num_envs(), A_, sys_.exploration_noise, sys_.exploration_noise_type == "ou",
                  sys_.ou_theta),
         explore_rng_(SeedSequence(cfg.arch.seed).child(2)),

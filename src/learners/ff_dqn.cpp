@@ -106,19 +106,6 @@ std::vector<schema::Field> dqn_fields() {
   return f;
 }
 
-void validate_dqn(const Config& cfg) {
-  const DqnConfig& s = cfg.system.params.as<DqnConfig>();
-  const ArchConfig& a = cfg.arch;
-  if (s.total_batch_size > s.total_buffer_size)
-    throw ConfigError("system.total_batch_size = " + std::to_string(s.total_batch_size) +
-                      " exceeds system.total_buffer_size = " + std::to_string(s.total_buffer_size));
-  if (a.num_updates == 0 && a.total_timesteps < a.num_envs * s.train_frequency * a.num_evaluation)
-    throw ConfigError("arch.total_timesteps = " + std::to_string(a.total_timesteps) +
-                      " is less than one update per evaluation (arch.num_envs * "
-                      "system.train_frequency * arch.num_evaluation = " +
-                      std::to_string(a.num_envs * s.train_frequency * a.num_evaluation) + ")");
-}
-
 OffPolicySettings settings_of(const DqnConfig& s) {
   OffPolicySettings o;
   o.warmup_steps = s.warmup_steps;
@@ -129,6 +116,11 @@ OffPolicySettings settings_of(const DqnConfig& s) {
   o.n_step = s.n_step;
   o.gamma = s.gamma;
   return o;
+}
+
+void validate_dqn(const Config& cfg) {
+  check_off_policy_settings(settings_of(cfg.system.params.as<DqnConfig>()), cfg.arch,
+                            "system.train_frequency");
 }
 
 // The acting half of DQN: a copy of the Q-network; greedy, or epsilon-greedy with

@@ -7,6 +7,18 @@
 #include "core/memory.hpp"
 
 namespace edgerl {
+
+void check_off_policy_settings(const OffPolicySettings& o, const ArchConfig& a,
+                               const std::string& frequency_key) {
+  if (o.total_batch_size > o.total_buffer_size)
+    throw ConfigError("system.total_batch_size = " + std::to_string(o.total_batch_size) +
+                      " exceeds system.total_buffer_size = " + std::to_string(o.total_buffer_size));
+  const int64_t per_eval = a.num_envs * o.train_frequency * a.num_evaluation;
+  if (a.num_updates == 0 && a.total_timesteps < per_eval)
+    throw ConfigError("arch.total_timesteps = " + std::to_string(a.total_timesteps) +
+                      " is less than one update per evaluation (arch.num_envs * " + frequency_key +
+                      " * arch.num_evaluation = " + std::to_string(per_eval) + ")");
+}
 namespace {
 
 // total_buffer_size, after checking that the replay buffer fits in memory before it is

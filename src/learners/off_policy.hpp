@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "edgerl/config.hpp"
@@ -33,6 +34,12 @@ struct OffPolicySettings {
   int64_t n_step = 1;
   double gamma = 0.99;
 };
+
+// The checks every off-policy config needs, by the settings read from it: the batch fits the
+// buffer, and the run holds at least one update per evaluation. frequency_key names the key
+// behind train_frequency (system.train_frequency, system.rollout_length). Throws ConfigError.
+void check_off_policy_settings(const OffPolicySettings& o, const ArchConfig& a,
+                               const std::string& frequency_key);
 
 class OffPolicyLearner : public System {
  public:
