@@ -19,6 +19,8 @@ for s in "$here"/scripts/*.sh; do
   else
     echo "FAIL $name: log in $work.log, files in $work"
     tail -n 20 "$work.log" | sed 's/^/    /'
+    # The reason, also when more than 20 lines of output followed it.
+    tail -n 20 "$work.log" | grep -q '^FAIL:' || grep '^FAIL:' "$work.log" | sed 's/^/    /'
     fails=$((fails + 1))
   fi
 done
