@@ -7,11 +7,19 @@
 #   make test       build and run every test (unit tests, CLI and resume scripts, fuzz smoke)
 #   make sanitize   unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmarks (see docs/benchmarks.md)
+#   make FMA=1      build-fma/edgerl with fused multiply-adds (faster, other bits); make test-fma
 #   make fuzz       run the checkpoint-reader fuzzer (FUZZ_SECONDS, default 60)
 #   make deps       install missing Debian packages (apt-get, only when missing)
 #   make static     build/edgerl-static; make cross ARCH=aarch64|armhf|riscv64 (docs/edge.md)
 
 CXX ?= g++
+# FMA=1: fused multiply-adds in the network, optimiser and learner code (src/fma-sources.txt),
+# for about 10-25% more speed and other bits than the default build's (docs/benchmarks.md);
+# the environments and detmath stay exact. It builds in build-fma/.
+FMA ?= 0
+ifeq ($(FMA),1)
+  BUILD ?= build-fma
+endif
 BUILD ?= build
 PORTABLE ?= 0
 # Builds inside test, sanitize and same-bits use every core (the tests themselves run in order).
@@ -57,10 +65,16 @@ ifeq ($(SIZE),1)
   $(COLD_OBJS): OBJ_FLAGS := -Os
 endif
 
+ifeq ($(FMA),1)
+  FMA_SRCS := $(shell cat src/fma-sources.txt)
+  override CPPFLAGS += -DEDGERL_FMA=1
+  $(FMA_SRCS:%.cpp=$(BUILD)/obj/%.o): FMA_FLAGS := -ffp-contract=fast $(if $(filter x86_64,$(shell uname -m)),-mfma)
+endif
+
 DEB_PACKAGES := g++ make pkg-config libxtensor-dev libinih-dev zlib1g-dev doctest-dev \
                 meson ninja-build clang-14 libclang-rt-14-dev python3-numpy
 
-.PHONY: all run test unit-test script-test fuzz-smoke same-bits sanitize bench fuzz deps clean format check-format install install-test static static-test cross test-cross cross-smoke deps-cross deps-build
+.PHONY: all run test unit-test script-test fuzz-smoke same-bits sanitize bench fuzz deps clean format check-format install install-test static static-test cross test-cross cross-smoke deps-cross deps-build test-fma
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/edgerl
@@ -102,14 +116,20 @@ unit-test: $(BUILD)/edgerl_tests
 script-test: $(BUILD)/edgerl
 	@tests/run_scripts.sh $(BUILD)/edgerl
 
-# A portable build (no -march=native) must train to the same bits as this one.
+# A portable build (no -march=native) must train to the same bits as this one, and one thread
+# (arch.num_threads=1) to the same bits as two.
 same-bits: $(BUILD)/edgerl
 	@$(MAKE) --no-print-directory -j$(JOBS) PORTABLE=1 BUILD=build-portable build-portable/edgerl
-	tests/same_bits.sh $(BUILD)/edgerl build-portable/edgerl
+	SAME_BITS_A=arch.num_threads=1 SAME_BITS_B=arch.num_threads=2 tests/same_bits.sh $(BUILD)/edgerl build-portable/edgerl
 	@# glibc picks its libm code by CPU (FMA or not); none of it may reach the training bits.
 	@printf '#!/bin/sh\nGLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-FMA exec %s "$$@"\n' $(abspath $(BUILD)/edgerl) > $(BUILD)/edgerl-nofma
 	@chmod +x $(BUILD)/edgerl-nofma
-	tests/same_bits.sh $(BUILD)/edgerl $(BUILD)/edgerl-nofma
+	SAME_BITS_A=arch.num_threads=2 SAME_BITS_B=arch.num_threads=1 tests/same_bits.sh $(BUILD)/edgerl $(BUILD)/edgerl-nofma
+
+# The FMA=1 build trains to its own pinned bits (tests/fma_hashes.txt), with 1 and 2 threads.
+test-fma:
+	@$(MAKE) --no-print-directory -j$(JOBS) FMA=1 BUILD=build-fma build-fma/edgerl
+	tests/fma_bits.sh build-fma/edgerl
 
 # The checkpoint reader under libFuzzer + ASan + UBSan: bounded in make test, longer in make fuzz.
 FUZZ_SECONDS ?= 60
@@ -154,12 +174,12 @@ $(GEN): $(CONFIGS) tools/embed_configs.sh
 
 $(BUILD)/obj/%.o: %.cpp $(BUILD)/flags.stamp | $(GEN)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) $(SIZE_FLAGS) $(OBJ_FLAGS) -MMD -MP -c -o $@ $<
+	$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) $(SIZE_FLAGS) $(OBJ_FLAGS) $(FMA_FLAGS) -MMD -MP -c -o $@ $<
 
 # Rebuild everything when the flags change (e.g. PORTABLE=1 after a native build).
 $(BUILD)/flags.stamp: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) $(LDFLAGS) SIZE=$(SIZE) $(HOT_SRCS)' > $@.new
+	@echo '$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) $(LDFLAGS) SIZE=$(SIZE) $(HOT_SRCS) FMA=$(FMA) $(FMA_SRCS)' > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
 FORCE:

@@ -8,6 +8,9 @@
 #   SAME_BITS_STEPS   timesteps per run (default 40960; make test's qemu checks use fewer)
 #   SAME_BITS_OFFPOLICY_STEPS   the same for SAC, TD3 and DDPG (default 3000)
 #   SAME_BITS_EXTRA   more overrides for every run (the qemu checks evaluate less)
+#   SAME_BITS_A, SAME_BITS_B   more overrides for the first / the second build's runs only:
+#                     make same-bits trains one build with arch.num_threads=1 and the other
+#                     with 2, so the thread count is checked along with the builds
 set -eu
 abspath() { case $1 in /*) echo "$1" ;; *) echo "$(pwd)/$1" ;; esac; }
 a=$(abspath "$1") b=$(abspath "$2")
@@ -48,16 +51,16 @@ for entry in "ppo_cartpole.ini|" "ppo_pendulum.ini|arch.total_timesteps=$pend" "
   "td3_pendulum.ini|arch.total_timesteps=$off" "ddpg_pendulum.ini|arch.total_timesteps=$off"; do
   cfg=${entry%%|*} extra=${entry#*|}
   # shellcheck disable=SC2086
-  "$a" train --config builtin:$cfg $O $extra logger.base_exp_path=a > /dev/null 2>&1
+  "$a" train --config builtin:$cfg $O $extra ${SAME_BITS_A:-} logger.base_exp_path=a > /dev/null 2>&1
   # shellcheck disable=SC2086
-  "$b" train --config builtin:$cfg $O $extra logger.base_exp_path=b > /dev/null 2>&1
+  "$b" train --config builtin:$cfg $O $extra ${SAME_BITS_B:-} logger.base_exp_path=b > /dev/null 2>&1
   same_run a b "the two builds"
   # The first build's run cut back to its first checkpoint, resumed by the second build.
   cp -r a c
   find c -name 'step_000001.ckpt' -delete
   find c -name 'summary.ini' -delete
   # shellcheck disable=SC2086
-  if ! "$b" train --config builtin:$cfg $O $extra logger.base_exp_path=c --resume > resume.log 2>&1; then
+  if ! "$b" train --config builtin:$cfg $O $extra ${SAME_BITS_B:-} logger.base_exp_path=c --resume > resume.log 2>&1; then
     tail -3 resume.log
     echo "same_bits: $cfg: the second build could not resume the first one's checkpoint"
     exit 1
@@ -65,5 +68,5 @@ for entry in "ppo_cartpole.ini|" "ppo_pendulum.ini|arch.total_timesteps=$pend" "
   grep -q 'resumed from' resume.log || { echo "same_bits: $cfg: the second build did not resume"; exit 1; }
   same_run a c "a run resumed by the other build"
   rm -rf a b c
-  echo "same_bits: $cfg: identical tensors and logs, also when resumed across the builds"
+  echo "same_bits: $cfg: identical tensors and logs, also when resumed across the builds${SAME_BITS_B:+ ($SAME_BITS_A / $SAME_BITS_B)}"
 done

@@ -26,6 +26,7 @@ struct Case {
 void check_no_allocation(const Case& c) {
   std::vector<std::string> o = c.overrides;
   o.push_back("arch.num_evaluation=4");
+  o.push_back("arch.num_threads=2");  // the worker pool allocates nothing per update either
   const Config cfg = load_config_text(builtin_config_text(c.config), c.config, o);
   auto sys = make_system(cfg);
   Metrics train, act;

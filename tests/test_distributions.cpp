@@ -100,6 +100,32 @@ TEST_CASE("categorical gradients of log-prob and entropy match finite difference
   }
 }
 
+TEST_CASE("categorical loss terms of a batch equal log_prob, entropy and backward bit for bit") {
+  Pcg64 rng(11);
+  for (size_t n : {size_t{2}, size_t{3}, size_t{7}}) {
+    CAPTURE(n);
+    const size_t rows = 50;
+    std::vector<float> logits(rows * n), lp(rows * n), p(rows * n), logp(rows), h(rows);
+    std::vector<int32_t> actions(rows);
+    for (size_t i = 0; i < logits.size(); ++i)
+      logits[i] = static_cast<float>(rng.normal() * (i % 5 == 0 ? 40.0 : 2.0));  // p = 0 too
+    for (size_t r = 0; r < rows; ++r) actions[r] = static_cast<int32_t>((r * 7) % n);
+    cat::loss_terms_rows(logits.data(), rows, n, actions.data(), lp.data(), p.data(), logp.data(),
+                         h.data());
+    for (size_t r = 0; r < rows; ++r) {
+      const float* row = &logits[r * n];
+      const size_t a = static_cast<size_t>(actions[r]);
+      const float want_lp = cat::log_prob(row, n, a), want_h = cat::entropy(row, n);
+      CHECK(std::memcmp(&logp[r], &want_lp, sizeof(float)) == 0);
+      CHECK(std::memcmp(&h[r], &want_h, sizeof(float)) == 0);
+      std::vector<float> want(n), got(n);
+      cat::backward(row, n, a, 0.3f, -0.01f, want.data());
+      cat::backward_from_terms(&lp[r * n], &p[r * n], n, a, h[r], 0.3f, -0.01f, got.data());
+      CHECK(std::memcmp(want.data(), got.data(), n * sizeof(float)) == 0);
+    }
+  }
+}
+
 TEST_CASE("diagonal Gaussian log-prob, entropy and samples follow the normal density") {
   const double mean[2] = {0.5, -1.0}, log_std[2] = {std::log(2.0), std::log(0.5)};
   const double action[2] = {1.5, -1.25};

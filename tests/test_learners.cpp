@@ -225,6 +225,21 @@ TEST_CASE("the same config and seed give byte-identical state and logs") {
   }
 }
 
+TEST_CASE("ff_ppo: the actor's and the critic's updates side by side give the same bytes") {
+  for (const char* name : {"ppo_cartpole.ini", "ppo_pendulum.ini"}) {
+    CAPTURE(name);
+    const std::vector<std::string> o = {"arch.total_timesteps=16384", "arch.num_evaluation=2"};
+    auto with = [&](const char* threads) {
+      std::vector<std::string> t = o;
+      t.push_back(std::string("arch.num_threads=") + threads);
+      return edgerl::testing::trained_state(name, t, 2);
+    };
+    const auto one = with("1");
+    CHECK(one == with("2"));
+    CHECK(one == with("0"));  // all cores
+  }
+}
+
 TEST_CASE("two systems built from one config hold identical state, and training moves it") {
   const Config cfg = load_config_text(builtin_config_text("ppo_cartpole.ini"), "c",
                                       {"arch.total_timesteps=20480", "arch.num_evaluation=2"});

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "edgerl/config.hpp"
+#include "edgerl/system.hpp"
 #include "edgerl/train.hpp"
 
 namespace edgerl::testing {
@@ -63,6 +64,25 @@ inline TrainSummary quiet_train(const std::string& builtin, const std::string& d
   const TrainSummary s = train(cfg, opt);
   std::fclose(null);
   return s;
+}
+
+// The bytes of every tensor of a learner built from a built-in config with overrides, after
+// `intervals` evaluation intervals of training (no files, no evaluation).
+inline std::vector<std::vector<uint8_t>> trained_state(const std::string& builtin,
+                                                       const std::vector<std::string>& overrides,
+                                                       int64_t intervals) {
+  const Config cfg = load_config_text(builtin_config_text(builtin), builtin, overrides);
+  auto sys = make_system(cfg);
+  Metrics train, act;
+  while (sys->counters().eval_step < intervals) sys->learn(train, act);
+  TensorList ts;
+  sys->append_tensors(ts);
+  std::vector<std::vector<uint8_t>> bytes;
+  for (const TensorRef& t : ts) {
+    const uint8_t* p = static_cast<const uint8_t*>(t.data);
+    bytes.emplace_back(p, p + t.size_bytes());
+  }
+  return bytes;
 }
 
 }  // namespace edgerl::testing

@@ -87,6 +87,9 @@ struct ArchConfig {
   int64_t num_eval_episodes = 32;
   bool evaluation_greedy = true;
   bool absolute_metric = true;
+  // Threads of one run: 0 = the cores it may use, at most what its learner can use (2 for
+  // PPO, SAC and TD3; 1 for DQN and DDPG). Never changes a result (docs/config.md).
+  int64_t num_threads = 0;
 };
 
 struct Config {
@@ -142,7 +145,8 @@ enum class KeyEffect {
   training,    // what training computes: a different value is a different run
   length,      // how long training runs (total_timesteps, num_updates, num_evaluation)
   evaluation,  // what evaluation measures and logs, not the learner's state
-  none,        // where and how results are written (logging, checkpoint rotation, paths)
+  none,        // where and how results are written (logging, checkpoint rotation, paths),
+               // and how fast (arch.num_threads)
 };
 
 // A key whose value differs between two configs.

@@ -75,6 +75,8 @@ class System {
   int64_t updates_per_eval() const;
   // Environment steps per update.
   virtual int64_t steps_per_update() const = 0;
+  // The threads its updates run on (arch.num_threads, capped at what it can use).
+  virtual int threads() const { return 1; }
 
   // Gives a restored run the length of the config it was built from: from the current update
   // and interval on, the updates left (the config's updates - counters().update) are split

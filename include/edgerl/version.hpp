@@ -5,4 +5,7 @@
 
 namespace edgerl {
 extern const char* const kVersion;
+// True in an FMA=1 build (fused multiply-adds in the networks and learners: other bits than
+// the default build's, docs/benchmarks.md).
+extern const bool kFmaBuild;
 }  // namespace edgerl

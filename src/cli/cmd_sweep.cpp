@@ -94,8 +94,18 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
+// Whether a run's train arguments set arch.num_threads (then the sweep leaves it alone).
+bool sets_threads(const std::vector<std::string>& args) {
+  for (const std::string& a : args)
+    if (a.rfind("arch.num_threads=", 0) == 0) return true;
+  return false;
+}
+
 // Runs the sweep's unfinished runs here, `jobs` at a time.
 int run_local(const SweepSpec& spec, const std::vector<SweepRun>& runs, int jobs) {
+  const int cores = std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
+  const int threads =
+      std::max(1, cores / std::min(jobs, std::max<int>(1, static_cast<int>(runs.size()))));
   FileSystem& fs = posix_fs();
   std::vector<const SweepRun*> todo;
   size_t done = 0, failed = 0, busy = 0;
@@ -143,6 +153,8 @@ int run_local(const SweepSpec& spec, const std::vector<SweepRun>& runs, int jobs
       const SweepRun* r = todo[next++];
       std::vector<std::string> args = train_args(spec, *r);
       args.insert(args.begin(), {"edgerl", "train"});
+      // jobs runs share the cores: each gets its part (1 when there are more runs than cores).
+      if (!sets_threads(args)) args.push_back("arch.num_threads=" + std::to_string(threads));
       const std::string log = join_path(join_path(spec.out, "logs"), r->id + ".log");
       std::fflush(stdout);
       const pid_t pid = ::fork();
@@ -249,7 +261,11 @@ std::string slurm_script(const SweepSpec& spec, const std::vector<SweepRun>& run
   s += "requeue=0\n";
   s += "trap 'requeue=1; kill -USR1 \"$child\" 2> /dev/null' USR1\n";
   s += "trap 'kill -TERM \"$child\" 2> /dev/null' TERM\n";
-  s += "\"$EDGERL\" train \"$@\" &\n";
+  // A task uses the CPUs it asked for (a node's other cores belong to other tasks).
+  const bool threads_given = !runs.empty() && sets_threads(train_args(spec, runs.front()));
+  s += threads_given
+           ? "\"$EDGERL\" train \"$@\" &\n"
+           : "\"$EDGERL\" train \"$@\" arch.num_threads=\"${SLURM_CPUS_PER_TASK:-1}\" &\n";
   s += "child=$!\n";
   s += "while :; do\n";
   s += "  wait \"$child\"\n";

@@ -39,7 +39,10 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (cmd == "--version" || cmd == "-V") {
-    std::printf("edgerl %s\n", edgerl::kVersion);
+    std::printf("edgerl %s%s\n", edgerl::kVersion,
+                edgerl::kFmaBuild ? " (FMA=1 build: fused multiply-adds, other bits than the "
+                                    "default build's)"
+                                  : "");
     return kExitOk;
   }
   std::vector<std::string> names;

@@ -6,4 +6,9 @@
 
 namespace edgerl {
 const char* const kVersion = EDGERL_VERSION;
+#if defined(EDGERL_FMA) && EDGERL_FMA
+const bool kFmaBuild = true;
+#else
+const bool kFmaBuild = false;
+#endif
 }  // namespace edgerl

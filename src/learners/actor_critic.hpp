@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/detmath.hpp"
+#include "core/pool.hpp"
 #include "edgerl/nn.hpp"
 #include "edgerl/optim.hpp"
 #include "edgerl/policy.hpp"
@@ -247,9 +248,14 @@ class DeterministicActor {
 template <class T>
 class Critics {
  public:
+  // threads: how many of the critics' updates run side by side (arch.num_threads, see
+  // WorkerPool::threads_for); each network's share touches only its own memory, so the bits
+  // are the same for every count.
   Critics(size_t count, size_t obs_dim, size_t action_dim, const NetworkConfig& net,
-          size_t max_batch)
-      : D_(obs_dim), A_(action_dim) {
+          size_t max_batch, int threads = 1)
+      : D_(obs_dim),
+        A_(action_dim),
+        pool_(threads > 1 && count > 1 ? std::make_unique<WorkerPool>(threads) : nullptr) {
     for (size_t i = 0; i < count; ++i) {
       q_.emplace_back(obs_dim + action_dim, net, 1, 1.0);
       target_.emplace_back(obs_dim + action_dim, net, 1, 1.0);
@@ -257,7 +263,8 @@ class Critics {
       target_.back().reserve(max_batch);
     }
     x_.resize(max_batch * (D_ + A_));
-    dx_.resize(max_batch * (D_ + A_));
+    dx_.resize(count * max_batch * A_);
+    loss_.resize(count);
     q_out_.resize(count * max_batch);
     dq_.resize(count * max_batch);
     value_.resize(max_batch);
@@ -265,6 +272,7 @@ class Critics {
   }
 
   size_t count() const { return q_.size(); }
+  int threads() const { return pool_ ? pool_->threads() : 1; }
   BasicMlp<T>& q(size_t i) { return q_[i]; }
   BasicMlp<T>& target(size_t i) { return target_[i]; }
 
@@ -277,7 +285,7 @@ class Critics {
   // out[b] = min_i Qtarget_i(s_b, a_b).
   void target_min(const T* obs, const T* act, size_t n, T* out) {
     join(obs, act, n);
-    for (size_t i = 0; i < count(); ++i) target_[i].forward(x_.data(), n, &q_out_[i * n]);
+    each([&](size_t i) { target_[i].forward(x_.data(), n, &q_out_[i * n]); });
     min_over_critics(n, out);
   }
 
@@ -289,8 +297,7 @@ class Critics {
     join(obs, act, n);
     const T inv_n = T(1) / static_cast<T>(n);
     const T delta = static_cast<T>(huber_delta);
-    double total = 0;
-    for (size_t i = 0; i < count(); ++i) {
+    each([&](size_t i) {
       T* q = &q_out_[i * n];
       T* dq = &dq_[i * n];
       q_[i].forward(x_.data(), n, q);
@@ -306,10 +313,12 @@ class Critics {
           dq[b] = td * inv_n;
         }
       }
-      total += loss / static_cast<double>(n);
+      loss_[i] = loss / static_cast<double>(n);
       q_[i].zero_grad();
       q_[i].backward(dq, n, nullptr);
-    }
+    });
+    double total = 0;
+    for (size_t i = 0; i < count(); ++i) total += loss_[i];
     if (q_mean) {
       double s = 0;
       for (size_t b = 0; b < n; ++b) s += static_cast<double>(q_out_[b]);
@@ -324,7 +333,7 @@ class Critics {
   void value_and_action_grad(const T* obs, const T* act, size_t n, bool use_min, T weight) {
     join(obs, act, n);
     const size_t used = use_min ? count() : 1;
-    for (size_t i = 0; i < used; ++i) q_[i].forward(x_.data(), n, &q_out_[i * n]);
+    each(used, [&](size_t i) { q_[i].forward(x_.data(), n, &q_out_[i * n]); });
     if (used == 1) {
       std::copy(q_out_.begin(), q_out_.begin() + n, value_.begin());
       std::fill(dq_.begin(), dq_.begin() + n, weight);
@@ -337,11 +346,13 @@ class Critics {
         for (size_t i = 0; i < used; ++i) dq_[i * n + b] = i == k ? weight : T(0);
       }
     }
-    for (size_t i = 0; i < used; ++i) {
-      T* g = i == 0 ? g_action_.data() : dx_.data();
+    each(used, [&](size_t i) {
+      T* g = i == 0 ? g_action_.data() : &dx_[i * n * A_];
       q_[i].input_gradient(&dq_[i * n], n, g, D_, A_);  // the action columns only
-      if (i > 0)
-        for (size_t k = 0; k < n * A_; ++k) g_action_[k] = g_action_[k] + g[k];
+    });
+    for (size_t i = 1; i < used; ++i) {
+      const T* g = &dx_[i * n * A_];
+      for (size_t k = 0; k < n * A_; ++k) g_action_[k] = g_action_[k] + g[k];
     }
   }
   const T* values() const { return value_.data(); }
@@ -349,7 +360,20 @@ class Critics {
 
   // Every target network moves towards its online network: tau * online + (1 - tau) * target.
   void polyak(double tau) {
-    for (size_t i = 0; i < count(); ++i) target_[i].polyak_update(q_[i], tau);
+    each([&](size_t i) { target_[i].polyak_update(q_[i], tau); });
+  }
+
+  // f(i) for the first `n` critics (all by default), on the pool when there is one.
+  template <class F>
+  void each(size_t n, F&& f) {
+    if (pool_)
+      pool_->for_each(n, f);
+    else
+      for (size_t i = 0; i < n; ++i) f(i);
+  }
+  template <class F>
+  void each(F&& f) {
+    each(count(), std::forward<F>(f));
   }
 
  private:
@@ -374,6 +398,8 @@ class Critics {
   size_t D_, A_;
   std::vector<BasicMlp<T>> q_, target_;
   std::vector<T> x_, dx_, q_out_, dq_, value_, g_action_;
+  std::vector<double> loss_;
+  std::unique_ptr<WorkerPool> pool_;
 };
 
 // The acting half of SAC, TD3 and DDPG, copied out of the learner (System::policy()): the
@@ -591,8 +617,7 @@ class CriticOptimisers {
   }
   void step(Critics<float>& critics, double max_grad_norm) {
     clip_grad_norm(critics, max_grad_norm);
-    for (size_t i = 0; i < opt_.size(); ++i)
-      opt_[i].step(critics.q(i).params(), critics.q(i).grads());
+    critics.each([&](size_t i) { opt_[i].step(critics.q(i).params(), critics.q(i).grads()); });
   }
   void set_lr(double lr) {
     for (Adam& a : opt_) a.set_lr(lr);

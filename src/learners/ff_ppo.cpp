@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/detmath.hpp"
+#include "core/pool.hpp"
 #include "edgerl/envs.hpp"
 #include "edgerl/nn.hpp"
 #include "edgerl/optim.hpp"
@@ -201,7 +202,8 @@ class FfPpo final : public System {
         obs_rms_(obs_dim_),
         act_rng_(SeedSequence(cfg.arch.seed).child(2)),
         shuffle_rng_(SeedSequence(cfg.arch.seed).child(3)),
-        ro_(T_, E_, obs_dim_, discrete_ ? 0 : act_dim_) {
+        ro_(T_, E_, obs_dim_, discrete_ ? 0 : act_dim_),
+        pool_(WorkerPool::threads_for(cfg.arch.num_threads, 2)) {
     const bool want_discrete = !continuous;
     if (want_discrete != discrete_)
       throw ConfigError(std::string("system.system_name = ") +
@@ -232,6 +234,13 @@ class FfPpo final : public System {
     mb_obs_.resize(minibatch_ * obs_dim_);
     mb_out_.resize(minibatch_ * act_dim_);
     mb_dout_.resize(minibatch_ * act_dim_);
+    if (discrete_) {
+      mb_actions_.resize(minibatch_);
+      mb_lp_.resize(minibatch_ * act_dim_);
+      mb_p_.resize(minibatch_ * act_dim_);
+      mb_logp_.resize(minibatch_);
+      mb_entropy_.resize(minibatch_);
+    }
     mb_values_.resize(minibatch_);
     mb_dvalues_.resize(minibatch_);
     actor_.reserve(std::max(minibatch_, E_));
@@ -253,8 +262,10 @@ class FfPpo final : public System {
       for (size_t mb = 0; mb < indices_.size() / minibatch_; ++mb) {
         const uint32_t* idx = &indices_[mb * minibatch_];
         gather(idx);
-        const MinibatchStats s = update_actor(idx);
-        const double value_loss = update_critic(idx);
+        // The actor's and the critic's steps share only the read-only minibatch.
+        MinibatchStats s{};
+        double value_loss = 0;
+        pool_.both([&] { s = update_actor(idx); }, [&] { value_loss = update_critic(idx); });
         m.append("actor_loss", s.actor_loss)
             .append("value_loss", value_loss)
             .append("entropy", s.entropy)
@@ -301,6 +312,7 @@ class FfPpo final : public System {
   }
 
   int64_t steps_per_update() const override { return static_cast<int64_t>(T_ * E_); }
+  int threads() const override { return pool_.threads(); }
 
  private:
   struct MinibatchStats {
@@ -426,14 +438,19 @@ class FfPpo final : public System {
     actor_.zero_grad();
     std::fill(log_std_grad_.begin(), log_std_grad_.end(), 0.0f);
     double loss = 0, ent = 0, kl = 0, clipped = 0;
+    if (discrete_) {  // the softmax of each row once, for the loss and its gradient
+      for (size_t i = 0; i < M; ++i) mb_actions_[i] = ro_.actions_i[idx[i]];
+      categorical::loss_terms_rows(mb_out_.data(), M, act_dim_, mb_actions_.data(), mb_lp_.data(),
+                                   mb_p_.data(), mb_logp_.data(), mb_entropy_.data());
+    }
     for (size_t i = 0; i < M; ++i) {
       const size_t j = idx[i];
       const float* out = &mb_out_[i * act_dim_];
       float* dout = &mb_dout_[i * act_dim_];
       float logp, h;
       if (discrete_) {
-        logp = categorical::log_prob(out, act_dim_, static_cast<size_t>(ro_.actions_i[j]));
-        h = categorical::entropy(out, act_dim_);
+        logp = mb_logp_[i];
+        h = mb_entropy_[i];
       } else {
         logp =
             diag_gaussian::log_prob(out, log_std_.data(), &ro_.actions_f[j * act_dim_], act_dim_);
@@ -445,8 +462,9 @@ class FfPpo final : public System {
       loss += clipped_surrogate_loss(ratio, mb_adv_[i], eps, &g_logp);
       g_logp *= inv_m;
       if (discrete_)
-        categorical::backward(out, act_dim_, static_cast<size_t>(ro_.actions_i[j]), g_logp,
-                              -ent_coef * inv_m, dout);
+        categorical::backward_from_terms(&mb_lp_[i * act_dim_], &mb_p_[i * act_dim_], act_dim_,
+                                         static_cast<size_t>(mb_actions_[i]), h, g_logp,
+                                         -ent_coef * inv_m, dout);
       else
         diag_gaussian::backward(out, log_std_.data(), &ro_.actions_f[j * act_dim_], act_dim_,
                                 g_logp, -ent_coef * inv_m, dout, log_std_grad_.data());
@@ -512,7 +530,9 @@ class FfPpo final : public System {
   std::vector<uint32_t> indices_;
   // Per-step and per-minibatch scratch, sized once.
   std::vector<float> step_obs_, step_out_, final_obs_, final_values_, bootstrap_values_, mb_obs_,
-      mb_adv_, mb_out_, mb_dout_, mb_values_, mb_dvalues_;
+      mb_adv_, mb_out_, mb_dout_, mb_values_, mb_dvalues_, mb_lp_, mb_p_, mb_logp_, mb_entropy_;
+  std::vector<int32_t> mb_actions_;
+  WorkerPool pool_;
 };
 
 }  // namespace

@@ -125,7 +125,8 @@ class FfSac final : public OffPolicyLearner {
         box_(env().action_low(), env().action_high()),
         actor_(obs_dim(), A_, sys_.actor_network, std::max(B_, num_envs()), sys_.log_std_min,
                sys_.log_std_max),
-        critics_(2, obs_dim(), A_, sys_.q_network, B_),
+        critics_(2, obs_dim(), A_, sys_.q_network, B_,
+                 WorkerPool::threads_for(cfg.arch.num_threads, 2)),
         actor_opt_(actor_.net().num_params(), adam_options(sys_.actor_lr, sys_.adam_eps)),
         q_opt_(critics_, adam_options(sys_.q_lr, sys_.adam_eps)),
         alpha_opt_(1, adam_options(sys_.alpha_lr, sys_.adam_eps)),
@@ -222,6 +223,8 @@ class FfSac final : public OffPolicyLearner {
         .append("actor_loss", actor_loss)
         .append("entropy", entropy);
   }
+
+  int threads() const override { return critics_.threads(); }
 
   void end_interval(Metrics& train) override {
     train.add("alpha", static_cast<double>(alpha()));

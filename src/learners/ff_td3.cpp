@@ -128,7 +128,8 @@ class FfTd3 final : public OffPolicyLearner {
         box_(env().action_low(), env().action_high()),
         actor_(obs_dim(), A_, sys_.actor_network, std::max(B_, num_envs())),
         actor_target_(obs_dim(), A_, sys_.actor_network, B_),
-        critics_(2, obs_dim(), A_, sys_.q_network, B_),
+        critics_(2, obs_dim(), A_, sys_.q_network, B_,
+                 WorkerPool::threads_for(cfg.arch.num_threads, 2)),
         actor_opt_(actor_.net().num_params(), adam_options(sys_.actor_lr, sys_.adam_eps)),
         q_opt_(critics_, adam_options(sys_.q_lr, sys_.adam_eps)),
         explore_(num_envs(), A_, sys_.exploration_noise, sys_.exploration_noise_type == "ou",
@@ -212,6 +213,8 @@ class FfTd3 final : public OffPolicyLearner {
     actor_target_.net().polyak_update(actor_.net(), sys_.tau);
     m.append("actor_loss", actor_loss);
   }
+
+  int threads() const override { return critics_.threads(); }
 
   void end_interval(Metrics& train) override {
     train.add("actor_lr", actor_opt_.lr());

@@ -97,6 +97,35 @@ void backward(const T* logits, size_t n, size_t action, T g_log_prob, T g_entrop
 }
 
 template <class T>
+void loss_terms_rows(const T* logits, size_t rows, size_t n, const int32_t* actions, T* lp, T* p,
+                     T* log_probs, T* entropies) {
+  for (size_t r = 0; r < rows; ++r) {
+    const T* row = logits + r * n;
+    T* lpr = lp + r * n;
+    T* pr = p + r * n;
+    const Normaliser<T> norm = normaliser(row, n);
+    T h = 0;  // entropy_of's sum, from the same lp and p
+    for (size_t k = 0; k < n; ++k) {
+      lpr[k] = norm.log_p(row[k]);
+      pr[k] = detmath::exp(lpr[k]);
+      if (pr[k] > T(0)) h -= pr[k] * lpr[k];
+    }
+    log_probs[r] = lpr[static_cast<size_t>(actions[r])];
+    entropies[r] = h;
+  }
+}
+
+template <class T>
+void backward_from_terms(const T* lp, const T* p, size_t n, size_t action, T h, T g_log_prob,
+                         T g_entropy, T* dlogits) {
+  for (size_t k = 0; k < n; ++k) {
+    const T onehot = k == action ? T(1) : T(0);
+    const T dh = p[k] > T(0) ? -p[k] * (lp[k] + h) : T(0);
+    dlogits[k] = g_log_prob * (onehot - p[k]) + g_entropy * dh;
+  }
+}
+
+template <class T>
 void sample_rows(const T* logits, size_t rows, size_t n, Pcg64& rng, int32_t* actions,
                  T* log_probs) {
   for (size_t r = 0; r < rows; ++r) {
@@ -269,6 +298,10 @@ void backward_rows(const T* mean, const T* log_std, const T* noise, size_t n, si
   template void categorical::backward<T>(const T*, size_t, size_t, T, T, T*);                      \
   template void categorical::sample_rows<T>(const T*, size_t, size_t, Pcg64&, int32_t*, T*);       \
   template void categorical::argmax_rows<T>(const T*, size_t, size_t, int32_t*);                   \
+  template void categorical::loss_terms_rows<T>(const T*, size_t, size_t, const int32_t*, T*, T*,  \
+                                                T*, T*);                                           \
+  template void categorical::backward_from_terms<T>(const T*, const T*, size_t, size_t, T, T, T,   \
+                                                    T*);                                           \
   template void diag_gaussian::sample_rows<T>(const T*, const T*, size_t, size_t, Pcg64&, T*, T*); \
   template T diag_gaussian::log_prob<T>(const T*, const T*, const T*, size_t);                     \
   template T diag_gaussian::entropy<T>(const T*, size_t);                                          \

@@ -48,6 +48,19 @@ void sample_rows(const T* logits, size_t rows, size_t n, Pcg64& rng, int32_t* ac
 template <class T>
 void argmax_rows(const T* logits, size_t rows, size_t n, int32_t* actions);
 
+// What a policy-gradient loss needs of each row, with the softmax normaliser computed once per
+// row (log_prob, entropy and backward each compute it again): lp and p (rows x n) get log p
+// and p, log_probs[r] = log p(actions[r]) and entropies[r] = H. The same bits as log_prob()
+// and entropy().
+template <class T>
+void loss_terms_rows(const T* logits, size_t rows, size_t n, const int32_t* actions, T* lp, T* p,
+                     T* log_probs, T* entropies);
+// backward() of one row from its loss_terms_rows() outputs (lp, p: its n values; h: its
+// entropy): the same bits as backward() on its logits.
+template <class T>
+void backward_from_terms(const T* lp, const T* p, size_t n, size_t action, T h, T g_log_prob,
+                         T g_entropy, T* dlogits);
+
 }  // namespace categorical
 
 // Diagonal Gaussian N(mean, exp(log_std)^2) in d dimensions, with log_std a parameter vector

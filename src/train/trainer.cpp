@@ -289,6 +289,7 @@ TrainSummary Trainer::Impl::end(TrainOutcome outcome) {
     if (outcome == TrainOutcome::save_failed && saver_) saver_->wait();
   }
   summary_.timesteps = counters().timestep;
+  summary_.threads = system_->threads();
   summary_.wall_seconds = opt_.clock.monotonic() - start_;
   summary_.steps_per_second =
       summary_.wall_seconds > 0
@@ -307,11 +308,11 @@ TrainSummary Trainer::Impl::end(TrainOutcome outcome) {
   if (outcome == TrainOutcome::finished)
     std::fprintf(opt_.out,
                  "final: episode_return %.2f ± %.2f, absolute %.2f ± %.2f, %lld timesteps in "
-                 "%.2f s (%.0f steps/s)\n",
+                 "%.2f s (%.0f steps/s, %d thread%s)\n",
                  summary_.episode_return_mean, summary_.episode_return_std,
                  summary_.absolute_episode_return_mean, summary_.absolute_episode_return_std,
                  static_cast<long long>(summary_.timesteps), summary_.wall_seconds,
-                 summary_.steps_per_second);
+                 summary_.steps_per_second, summary_.threads, summary_.threads == 1 ? "" : "s");
   return summary_;
 }
 
@@ -324,11 +325,11 @@ void Trainer::Impl::write_summary() {
                 "episode_return_std = %.9g\nabsolute_episode_return_mean = %.9g\n"
                 "absolute_episode_return_std = %.9g\n"
                 "timesteps = %lld\nwall_seconds = %.3f\nsteps_per_second = %.1f\n"
-                "peak_resident_kib = %llu\n",
+                "peak_resident_kib = %llu\nthreads = %d\n",
                 outcome_name(s.outcome), s.episode_return_mean, s.episode_return_std,
                 s.absolute_episode_return_mean, s.absolute_episode_return_std,
                 static_cast<long long>(s.timesteps), s.wall_seconds, s.steps_per_second,
-                static_cast<unsigned long long>(s.peak_resident_bytes / 1024));
+                static_cast<unsigned long long>(s.peak_resident_bytes / 1024), s.threads);
   const std::string text = buf;
   const std::string path = join_path(s.run_dir, "summary.ini");
   const Status st =

@@ -1,0 +1,83 @@
+// A persistent fork-join pool for the few independent pieces of one update: the actor's and
+// the critic's minibatch steps in PPO, the twin critics of SAC and TD3. The threads are made
+// once; run() hands out tasks and returns when all are done, without allocating.
+//
+// Each task is claimed by whichever thread gets to it first (the caller takes part), so a
+// worker that is slow to wake or busy elsewhere costs nothing: the caller does its share. The
+// tasks of one run() must not write memory another reads or writes; then the results are the
+// same bits whoever runs them, which is what lets arch.num_threads leave training unchanged.
+// Idle workers spin briefly (the next minibatch follows within microseconds), then sleep.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace edgerl {
+
+class WorkerPool {
+ public:
+  // threads >= 1: the caller plus threads - 1 workers (1: no thread is made).
+  explicit WorkerPool(int threads);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  int threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Runs fn(ctx, i) once for every i in [0, n) and returns when all have run. If tasks
+  // throw, the exception of the lowest such i is rethrown here after all finished.
+  void run(size_t n, void (*fn)(void*, size_t), void* ctx);
+
+  // run() with a callable f(i).
+  template <class F>
+  void for_each(size_t n, F&& f) {
+    using Fn = std::remove_reference_t<F>;
+    run(n, [](void* c, size_t i) { (*static_cast<Fn*>(c))(i); }, &f);
+  }
+
+  // Two callables side by side: a() and b(), each on whichever thread claims it.
+  template <class A, class B>
+  void both(A&& a, B&& b) {
+    for_each(2, [&](size_t i) {
+      if (i == 0)
+        a();
+      else
+        b();
+    });
+  }
+
+  // The threads for arch.num_threads = requested: 0 = the cores this process may use; never
+  // more than `useful` (what the learner can keep busy) and never fewer than 1.
+  static int threads_for(int64_t requested, int useful);
+
+ private:
+  void work();
+  // Claims and runs tasks of job `job` until none is left; returns how many it ran.
+  void claim_and_run(uint32_t job) noexcept;
+
+  std::vector<std::thread> workers_;
+  // The job: written by run() before it publishes the job's number in claim_.
+  void (*fn_)(void*, size_t) = nullptr;
+  void* ctx_ = nullptr;
+  size_t n_ = 0;
+  // (job number << 32) | next unclaimed task: a claim is a compare-exchange on both, so a
+  // thread that looked at an earlier job can never claim a task of a later one.
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<size_t> finished_{0};  // tasks of the current job that have run
+  std::mutex error_mutex_;
+  std::exception_ptr error_;
+  size_t error_task_ = 0;
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::atomic<int> sleepers_{0};
+};
+
+}  // namespace edgerl

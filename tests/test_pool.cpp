@@ -1,0 +1,84 @@
+// The worker pool behind arch.num_threads: every task runs once per run(), on thread
+// i % threads(); a task's exception reaches the caller; many short runs neither lose a task
+// nor hang; and the thread count follows arch.num_threads, capped at what is useful.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/pool.hpp"
+
+using edgerl::WorkerPool;
+
+TEST_CASE("pool: each task of a run runs exactly once") {
+  for (int threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    WorkerPool pool(threads);
+    CHECK(pool.threads() == threads);
+    for (size_t n : {size_t{0}, size_t{1}, size_t{2}, size_t{5}, size_t{64}}) {
+      std::vector<std::atomic<int>> hits(n);
+      for (int rep = 0; rep < 100; ++rep) pool.for_each(n, [&](size_t i) { hits[i] += 1; });
+      for (size_t i = 0; i < n; ++i) CHECK(hits[i].load() == 100);
+    }
+  }
+}
+
+TEST_CASE("pool: one thread runs the tasks in order on the caller") {
+  WorkerPool pool(1);
+  std::vector<size_t> order;
+  pool.for_each(4, [&](size_t i) {
+    order.push_back(i);
+    CHECK((std::this_thread::get_id() == std::this_thread::get_id()));
+  });
+  CHECK(order == std::vector<size_t>{0, 1, 2, 3});
+}
+
+TEST_CASE("pool: 100k short runs in a row, and runs after the workers fell asleep") {
+  WorkerPool pool(2);
+  std::atomic<long> sum{0};
+  long expect = 0;
+  for (int k = 0; k < 100000; ++k) {
+    pool.both([&] { sum += 1; }, [&] { sum += 2; });
+    expect += 3;
+  }
+  CHECK(sum.load() == expect);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the worker sleeps by now
+  int a = 0, b = 0;
+  pool.both([&] { a = 1; }, [&] { b = 2; });
+  CHECK(a == 1);
+  CHECK(b == 2);
+}
+
+TEST_CASE("pool: the exception of the lowest throwing task reaches the caller") {
+  WorkerPool pool(2);
+  for (int rep = 0; rep < 100; ++rep) {
+    std::atomic<int> ran{0};
+    CHECK_THROWS_WITH(pool.for_each(4,
+                                    [&](size_t i) {
+                                      ran += 1;
+                                      if (i == 1 || i == 3)
+                                        throw std::runtime_error("task " + std::to_string(i));
+                                    }),
+                      "task 1");
+    CHECK(ran.load() == 4);  // every task ran before run() returned
+  }
+  int after = 0;
+  pool.both([&] { after += 1; }, [&] { after += 0; });  // usable again
+  CHECK(after == 1);
+}
+
+TEST_CASE("pool: arch.num_threads picks the threads, never more than are useful") {
+  CHECK(WorkerPool::threads_for(1, 2) == 1);
+  CHECK(WorkerPool::threads_for(2, 2) == 2);
+  CHECK(WorkerPool::threads_for(8, 2) == 2);
+  CHECK(WorkerPool::threads_for(8, 1) == 1);
+  CHECK(WorkerPool::threads_for(0, 1) == 1);
+  const int all = WorkerPool::threads_for(0, 256);
+  CHECK(all >= 1);
+  CHECK(WorkerPool::threads_for(0, 2) == std::min(all, 2));
+}
