@@ -159,3 +159,25 @@ TEST_CASE("a short training run gives pinned bits on every build") {
   CHECK(training_hash(edgerl::Activation::tanh) == 11079491359626544460ull);
   CHECK(training_hash(edgerl::Activation::relu) == 789231842023281548ull);
 }
+
+TEST_CASE("Adam: a gradient that stays 0 lets the moments reach 0 without subnormal values") {
+  AdamOptions o;
+  o.lr = 1e-3;
+  Adam adam(2, o);
+  float params[2] = {0.5f, -0.5f};
+  const float first[2] = {1e-3f, 0.25f}, zero[2] = {0.0f, 0.0f};
+  adam.step(params, first);
+  bool subnormal = false;
+  int steps = 0;
+  while ((adam.m()[0] != 0.0f || adam.v()[0] != 0.0f || adam.v()[1] != 0.0f) && steps < 200000) {
+    adam.step(params, zero);
+    ++steps;
+    for (int i = 0; i < 2; ++i)
+      subnormal = subnormal || std::fpclassify(adam.m()[i]) == FP_SUBNORMAL ||
+                  std::fpclassify(adam.v()[i]) == FP_SUBNORMAL;
+  }
+  CHECK_FALSE(subnormal);
+  CHECK(adam.v()[1] == 0.0f);  // v decays by beta2 = 0.999 a step: to below 1.2e-38 in ~87k steps
+  CHECK(steps < 100000);
+  CHECK(std::isfinite(params[0]));
+}
