@@ -52,16 +52,17 @@ BENCH_OBJS := $(BENCH_SRCS:%.cpp=$(BUILD)/obj/%.o)
 MAIN_OBJ := $(BUILD)/obj/src/cli/main.o
 GEN := $(BUILD)/gen/builtin_configs.inc
 
-# SIZE=1 (make static, make cross): the code that runs per step or per update
-# (src/hot-sources.txt) keeps the full optimisation, everything else is built for size (-Os),
-# and unused functions are dropped at link time. Same bits as the default build (-Os changes
-# no floating-point rule here: -ffp-contract=off, no fast-math); make static-test checks it.
+# SIZE=1 (make static, make cross): the kernels whose speed depends on -O3 (src/hot-sources.txt:
+# the MLP, Adam, the policy heads) keep the full optimisation, everything else is built for
+# size (-Os), and unused functions are dropped at link time. Same bits as the default build
+# (-Os changes no floating-point rule here: -ffp-contract=off, no fast-math); make static-test
+# checks it.
 SIZE ?= 0
 ifeq ($(SIZE),1)
   SIZE_FLAGS := -ffunction-sections -fdata-sections
   SIZE_LDFLAGS := -Wl,--gc-sections
   HOT_SRCS := $(shell cat src/hot-sources.txt)
-  COLD_OBJS := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(filter-out $(HOT_SRCS),$(LIB_SRCS) $(CLI_SRCS) src/cli/main.cpp src/cli/terminate_small.cpp))
+  COLD_OBJS := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(filter-out $(HOT_SRCS),$(LIB_SRCS) $(CLI_SRCS) src/cli/main.cpp src/cli/terminate_small.cpp src/cli/glibc_small.cpp))
   $(COLD_OBJS): OBJ_FLAGS := -Os
 endif
 
@@ -216,8 +217,9 @@ static: deps-build
 	@mkdir -p $(BUILD) && cp build-static/edgerl-static $(BUILD)/edgerl-static
 	@ls -l $(BUILD)/edgerl-static | awk '{print "make static: $(BUILD)/edgerl-static, " $$5 " bytes"}'
 
-# The small static binary: stripped, unused sections dropped, the small terminate handler.
-$(BUILD)/edgerl-static: $(MAIN_OBJ) $(BUILD)/obj/src/cli/terminate_small.o $(BUILD)/libedgerl_cli.a $(BUILD)/libedgerl.a
+# The small static binary: stripped, unused sections dropped, the small terminate handler and
+# glibc entry points without the code edgerl never runs (src/cli/glibc_small.cpp).
+$(BUILD)/edgerl-static: $(MAIN_OBJ) $(BUILD)/obj/src/cli/terminate_small.o $(BUILD)/obj/src/cli/glibc_small.o $(BUILD)/libedgerl_cli.a $(BUILD)/libedgerl.a
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) -static -s $(SIZE_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The static binary trains to the same bits as this machine's build.

@@ -5,8 +5,19 @@
 #include <cstdlib>
 #include <vector>
 
+#include "core/detmath.hpp"
+
 namespace edgerl::cli {
 namespace {
+
+// detmath's sin and cos (libm's would add ~30 kB to the static binaries), called, not inlined
+// at each of the drawings' call sites.
+[[gnu::noinline]] double sin_of(double x) {
+  return detmath::sin(x);
+}
+[[gnu::noinline]] double cos_of(double x) {
+  return detmath::cos(x);
+}
 
 struct Canvas {
   int w, h;
@@ -57,17 +68,17 @@ std::string render_ascii(const Env& env, int w, int h, const std::string& status
     const double cart = s[0], theta = s[2];
     const int cy = v.cy(0.1);
     for (int x = v.cx(cart - 0.25); x <= v.cx(cart + 0.25); ++x) c.put(x, cy, '#');
-    c.line(v.cx(cart), cy - 1, v.cx(cart + std::sin(theta)), v.cy(0.1 + std::cos(theta)), '|');
-    c.put(v.cx(cart + std::sin(theta)), v.cy(0.1 + std::cos(theta)), 'o');
+    c.line(v.cx(cart), cy - 1, v.cx(cart + sin_of(theta)), v.cy(0.1 + cos_of(theta)), '|');
+    c.put(v.cx(cart + sin_of(theta)), v.cy(0.1 + cos_of(theta)), 'o');
   } else if (name == "Pendulum-v1") {
     const View v{-1.4, 1.4, -1.4, 1.4, w, h};
     const double theta = s[0];  // 0 = upright
-    c.line(v.cx(0), v.cy(0), v.cx(std::sin(theta)), v.cy(std::cos(theta)), '*');
-    c.put(v.cx(std::sin(theta)), v.cy(std::cos(theta)), 'O');
+    c.line(v.cx(0), v.cy(0), v.cx(sin_of(theta)), v.cy(cos_of(theta)), '*');
+    c.put(v.cx(sin_of(theta)), v.cy(cos_of(theta)), 'O');
     c.put(v.cx(0), v.cy(0), '+');
   } else if (name == "MountainCar-v0" || name == "MountainCarContinuous-v0") {
     const View v{-1.2, 0.6, -0.1, 1.1, w, h};
-    auto height = [](double x) { return 0.45 * std::sin(3 * x) + 0.55; };
+    auto height = [](double x) { return 0.45 * sin_of(3 * x) + 0.55; };
     for (int x = 0; x < w; ++x) {
       const double wx = v.x0 + (v.x1 - v.x0) * x / (w - 1);
       c.put(x, v.cy(height(wx)), '.');
@@ -78,8 +89,8 @@ std::string render_ascii(const Env& env, int w, int h, const std::string& status
     c.put(v.cx(s[0]), v.cy(height(s[0])) - 1, '@');
   } else if (name == "Acrobot-v1") {
     const View v{-2.2, 2.2, -2.2, 2.2, w, h};
-    const double x1 = std::sin(s[0]), y1 = -std::cos(s[0]);
-    const double x2 = x1 + std::sin(s[0] + s[1]), y2 = y1 - std::cos(s[0] + s[1]);
+    const double x1 = sin_of(s[0]), y1 = -cos_of(s[0]);
+    const double x2 = x1 + sin_of(s[0] + s[1]), y2 = y1 - cos_of(s[0] + s[1]);
     c.line(v.cx(0), v.cy(0), v.cx(x1), v.cy(y1), '*');
     c.line(v.cx(x1), v.cy(y1), v.cx(x2), v.cy(y2), '*');
     for (int x = 0; x < w; ++x) c.put(x, v.cy(1.0), '-');  // the line to swing above

@@ -1,0 +1,60 @@
+// The small static binaries' (make static, make cross) replacements for three entry points of
+// glibc 2.36's static libc.a that pull in code edgerl never runs (about 57 kB on x86-64):
+//
+// - __dcgettext, dcgettext and gettext: message translation. assert, strerror and the printf
+//   family's %m ask for a translation of their English text, and libstdc++'s exception
+//   messages call gettext; that links the catalogue loader (dcigettext, loadmsgcat,
+//   finddomain, localealias, plural expressions), setlocale and its code-set conversion.
+//   edgerl never calls setlocale, so it runs in the "C" locale, where glibc returns the
+//   English text unchanged; these return it too.
+// - __assert_fail: glibc's prints through fxprintf, which brings the wide-character printf.
+//   This one prints glibc's message ("prog: file:line: function: Assertion `expr' failed.").
+// - __gconv_find_shlib, __gconv_release_shlib: loading a character-set converter from
+//   gconv/*.so, which links the whole static dlopen (dl-open, dl-close, dl-deps, dlsym, ...).
+//   The conversions the "C" locale uses are built in and do not load a module; with these, a
+//   request for another character set fails as if no module were installed.
+//
+// The last two are glibc's internal names, so everything here is defined only for glibc 2.36
+// (Debian 12, every target of make cross); with another glibc this file is empty and the
+// binary links glibc's own code. A glibc that defined them next to a symbol edgerl needs
+// would fail the link (a duplicate definition), never run differently.
+#include <assert.h>   // the declarations these definitions must match
+#include <errno.h>    // program_invocation_short_name
+#include <libintl.h>  // gettext, dcgettext
+
+#include <cstdio>
+#include <cstdlib>
+
+#if defined(__GLIBC__) && __GLIBC__ == 2 && __GLIBC_MINOR__ == 36
+
+extern "C" {
+
+char* __dcgettext(const char* /*domain*/, const char* msgid, int /*category*/) noexcept {
+  return const_cast<char*>(msgid);
+}
+
+char* dcgettext(const char* /*domain*/, const char* msgid, int /*category*/) noexcept {
+  return const_cast<char*>(msgid);
+}
+
+char* gettext(const char* msgid) noexcept {
+  return const_cast<char*>(msgid);
+}
+
+void __assert_fail(const char* assertion, const char* file, unsigned int line,
+                   const char* function) noexcept {
+  std::fprintf(stderr, "%s: %s:%u: %s%sAssertion `%s' failed.\n", program_invocation_short_name,
+               file, line, function ? function : "", function ? ": " : "", assertion);
+  std::fflush(stderr);
+  std::abort();
+}
+
+void* __gconv_find_shlib(const char* /*name*/) {
+  return nullptr;
+}
+
+void __gconv_release_shlib(void* /*handle*/) {}
+
+}  // extern "C"
+
+#endif
