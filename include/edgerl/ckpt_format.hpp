@@ -93,15 +93,16 @@ constexpr uint64_t kCkptChunkBytes = 65535;
 
 // What a writer keeps from one encode to the next so that a large tensor which changes in
 // parts (a replay buffer) is not compressed whole at every save. A tracked tensor is encoded
-// in chunks of kCkptChunkBytes raw bytes, each judged and deflated on its own (the policy
-// above, per chunk) and ending on a byte boundary, so that the chunks in a row, between a
-// zlib header and an empty final block with the Adler-32, are one zlib stream that any
-// reader inflates; the tensor is stored so when that saves an eighth, else raw. The cache
-// keeps each chunk's deflated bytes and CRCs until the chunk is reported changed. A chunk's
-// encoding depends on its bytes and the level alone, so a file's bytes do not depend on what
-// the cache held. The caller must report every change of a tracked tensor's bytes since the
-// previous encode; untracked tensors are encoded whole, as without a cache. One thread at a
-// time.
+// in chunks of kCkptChunkBytes raw bytes: when the whole tensor's probe (above) says
+// compress, each chunk is judged by the same policy and deflated on its own, ending on a byte
+// boundary, else kept as one stored block; the chunks in a row, between a zlib header and an
+// empty final block with the Adler-32, are one zlib stream that any reader inflates, and the
+// tensor is stored so when that saves an eighth, else raw. The cache keeps each chunk's
+// deflated bytes and CRCs, and the probe's verdict, until a change reported touches them. A
+// chunk's encoding depends on its bytes, the level and the probe's verdict alone, so a file's
+// bytes do not depend on what the cache held. The caller must report every change of a
+// tracked tensor's bytes since the previous encode; untracked tensors are encoded whole, as
+// without a cache. One thread at a time.
 class ChunkCache {
  public:
   ChunkCache();

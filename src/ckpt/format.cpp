@@ -147,6 +147,8 @@ struct ChunkCache::Impl {
   struct Entry {
     uint64_t raw_size = 0;
     int level = -1;
+    int probe = -1;         // the whole tensor's probe: 1 compress, 0 not, -1 to be done
+    int chunks_probe = -1;  // the probe the chunks were built under
     std::vector<Chunk> chunks;
   };
   std::map<std::string, Entry> entries;
@@ -183,12 +185,22 @@ struct StoredTensor {
 // Whether compressing `n` raw bytes is likely to pay off: large tensors are judged by three
 // slices (start, middle, end) first, so that incompressible state such as trained weights
 // and optimizer moments costs a few slices of work instead of the whole tensor's.
+// The probe's slices of an n-byte tensor: `slice` bytes at each of starts (n > kCkptProbeAbove).
+uint64_t probe_slices(uint64_t n, uint64_t starts[3]) {
+  const uint64_t slice = std::min(kCkptProbeSlice, n / 16);
+  starts[0] = 0;
+  starts[1] = n / 2 - slice / 2;
+  starts[2] = n - slice;
+  return slice;
+}
+
 bool probe_says_compress(const uint8_t* raw, uint64_t n, int level) {
   if (n <= kCkptProbeAbove) return true;
-  const uint64_t slice = std::min(kCkptProbeSlice, n / 16);
+  uint64_t starts[3];
+  const uint64_t slice = probe_slices(n, starts);
   std::vector<uint8_t> buf(::compressBound(static_cast<uLong>(slice)));
   uint64_t in = 0, out = 0;
-  for (uint64_t start : {uint64_t{0}, n / 2 - slice / 2, n - slice}) {
+  for (uint64_t start : starts) {
     uLongf len = static_cast<uLongf>(buf.size());
     if (::compress2(buf.data(), &len, raw + start, static_cast<uLong>(slice), level) != Z_OK)
       return false;
@@ -278,12 +290,13 @@ bool deflate_piece(ChunkCache::Impl& c, const uint8_t* p, size_t n, int level,
   return c.z.avail_in == 0;
 }
 
-// A chunk's stored form and CRCs, from its n raw bytes: deflated when the tensor policy
-// (probe, then an eighth saved) says so, else one stored block.
-void build_chunk(ChunkCache::Impl& c, Chunk& k, const uint8_t* p, uint64_t n, int level) {
+// A chunk's stored form and CRCs, from its n raw bytes: deflated when `try_deflate` and the
+// tensor policy (probe, then an eighth saved) say so, else one stored block.
+void build_chunk(ChunkCache::Impl& c, Chunk& k, const uint8_t* p, uint64_t n, int level,
+                 bool try_deflate) {
   k.crc = crc32_of(0, p, n);
   k.adler = static_cast<uint32_t>(::adler32(1, p, static_cast<uInt>(n)));
-  k.deflated = level > 0 && n >= kCkptMinCompressBytes && probe_says_compress(p, n, level) &&
+  k.deflated = try_deflate && n >= kCkptMinCompressBytes && probe_says_compress(p, n, level) &&
                deflate_piece(c, p, n, level, &k.bytes) && k.bytes.size() <= n - n / 8;
   if (k.deflated) {
     k.stored_size = k.bytes.size();
@@ -299,7 +312,9 @@ void build_chunk(ChunkCache::Impl& c, Chunk& k, const uint8_t* p, uint64_t n, in
 }
 
 // A tracked tensor's stored form: its chunks brought up to date, then one zlib stream of them
-// when that saves an eighth, else raw (with the CRC joined from the chunks').
+// when that saves an eighth, else raw (with the CRC joined from the chunks'). As for a whole
+// tensor, the probe of the whole tensor comes first: when it says no, no chunk is deflated
+// (a full buffer of noise costs its CRCs, not a probe per chunk).
 StoredTensor store_chunked(const TensorRef& t, int level, ChunkCache::Impl& c, ChunkEntry& e) {
   StoredTensor s;
   checked_raw_size(t.shape, t.dtype, &s.raw_size);
@@ -308,14 +323,21 @@ StoredTensor store_chunked(const TensorRef& t, int level, ChunkCache::Impl& c, C
     e.chunks.assign(static_cast<size_t>(count), Chunk{});
     e.raw_size = s.raw_size;
     e.level = level;
+    e.probe = e.chunks_probe = -1;
   }
   const uint8_t* raw = static_cast<const uint8_t*>(t.data);
+  const bool may_compress = level > 0 && s.raw_size >= kCkptMinCompressBytes;
+  if (may_compress && e.probe < 0) e.probe = probe_says_compress(raw, s.raw_size, level) ? 1 : 0;
+  const int probe = may_compress ? e.probe : 0;
+  if (e.chunks_probe != probe)
+    for (Chunk& k : e.chunks) k.valid = false;
+  e.chunks_probe = probe;
   uint32_t crc = 0, adler = 1, body_crc = 0;
   uint64_t body = 0;
   for (uint64_t i = 0; i < count; ++i) {
     Chunk& k = e.chunks[static_cast<size_t>(i)];
     const uint64_t n = std::min(kCkptChunkBytes, s.raw_size - i * kCkptChunkBytes);
-    if (!k.valid) build_chunk(c, k, raw + i * kCkptChunkBytes, n, level);
+    if (!k.valid) build_chunk(c, k, raw + i * kCkptChunkBytes, n, level, probe == 1);
     crc = crc32_join(crc, k.crc, n);
     adler = static_cast<uint32_t>(::adler32_combine(adler, k.adler, static_cast<z_off_t>(n)));
     body_crc = crc32_join(body_crc, k.stored_crc, k.stored_size);
@@ -323,8 +345,7 @@ StoredTensor store_chunked(const TensorRef& t, int level, ChunkCache::Impl& c, C
   }
   s.crc = s.stored_crc = crc;
   const uint64_t zlib_size = 2 + body + 6;
-  if (level == 0 || s.raw_size < kCkptMinCompressBytes || zlib_size > s.raw_size - s.raw_size / 8)
-    return s;
+  if (probe != 1 || zlib_size > s.raw_size - s.raw_size / 8) return s;
   s.compression = Compression::zlib;
   s.chunks = &e;
   s.chunked_size = zlib_size;
@@ -370,10 +391,18 @@ void ChunkCache::forget(const std::string& name) {
 void ChunkCache::changed(const std::string& name, uint64_t begin, uint64_t end) {
   const auto it = impl_->entries.find(name);
   if (it == impl_->entries.end() || begin >= end) return;
-  std::vector<Impl::Chunk>& chunks = it->second.chunks;
-  const uint64_t last = std::min<uint64_t>((end - 1) / kCkptChunkBytes + 1, chunks.size());
+  Impl::Entry& e = it->second;
+  const uint64_t last = std::min<uint64_t>((end - 1) / kCkptChunkBytes + 1, e.chunks.size());
   for (uint64_t i = begin / kCkptChunkBytes; i < last; ++i)
-    chunks[static_cast<size_t>(i)].valid = false;
+    e.chunks[static_cast<size_t>(i)].valid = false;
+  if (e.raw_size <= kCkptProbeAbove) {
+    e.probe = -1;
+    return;
+  }
+  uint64_t starts[3];
+  const uint64_t slice = probe_slices(e.raw_size, starts);
+  for (uint64_t start : starts)
+    if (begin < start + slice && start < end) e.probe = -1;
 }
 
 uint64_t ChunkCache::kept_bytes() const {
