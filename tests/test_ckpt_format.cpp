@@ -75,6 +75,10 @@ TEST_CASE("ckpt format: equal input gives equal bytes, and the metadata is part 
   CheckpointMeta later = sample_meta();
   later.wall_time_ms += 1;
   CHECK(encode(later, ts, 6) != encode(sample_meta(), ts, 6));
+  // Into a reused buffer holding other bytes (a writer's, save after save): the same bytes.
+  std::vector<uint8_t> reused(1 << 20, 0xaa);
+  REQUIRE(encode_checkpoint(sample_meta(), tensor_refs(ts), 6, &reused).ok());
+  CHECK(reused == encode(sample_meta(), ts, 6));
 }
 
 TEST_CASE("ckpt format: empty lists, empty tensors and scalars") {

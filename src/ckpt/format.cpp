@@ -504,7 +504,9 @@ Status encode_checkpoint(const CheckpointMeta& meta, const TensorList& tensors,
     h.u32(stored[i].stored_crc);
   }
 
-  out->assign(file_size, 0);
+  // Every byte is written below, tensors or zero padding: a reused buffer is not cleared
+  // first (that would double the memory traffic of a large file).
+  out->resize(file_size);
   std::vector<uint8_t> preamble;
   ByteWriter p(&preamble);
   p.bytes(kMagic, 8);
@@ -517,9 +519,12 @@ Status encode_checkpoint(const CheckpointMeta& meta, const TensorList& tensors,
   p.u32(0);
   std::memcpy(out->data(), preamble.data(), kPreambleSize);
   std::memcpy(out->data() + kPreambleSize, header.data(), header_len);
+  uint64_t end = kPreambleSize + header_len;  // of what was written so far
 
   for (size_t i = 0; i < tensors.size(); ++i) {
     const StoredTensor& st = stored[i];
+    std::memset(out->data() + end, 0, offsets[i] - end);
+    end = offsets[i] + st.stored_size();
     if (st.chunks) {
       write_chunked(st, static_cast<const uint8_t*>(tensors[i].data), out->data() + offsets[i]);
       continue;
@@ -529,6 +534,7 @@ Status encode_checkpoint(const CheckpointMeta& meta, const TensorList& tensors,
                           : tensors[i].data;
     if (st.stored_size()) std::memcpy(out->data() + offsets[i], src, st.stored_size());
   }
+  std::memset(out->data() + end, 0, file_size - kTrailerSize - end);
 
   std::vector<uint8_t> trailer;
   ByteWriter t(&trailer);
