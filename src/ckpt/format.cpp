@@ -152,6 +152,11 @@ struct ChunkCache::Impl {
     std::vector<Chunk> chunks;
   };
   std::map<std::string, Entry> entries;
+  // A whole chunk of zeros as last built (an unfilled buffer is mostly such chunks), with
+  // the level and probe it was built under.
+  Chunk zeros;
+  int zeros_level = -1;
+  bool zeros_deflatable = false;
   z_stream z{};
   int z_level = -1;  // the level `z` is set up for; -1: not set up
   ~Impl() {
@@ -290,10 +295,14 @@ bool deflate_piece(ChunkCache::Impl& c, const uint8_t* p, size_t n, int level,
   return c.z.avail_in == 0;
 }
 
+bool is_zero(const uint8_t* p, uint64_t n) {
+  return n == 0 || (p[0] == 0 && std::memcmp(p, p + 1, static_cast<size_t>(n - 1)) == 0);
+}
+
 // A chunk's stored form and CRCs, from its n raw bytes: deflated when `try_deflate` and the
 // tensor policy (probe, then an eighth saved) say so, else one stored block.
-void build_chunk(ChunkCache::Impl& c, Chunk& k, const uint8_t* p, uint64_t n, int level,
-                 bool try_deflate) {
+void build_chunk_from(ChunkCache::Impl& c, Chunk& k, const uint8_t* p, uint64_t n, int level,
+                      bool try_deflate) {
   k.crc = crc32_of(0, p, n);
   k.adler = static_cast<uint32_t>(::adler32(1, p, static_cast<uInt>(n)));
   k.deflated = try_deflate && n >= kCkptMinCompressBytes && probe_says_compress(p, n, level) &&
@@ -309,6 +318,19 @@ void build_chunk(ChunkCache::Impl& c, Chunk& k, const uint8_t* p, uint64_t n, in
     k.stored_crc = crc32_join(crc32_of(0, head, 5), k.crc, n);
   }
   k.valid = true;
+}
+
+// build_chunk_from, with whole chunks of zeros copied from the last one built.
+void build_chunk(ChunkCache::Impl& c, Chunk& k, const uint8_t* p, uint64_t n, int level,
+                 bool try_deflate) {
+  if (n != kCkptChunkBytes || !is_zero(p, n))
+    return build_chunk_from(c, k, p, n, level, try_deflate);
+  if (!c.zeros.valid || c.zeros_level != level || c.zeros_deflatable != try_deflate) {
+    build_chunk_from(c, c.zeros, p, n, level, try_deflate);
+    c.zeros_level = level;
+    c.zeros_deflatable = try_deflate;
+  }
+  k = c.zeros;
 }
 
 // A tracked tensor's stored form: its chunks brought up to date, then one zlib stream of them

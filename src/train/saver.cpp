@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <new>
 
 namespace edgerl {
 
@@ -19,6 +20,8 @@ BackgroundSaver::~BackgroundSaver() {
 }
 
 namespace {
+
+constexpr uint64_t kPage = 4096;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -83,13 +86,13 @@ void BackgroundSaver::snapshot(const TensorList& state) {
       copy_rows(m, (*t.rows->next % rows + rows - count) % rows, count);
       m.writes = writes;
     } else if (t.size_bytes()) {
-      std::memcpy(m.copy.bytes.data(), t.data, t.size_bytes());
+      std::memcpy(m.copy.get(), t.data, t.size_bytes());
     }
   }
   if (!changed) return;
   views_.clear();
   for (Mirror& m : mirrors_)
-    views_.push_back(TensorRef{m.copy.name, m.copy.dtype, m.copy.shape, m.copy.bytes.data()});
+    views_.push_back(TensorRef{m.source.name, m.source.dtype, m.source.shape, m.copy.get()});
 }
 
 void BackgroundSaver::set_up(Mirror& m, const TensorRef& t) {
@@ -97,11 +100,17 @@ void BackgroundSaver::set_up(Mirror& m, const TensorRef& t) {
   m.source = t;
   // A ring needs rows to count in; a scalar is copied whole.
   m.ring = t.rows && !t.shape.empty() && t.shape[0] > 0;
-  m.copy.name = t.name;
-  m.copy.dtype = t.dtype;
-  m.copy.shape = t.shape;
-  m.copy.bytes.assign(t.size_bytes(), 0);
-  if (t.size_bytes()) std::memcpy(m.copy.bytes.data(), t.data, t.size_bytes());
+  const uint64_t n = t.size_bytes();
+  m.copy.reset(
+      static_cast<uint8_t*>(std::calloc(static_cast<size_t>(std::max<uint64_t>(n, 1)), 1)));
+  if (!m.copy) throw std::bad_alloc();
+  // Page by page, skipping the zeros calloc already gave.
+  const uint8_t* src = static_cast<const uint8_t*>(t.data);
+  for (uint64_t at = 0; at < n; at += kPage) {
+    const size_t len = static_cast<size_t>(std::min(kPage, n - at));
+    if (src[at] != 0 || std::memcmp(src + at, src + at + 1, len - 1) != 0)
+      std::memcpy(m.copy.get() + at, src + at, len);
+  }
   if (m.ring) {
     m.writes = *t.rows->writes;
     chunks_.track(t.name);
@@ -116,8 +125,7 @@ void BackgroundSaver::copy_rows(Mirror& m, uint64_t first, uint64_t count) {
   while (count > 0) {
     const uint64_t n = std::min(count, rows - first);
     const uint64_t begin = first * row_bytes, bytes = n * row_bytes;
-    std::memcpy(m.copy.bytes.data() + begin, static_cast<const uint8_t*>(m.source.data) + begin,
-                bytes);
+    std::memcpy(m.copy.get() + begin, static_cast<const uint8_t*>(m.source.data) + begin, bytes);
     chunks_.changed(m.source.name, begin, begin + bytes);
     count -= n;
     first = 0;

@@ -13,6 +13,8 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -46,10 +48,15 @@ class BackgroundSaver {
     double episode_return = 0;
     bool force = false;
   };
-  // The saver's copy of one tensor of the state.
+  // The saver's copy of one tensor of the state, in memory from calloc: the pages of a large
+  // copy stay unmapped until written, so the zeros of a partly filled buffer are neither
+  // copied nor faulted in.
+  struct FreeBytes {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
   struct Mirror {
     TensorRef source;
-    Tensor copy;
+    std::unique_ptr<uint8_t[], FreeBytes> copy;
     bool ring = false;    // copied by the rows written (source.rows, with rows to count)
     uint64_t writes = 0;  // *source.rows->writes when last copied
     bool mirrors(const TensorRef& t) const;
