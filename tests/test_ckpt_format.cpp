@@ -3,9 +3,11 @@
 #include <doctest/doctest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 
 #include "ckpt_test_util.hpp"
 #include "edgerl/ckpt_format.hpp"
@@ -73,6 +75,10 @@ TEST_CASE("ckpt format: equal input gives equal bytes, and the metadata is part 
   CheckpointMeta later = sample_meta();
   later.wall_time_ms += 1;
   CHECK(encode(later, ts, 6) != encode(sample_meta(), ts, 6));
+  // Into a reused buffer holding other bytes (a writer's, save after save): the same bytes.
+  std::vector<uint8_t> reused(1 << 20, 0xaa);
+  REQUIRE(encode_checkpoint(sample_meta(), tensor_refs(ts), 6, &reused).ok());
+  CHECK(reused == encode(sample_meta(), ts, 6));
 }
 
 TEST_CASE("ckpt format: empty lists, empty tensors and scalars") {
@@ -143,6 +149,125 @@ TEST_CASE("ckpt format: only tensors that shrink by an eighth are compressed; la
   CHECK(info.tensors[3].compression == Compression::zlib);
   CHECK(info.tensors[3].stored_size < info.tensors[3].raw_size / 20);
   CHECK(info.tensors[4].compression == Compression::none);
+}
+
+namespace {
+
+std::vector<uint8_t> encode_with(const CheckpointMeta& meta, std::vector<Tensor>& tensors,
+                                 int level, ChunkCache* cache) {
+  std::vector<uint8_t> out;
+  const Status s = encode_checkpoint(meta, tensor_refs(tensors), level, &out, cache);
+  if (!s.ok()) throw std::runtime_error(s.message());
+  return out;
+}
+
+// A replay buffer's obs: rows of noise floats up to `filled`, zeros after.
+Tensor ring_rows(const std::string& name, uint64_t rows, uint64_t filled, uint64_t seed) {
+  Tensor t{name, DType::f32, {rows, 3}, std::vector<uint8_t>(rows * 12, 0)};
+  Pcg64 rng(seed);
+  for (uint64_t i = 0; i < filled * 3; ++i) {
+    const float f = static_cast<float>(rng.normal());
+    std::memcpy(&t.bytes[4 * i], &f, 4);
+  }
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("ckpt format: tensors kept in chunks read back whole, as one zlib stream, any reader") {
+  std::vector<Tensor> ts;
+  ts.push_back(ring_rows("buffer/obs", 60000, 20000, 1));   // 11 chunks, a third noise
+  ts.push_back(ring_rows("buffer/full", 30000, 30000, 2));  // noise only: stays raw
+  ts.push_back({"buffer/terminated", DType::u8, {70000}, std::vector<uint8_t>(70000, 0)});
+  ts.back().bytes[65534] = 1;  // at a chunk's last byte
+  ts.push_back({"buffer/small", DType::u8, {100}, std::vector<uint8_t>(100, 0)});
+  ts.push_back({"buffer/empty", DType::f32, {0, 3}, {}});
+  ts.push_back(ring_rows("untracked", 30000, 0, 3));
+  for (int level : {6, 1, 9, 0}) {
+    CAPTURE(level);
+    ChunkCache cache;
+    for (size_t i = 0; i + 1 < ts.size(); ++i) cache.track(ts[i].name);
+    const std::vector<uint8_t> file = encode_with(sample_meta(), ts, level, &cache);
+    CheckpointInfo info;
+    std::vector<Tensor> back;
+    REQUIRE(decode(file, &info, &back).ok());
+    CHECK(same_tensors(ts, back));
+    const bool z = level > 0;
+    CHECK((info.tensors[0].compression == Compression::zlib) == z);
+    CHECK(info.tensors[1].compression == Compression::none);
+    CHECK((info.tensors[2].compression == Compression::zlib) == z);
+    CHECK(info.tensors[3].compression == Compression::none);
+    CHECK(info.tensors[4].compression == Compression::none);
+    for (size_t i = 0; i < ts.size(); ++i) {
+      const TensorRecord& rec = info.tensors[i];
+      CHECK(rec.crc32 == ::crc32(0, ts[i].bytes.data(), static_cast<uInt>(ts[i].bytes.size())));
+      CHECK(rec.stored_crc32 == ::crc32(0, file.data() + rec.offset, rec.stored_size));
+      if (rec.compression != Compression::zlib) continue;
+      // zlib's own one-shot inflate, as a reader of format 1.0 that knows nothing of chunks.
+      std::vector<uint8_t> raw(rec.raw_size);
+      uLongf n = static_cast<uLongf>(raw.size());
+      REQUIRE(::uncompress(raw.data(), &n, file.data() + rec.offset,
+                           static_cast<uLong>(rec.stored_size)) == Z_OK);
+      CHECK(n == rec.raw_size);
+      CHECK(raw == ts[i].bytes);
+    }
+    if (!z) continue;
+    CHECK(info.tensors[0].stored_size < info.tensors[0].raw_size / 2);
+    CHECK(info.tensors[2].stored_size < 1000);
+    CHECK(cache.kept_bytes() > 0);
+  }
+}
+
+TEST_CASE(
+    "ckpt format: only chunks reported changed are deflated again; the bytes do not depend "
+    "on the cache") {
+  std::vector<Tensor> ts;
+  ts.push_back(ring_rows("buffer/obs", 50000, 0, 4));
+  ts.push_back({"counters/step", DType::i64, {}, std::vector<uint8_t>(8, 0)});
+  ChunkCache cache;
+  cache.track("buffer/obs");
+  encode_with(sample_meta(), ts, 6, &cache);
+  Pcg64 rng(5), noise(6);
+  uint64_t pos = 0;
+  for (int round = 0; round < 12; ++round) {
+    CAPTURE(round);
+    // Rows written in ring order, sometimes wrapping, once more than the whole ring.
+    const uint64_t rows = round == 7 ? 60000 : rng.below(9000);
+    for (uint64_t r = 0; r < rows; ++r, pos = (pos + 1) % 50000)
+      for (int d = 0; d < 3; ++d) {
+        const float f = static_cast<float>(noise.normal());
+        std::memcpy(&ts[0].bytes[pos * 12 + 4 * d], &f, 4);
+      }
+    const uint64_t first = (pos + 50000 - std::min<uint64_t>(rows, 50000)) % 50000;
+    const uint64_t count = std::min<uint64_t>(rows, 50000);
+    cache.changed("buffer/obs", first * 12, std::min<uint64_t>(first + count, 50000) * 12);
+    if (first + count > 50000) cache.changed("buffer/obs", 0, (first + count - 50000) * 12);
+    ts[1].bytes[0] = static_cast<uint8_t>(round);
+    ChunkCache fresh;
+    fresh.track("buffer/obs");
+    const std::vector<uint8_t> file = encode_with(sample_meta(), ts, 6, &cache);
+    CHECK(file == encode_with(sample_meta(), ts, 6, &fresh));
+    std::vector<Tensor> back;
+    REQUIRE(decode(file, nullptr, &back).ok());
+    CHECK(same_tensors(ts, back));
+  }
+  // A change not reported is not seen: a deflated chunk's kept bytes and CRCs are used as
+  // they are (this is the work the cache saves).
+  std::fill(ts[0].bytes.begin(), ts[0].bytes.begin() + 3 * kCkptChunkBytes, 0);
+  cache.changed("buffer/obs", 0, 3 * kCkptChunkBytes);
+  const std::vector<uint8_t> before = encode_with(sample_meta(), ts, 6, &cache);
+  ts[0].bytes[kCkptChunkBytes + 100] = 1;
+  CHECK(encode_with(sample_meta(), ts, 6, &cache) == before);
+  cache.changed("buffer/obs", kCkptChunkBytes + 100, kCkptChunkBytes + 101);
+  const std::vector<uint8_t> after = encode_with(sample_meta(), ts, 6, &cache);
+  CHECK(after != before);
+  std::vector<Tensor> back;
+  REQUIRE(decode(after, nullptr, &back).ok());
+  CHECK(same_tensors(ts, back));
+  // Forgotten, the tensor is encoded whole again.
+  cache.forget("buffer/obs");
+  CHECK(encode_with(sample_meta(), ts, 6, &cache) == encode(sample_meta(), ts, 6));
+  CHECK(cache.kept_bytes() == 0);
 }
 
 TEST_CASE("ckpt format: NaN and infinite returns keep their exact bits") {

@@ -12,9 +12,11 @@
 
 #include "edgerl/checkpoint.hpp"
 #include "edgerl/config.hpp"
+#include "edgerl/logger.hpp"
 #include "edgerl/train.hpp"
 #include "fault_fs.hpp"
 #include "test_util.hpp"
+#include "train/saver.hpp"
 
 using namespace edgerl;
 using edgerl::test::FaultFs;
@@ -283,4 +285,72 @@ TEST_CASE("train: a crash and a power cut anywhere lose nothing that a resume ca
     ++resumed_runs;
   }
   CHECK(resumed_runs >= 3);  // most crash points leave a checkpoint to resume from
+}
+
+TEST_CASE("train saver: each file holds the state handed over, however many ring rows changed") {
+  TempDir dir;
+  CheckpointConfig ck;
+  ck.save_args.checkpoint_uid = "run";
+  ck.save_args.min_free_bytes = 0;
+  ck.save_args.max_to_keep = 1;
+  CheckpointerHooks hooks;
+  hooks.log = [](const std::string&) {};
+  std::unique_ptr<Checkpointer> ckpt;
+  REQUIRE(Checkpointer::open(ck, dir.path(), "ring", "", &ckpt, hooks).ok());
+  LoggerConfig lc;
+  lc.base_exp_path = dir / "logs";
+  lc.console.enabled = lc.csv.enabled = lc.tensorboard.enabled = false;
+  RunInfo run;
+  run.system_name = "ff_td3";
+  run.scenario = "Pendulum-v1";
+  run.uid = "run";
+  Logger logger(lc, run);
+  std::mutex logger_mutex;
+
+  // A replay buffer's arrays (several chunks each), its counters, and a small tensor.
+  const uint64_t rows = 40000;
+  std::vector<float> obs(rows * 3, 0);
+  std::vector<uint8_t> done(rows, 0);
+  uint64_t writes = 0, next = 0;
+  int64_t step = 0;
+  const RowRing ring{&writes, &next};
+  TensorList state = {tensor_ref("buffer/obs", obs.data(), {rows, 3}),
+                      tensor_ref("buffer/done", done.data(), {rows}),
+                      tensor_ref("buffer/pos", &next, {}), tensor_ref("step", &step, {})};
+  state[0].rows = state[1].rows = &ring;
+  Pcg64 rng(7);
+  auto add_rows = [&](uint64_t n) {
+    for (uint64_t r = 0; r < n; ++r, next = (next + 1) % rows, ++writes) {
+      for (int d = 0; d < 3; ++d) obs[next * 3 + d] = static_cast<float>(rng.normal());
+      done[next] = static_cast<uint8_t>(rng.below(50) == 0);
+    }
+  };
+  auto bytes_of = [](const TensorRef& t) {
+    const uint8_t* p = static_cast<const uint8_t*>(t.data);
+    return std::vector<uint8_t>(p, p + t.size_bytes());
+  };
+
+  BackgroundSaver saver(*ckpt, logger, logger_mutex);
+  std::vector<Tensor> extra(1);
+  extra[0] = {"interval/train/loss", DType::f64, {2}, std::vector<uint8_t>(16, 7)};
+  for (int64_t k = 0; k < 12; ++k) {
+    CAPTURE(k);
+    add_rows(k == 6 ? 2 * rows + 123 : rng.below(12000));
+    step = k;
+    TensorList handed = state;
+    if (k == 9) handed.push_back(tensor_refs(extra)[0]);  // a list that grows, then shrinks
+    std::vector<std::vector<uint8_t>> expected;
+    for (const TensorRef& t : handed) expected.push_back(bytes_of(t));
+    saver.submit(k, k, handed, -1.0, true);
+    add_rows(777);  // training goes on while the save runs
+    const SaveResult r = saver.wait();
+    REQUIRE(r.saved);
+    std::vector<Tensor> back;
+    REQUIRE(read_checkpoint_file(posix_fs(), r.path, nullptr, &back).ok());
+    REQUIRE(back.size() == handed.size());
+    for (size_t i = 0; i < back.size(); ++i) {
+      CAPTURE(back[i].name);
+      CHECK(back[i].bytes == expected[i]);
+    }
+  }
 }

@@ -172,8 +172,9 @@ class Checkpointer {
   // `force`), then rotates: keeps the max_to_keep newest, the keep_best best by
   // episode_return (NaN never counts as best), and every step with (eval_step + 1) %
   // keep_period == 0. A failure is logged in one line and returned; earlier checkpoints stay.
+  // The tensors `chunks` tracks are encoded through it (ckpt_format.hpp).
   SaveResult save(int64_t timestep, int64_t eval_step, const TensorList& state,
-                  double episode_return, bool force = false);
+                  double episode_return, bool force = false, ChunkCache* chunks = nullptr);
 
   // Fills `into` from load_args: run checkpoint_uid (empty = the run with the most recent
   // checkpoint of this model), evaluation step load_step (-1 = the newest that verifies,

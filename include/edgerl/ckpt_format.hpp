@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -86,11 +87,53 @@ struct CheckpointInfo {
 // "__metadata__" is reserved (safetensors uses it).
 std::string tensor_name_problem(const std::string& name);
 
+// Raw bytes per chunk of a tensor encoded in chunks (see ChunkCache): one deflate stored
+// block holds a whole incompressible chunk.
+constexpr uint64_t kCkptChunkBytes = 65535;
+
+// What a writer keeps from one encode to the next so that a large tensor which changes in
+// parts (a replay buffer) is not compressed whole at every save. A tracked tensor is encoded
+// in chunks of kCkptChunkBytes raw bytes: when the whole tensor's probe (above) says
+// compress, each chunk is judged by the same policy and deflated on its own, ending on a byte
+// boundary, else kept as one stored block; the chunks in a row, between a zlib header and an
+// empty final block with the Adler-32, are one zlib stream that any reader inflates, and the
+// tensor is stored so when that saves an eighth, else raw. The cache keeps each chunk's
+// deflated bytes and CRCs, and the probe's verdict, until a change reported touches them. A
+// chunk's encoding depends on its bytes, the level and the probe's verdict alone, so a file's
+// bytes do not depend on what the cache held. The caller must report every change of a
+// tracked tensor's bytes since the previous encode; untracked tensors are encoded whole, as
+// without a cache. One thread at a time.
+class ChunkCache {
+ public:
+  ChunkCache();
+  ~ChunkCache();
+  ChunkCache(const ChunkCache&) = delete;
+  ChunkCache& operator=(const ChunkCache&) = delete;
+
+  // Encodes tensor `name` in chunks from now on, every chunk to be done afresh.
+  void track(const std::string& name);
+  // Encodes `name` whole again and drops what was kept of it.
+  void forget(const std::string& name);
+  // Bytes [begin, end) of tracked tensor `name` changed since the last encode (an untracked
+  // name: nothing to do).
+  void changed(const std::string& name, uint64_t begin, uint64_t end);
+  // Deflated bytes kept, over all tensors.
+  uint64_t kept_bytes() const;
+
+  struct Impl;
+
+ private:
+  friend Status encode_checkpoint(const CheckpointMeta&, const TensorList&, int,
+                                  std::vector<uint8_t>*, ChunkCache*);
+  std::unique_ptr<Impl> impl_;
+};
+
 // The checkpoint bytes for `tensors` (in list order) and `meta`, compressed at
-// `compression_level` (0..9; 0 = all raw) by the policy above. Same input, same bytes.
-// Errors: invalid_argument.
+// `compression_level` (0..9; 0 = all raw) by the policy above; the tensors `cache` tracks in
+// chunks, through it. Same input, same bytes. Errors: invalid_argument.
 Status encode_checkpoint(const CheckpointMeta& meta, const TensorList& tensors,
-                         int compression_level, std::vector<uint8_t>* out);
+                         int compression_level, std::vector<uint8_t>* out,
+                         ChunkCache* cache = nullptr);
 
 // Reads and checks the preamble, header and trailer (not the tensor data). Messages do not
 // name the file; callers prefix it.

@@ -87,12 +87,22 @@ inline uint64_t num_elements(const std::vector<uint64_t>& shape) {
   return n;
 }
 
+// How a tensor's rows (its outermost dimension) change, for savers that copy only what
+// changed: one whole row per write, in ring order. Each write fills row *next, then advances
+// *next by one modulo the rows; *writes counts the writes ever made. (A replay buffer.)
+struct RowRing {
+  const uint64_t* writes = nullptr;
+  const uint64_t* next = nullptr;
+};
+
 // A named view of contiguous memory owned elsewhere.
 struct TensorRef {
   std::string name;
   DType dtype = DType::f32;
   std::vector<uint64_t> shape;
   void* data = nullptr;
+  // Non-null when every change of the bytes is a RowRing write (restoring into the view aside).
+  const RowRing* rows = nullptr;
 
   uint64_t size_bytes() const { return num_elements(shape) * dtype_size(dtype); }
 };

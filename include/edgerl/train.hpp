@@ -41,6 +41,22 @@ enum class TrainOutcome {
   save_failed,       // a save failed with on_save_error = abort: resumable from the last one
 };
 
+// What checkpoints cost this process, as the background saver measured it (zeros without
+// checkpoints). Timings are wall-clock seconds.
+struct SaveStats {
+  int64_t handovers = 0;              // states handed to the saver (due for saving or not)
+  double first_handover_seconds = 0;  // the first: the saver copies everything (and allocates)
+  // The training thread's time in the hand-overs after the first (waiting for the save in
+  // flight, copying what changed), summed, and the longest.
+  double handover_seconds = 0;
+  double max_handover_seconds = 0;
+  int64_t saves = 0;  // checkpoint files written
+  // The saver thread's time for them (logs made durable, encode, write, fsyncs, rotation).
+  double save_seconds = 0;
+  double max_save_seconds = 0;
+  uint64_t last_bytes = 0;  // the last file's size
+};
+
 struct TrainSummary {
   double episode_return_mean = 0;  // last evaluation
   double episode_return_std = 0;
@@ -56,6 +72,7 @@ struct TrainSummary {
   std::string checkpoint_dir;        // empty when not saving
   TrainOutcome outcome = TrainOutcome::finished;
   std::string stop_checkpoint;  // stopped: the checkpoint written then (empty if it failed)
+  SaveStats saving;
 };
 
 // A run that cannot start or go on: a missing or damaged checkpoint to resume, a run folder

@@ -406,7 +406,7 @@ Status Checkpointer::remove_stale_temps_under(const std::string& model_dir) {
 }
 
 SaveResult Checkpointer::save(int64_t timestep, int64_t eval_step, const TensorList& state,
-                              double episode_return, bool force) {
+                              double episode_return, bool force, ChunkCache* chunks) {
   SaveResult r;
   const int64_t interval = cfg_.save_args.save_interval_steps;
   if (!cfg_.save_model || (!force && (eval_step + 1) % interval != 0)) {
@@ -431,8 +431,8 @@ SaveResult Checkpointer::save(int64_t timestep, int64_t eval_step, const TensorL
   meta.checkpoint_uid = uid_;
   meta.edgerl_version = kVersion;
   meta.config_ini = config_ini_;
-  Status s =
-      encode_checkpoint(meta, state, static_cast<int>(cfg_.save_args.compression_level), &buffer_);
+  Status s = encode_checkpoint(meta, state, static_cast<int>(cfg_.save_args.compression_level),
+                               &buffer_, chunks);
   if (!s.ok()) return failed(r, s, eval_step, timestep);
 
   const uint64_t min_free = static_cast<uint64_t>(cfg_.save_args.min_free_bytes);

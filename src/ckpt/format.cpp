@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "core/text.hpp"
@@ -131,14 +132,57 @@ Status check_encodable(const CheckpointMeta& meta, const TensorList& tensors, in
   return Status();
 }
 
-// The stored form of one tensor: compressed bytes (owned) or a pointer to the raw ones.
+}  // namespace
+
+struct ChunkCache::Impl {
+  struct Chunk {
+    bool valid = false;
+    bool deflated = false;       // else one stored block: 5 header bytes, then the raw bytes
+    std::vector<uint8_t> bytes;  // deflated: the chunk's blocks, up to its sync flush
+    uint32_t crc = 0;            // CRC-32 of the raw bytes
+    uint32_t adler = 1;          // Adler-32 of the raw bytes
+    uint32_t stored_crc = 0;     // CRC-32 of the chunk's stored form
+    uint64_t stored_size = 0;
+  };
+  struct Entry {
+    uint64_t raw_size = 0;
+    int level = -1;
+    int probe = -1;         // the whole tensor's probe: 1 compress, 0 not, -1 to be done
+    int chunks_probe = -1;  // the probe the chunks were built under
+    std::vector<Chunk> chunks;
+  };
+  std::map<std::string, Entry> entries;
+  // A whole chunk of zeros as last built (an unfilled buffer is mostly such chunks), with
+  // the level and probe it was built under.
+  Chunk zeros;
+  int zeros_level = -1;
+  bool zeros_deflatable = false;
+  z_stream z{};
+  int z_level = -1;  // the level `z` is set up for; -1: not set up
+  ~Impl() {
+    if (z_level >= 0) ::deflateEnd(&z);
+  }
+};
+
+namespace {
+
+using Chunk = ChunkCache::Impl::Chunk;
+using ChunkEntry = ChunkCache::Impl::Entry;
+
+// The stored form of one tensor: compressed bytes (owned), chunks kept by a ChunkCache, or a
+// pointer to the raw bytes.
 struct StoredTensor {
   Compression compression = Compression::none;
   std::vector<uint8_t> compressed;
+  const ChunkEntry* chunks = nullptr;  // zlib made of these chunks
+  uint8_t zlib_head[2] = {0, 0};       // then, with chunks
+  uint8_t zlib_tail[6] = {0, 0, 0, 0, 0, 0};
+  uint64_t chunked_size = 0;
   uint64_t raw_size = 0;
   uint32_t crc = 0;
   uint32_t stored_crc = 0;
   uint64_t stored_size() const {
+    if (chunks) return chunked_size;
     return compression == Compression::zlib ? compressed.size() : raw_size;
   }
 };
@@ -146,12 +190,22 @@ struct StoredTensor {
 // Whether compressing `n` raw bytes is likely to pay off: large tensors are judged by three
 // slices (start, middle, end) first, so that incompressible state such as trained weights
 // and optimizer moments costs a few slices of work instead of the whole tensor's.
+// The probe's slices of an n-byte tensor: `slice` bytes at each of starts (n > kCkptProbeAbove).
+uint64_t probe_slices(uint64_t n, uint64_t starts[3]) {
+  const uint64_t slice = std::min(kCkptProbeSlice, n / 16);
+  starts[0] = 0;
+  starts[1] = n / 2 - slice / 2;
+  starts[2] = n - slice;
+  return slice;
+}
+
 bool probe_says_compress(const uint8_t* raw, uint64_t n, int level) {
   if (n <= kCkptProbeAbove) return true;
-  const uint64_t slice = std::min(kCkptProbeSlice, n / 16);
+  uint64_t starts[3];
+  const uint64_t slice = probe_slices(n, starts);
   std::vector<uint8_t> buf(::compressBound(static_cast<uLong>(slice)));
   uint64_t in = 0, out = 0;
-  for (uint64_t start : {uint64_t{0}, n / 2 - slice / 2, n - slice}) {
+  for (uint64_t start : starts) {
     uLongf len = static_cast<uLongf>(buf.size());
     if (::compress2(buf.data(), &len, raw + start, static_cast<uLong>(slice), level) != Z_OK)
       return false;
@@ -183,7 +237,202 @@ StoredTensor store(const TensorRef& t, int level) {
   return s;
 }
 
+// ---- tensors in chunks ----------------------------------------------------------------------
+//
+// A chunked tensor's zlib stream: the 2-byte zlib header, each chunk's deflate blocks (a chunk
+// deflated without history and ended by a sync flush, or one stored block), an empty final
+// block (fixed Huffman codes: 0x03 0x00) and the big-endian Adler-32 of the raw bytes. No
+// block refers back past its chunk's start, so chunks can be deflated at different saves.
+
+uint32_t crc32_join(uint32_t crc1, uint32_t crc2, uint64_t len2) {
+  return static_cast<uint32_t>(::crc32_combine(crc1, crc2, static_cast<z_off_t>(len2)));
+}
+
+// The zlib header deflate writes at `level` (no preset dictionary).
+void zlib_header(int level, uint8_t out[2]) {
+  const unsigned flevel = level < 2 ? 0 : level < 6 ? 1 : level == 6 ? 2 : 3;
+  unsigned h = (0x78u << 8) | (flevel << 6);
+  h += 31 - h % 31;
+  out[0] = static_cast<uint8_t>(h >> 8);
+  out[1] = static_cast<uint8_t>(h);
+}
+
+// A stored block header for n <= 65535 bytes, not final, at a byte boundary.
+void stored_block_header(uint64_t n, uint8_t out[5]) {
+  out[0] = 0;
+  out[1] = static_cast<uint8_t>(n);
+  out[2] = static_cast<uint8_t>(n >> 8);
+  out[3] = static_cast<uint8_t>(~n);
+  out[4] = static_cast<uint8_t>(~n >> 8);
+}
+
+// Deflates n bytes without history into non-final blocks ending on a byte boundary.
+bool deflate_piece(ChunkCache::Impl& c, const uint8_t* p, size_t n, int level,
+                   std::vector<uint8_t>* out) {
+  if (c.z_level != level) {
+    if (c.z_level >= 0) ::deflateEnd(&c.z);
+    c.z = z_stream{};
+    c.z_level = -1;
+    if (::deflateInit2(&c.z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
+    c.z_level = level;
+  } else if (::deflateReset(&c.z) != Z_OK) {
+    return false;
+  }
+  out->resize(::deflateBound(&c.z, static_cast<uLong>(n)) + 16);
+  c.z.next_in = const_cast<Bytef*>(p);
+  c.z.avail_in = static_cast<uInt>(n);
+  size_t done = 0;
+  for (;;) {
+    c.z.next_out = out->data() + done;
+    c.z.avail_out = static_cast<uInt>(out->size() - done);
+    const int rc = ::deflate(&c.z, Z_SYNC_FLUSH);
+    done = out->size() - c.z.avail_out;
+    if (rc != Z_OK && rc != Z_BUF_ERROR) return false;
+    if (c.z.avail_out != 0) break;
+    out->resize(out->size() * 2);
+  }
+  out->resize(done);
+  return c.z.avail_in == 0;
+}
+
+bool is_zero(const uint8_t* p, uint64_t n) {
+  return n == 0 || (p[0] == 0 && std::memcmp(p, p + 1, static_cast<size_t>(n - 1)) == 0);
+}
+
+// A chunk's stored form and CRCs, from its n raw bytes: deflated when `try_deflate` and the
+// tensor policy (probe, then an eighth saved) say so, else one stored block.
+void build_chunk_from(ChunkCache::Impl& c, Chunk& k, const uint8_t* p, uint64_t n, int level,
+                      bool try_deflate) {
+  k.crc = crc32_of(0, p, n);
+  k.adler = static_cast<uint32_t>(::adler32(1, p, static_cast<uInt>(n)));
+  k.deflated = try_deflate && n >= kCkptMinCompressBytes && probe_says_compress(p, n, level) &&
+               deflate_piece(c, p, n, level, &k.bytes) && k.bytes.size() <= n - n / 8;
+  if (k.deflated) {
+    k.stored_size = k.bytes.size();
+    k.stored_crc = crc32_of(0, k.bytes.data(), k.bytes.size());
+  } else {
+    std::vector<uint8_t>().swap(k.bytes);
+    uint8_t head[5];
+    stored_block_header(n, head);
+    k.stored_size = 5 + n;
+    k.stored_crc = crc32_join(crc32_of(0, head, 5), k.crc, n);
+  }
+  k.valid = true;
+}
+
+// build_chunk_from, with whole chunks of zeros copied from the last one built.
+void build_chunk(ChunkCache::Impl& c, Chunk& k, const uint8_t* p, uint64_t n, int level,
+                 bool try_deflate) {
+  if (n != kCkptChunkBytes || !is_zero(p, n))
+    return build_chunk_from(c, k, p, n, level, try_deflate);
+  if (!c.zeros.valid || c.zeros_level != level || c.zeros_deflatable != try_deflate) {
+    build_chunk_from(c, c.zeros, p, n, level, try_deflate);
+    c.zeros_level = level;
+    c.zeros_deflatable = try_deflate;
+  }
+  k = c.zeros;
+}
+
+// A tracked tensor's stored form: its chunks brought up to date, then one zlib stream of them
+// when that saves an eighth, else raw (with the CRC joined from the chunks'). As for a whole
+// tensor, the probe of the whole tensor comes first: when it says no, no chunk is deflated
+// (a full buffer of noise costs its CRCs, not a probe per chunk).
+StoredTensor store_chunked(const TensorRef& t, int level, ChunkCache::Impl& c, ChunkEntry& e) {
+  StoredTensor s;
+  checked_raw_size(t.shape, t.dtype, &s.raw_size);
+  const uint64_t count = (s.raw_size + kCkptChunkBytes - 1) / kCkptChunkBytes;
+  if (e.raw_size != s.raw_size || e.level != level || e.chunks.size() != count) {
+    e.chunks.assign(static_cast<size_t>(count), Chunk{});
+    e.raw_size = s.raw_size;
+    e.level = level;
+    e.probe = e.chunks_probe = -1;
+  }
+  const uint8_t* raw = static_cast<const uint8_t*>(t.data);
+  const bool may_compress = level > 0 && s.raw_size >= kCkptMinCompressBytes;
+  if (may_compress && e.probe < 0) e.probe = probe_says_compress(raw, s.raw_size, level) ? 1 : 0;
+  const int probe = may_compress ? e.probe : 0;
+  if (e.chunks_probe != probe)
+    for (Chunk& k : e.chunks) k.valid = false;
+  e.chunks_probe = probe;
+  uint32_t crc = 0, adler = 1, body_crc = 0;
+  uint64_t body = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    Chunk& k = e.chunks[static_cast<size_t>(i)];
+    const uint64_t n = std::min(kCkptChunkBytes, s.raw_size - i * kCkptChunkBytes);
+    if (!k.valid) build_chunk(c, k, raw + i * kCkptChunkBytes, n, level, probe == 1);
+    crc = crc32_join(crc, k.crc, n);
+    adler = static_cast<uint32_t>(::adler32_combine(adler, k.adler, static_cast<z_off_t>(n)));
+    body_crc = crc32_join(body_crc, k.stored_crc, k.stored_size);
+    body += k.stored_size;
+  }
+  s.crc = s.stored_crc = crc;
+  const uint64_t zlib_size = 2 + body + 6;
+  if (probe != 1 || zlib_size > s.raw_size - s.raw_size / 8) return s;
+  s.compression = Compression::zlib;
+  s.chunks = &e;
+  s.chunked_size = zlib_size;
+  zlib_header(level, s.zlib_head);
+  s.zlib_tail[0] = 0x03;
+  s.zlib_tail[1] = 0x00;
+  for (int b = 0; b < 4; ++b) s.zlib_tail[2 + b] = static_cast<uint8_t>(adler >> (24 - 8 * b));
+  s.stored_crc = crc32_join(crc32_join(crc32_of(0, s.zlib_head, 2), body_crc, body),
+                            crc32_of(0, s.zlib_tail, 6), 6);
+  return s;
+}
+
+// Writes a chunked tensor's zlib stream (s.chunked_size bytes) to dst.
+void write_chunked(const StoredTensor& s, const uint8_t* raw, uint8_t* dst) {
+  std::memcpy(dst, s.zlib_head, 2);
+  dst += 2;
+  for (size_t i = 0; i < s.chunks->chunks.size(); ++i) {
+    const Chunk& k = s.chunks->chunks[i];
+    if (k.deflated) {
+      std::memcpy(dst, k.bytes.data(), k.bytes.size());
+    } else {
+      stored_block_header(k.stored_size - 5, dst);
+      std::memcpy(dst + 5, raw + i * kCkptChunkBytes, k.stored_size - 5);
+    }
+    dst += k.stored_size;
+  }
+  std::memcpy(dst, s.zlib_tail, 6);
+}
+
 }  // namespace
+
+ChunkCache::ChunkCache() : impl_(new Impl()) {}
+ChunkCache::~ChunkCache() = default;
+
+void ChunkCache::track(const std::string& name) {
+  impl_->entries[name] = Impl::Entry{};
+}
+
+void ChunkCache::forget(const std::string& name) {
+  impl_->entries.erase(name);
+}
+
+void ChunkCache::changed(const std::string& name, uint64_t begin, uint64_t end) {
+  const auto it = impl_->entries.find(name);
+  if (it == impl_->entries.end() || begin >= end) return;
+  Impl::Entry& e = it->second;
+  const uint64_t last = std::min<uint64_t>((end - 1) / kCkptChunkBytes + 1, e.chunks.size());
+  for (uint64_t i = begin / kCkptChunkBytes; i < last; ++i)
+    e.chunks[static_cast<size_t>(i)].valid = false;
+  if (e.raw_size <= kCkptProbeAbove) {
+    e.probe = -1;
+    return;
+  }
+  uint64_t starts[3];
+  const uint64_t slice = probe_slices(e.raw_size, starts);
+  for (uint64_t start : starts)
+    if (begin < start + slice && start < end) e.probe = -1;
+}
+
+uint64_t ChunkCache::kept_bytes() const {
+  uint64_t n = 0;
+  for (const auto& e : impl_->entries)
+    for (const Impl::Chunk& k : e.second.chunks) n += k.bytes.size();
+  return n;
+}
 
 const char* compression_name(Compression c) {
   switch (c) {
@@ -217,13 +466,21 @@ std::string tensor_name_problem(const std::string& name) {
 }
 
 Status encode_checkpoint(const CheckpointMeta& meta, const TensorList& tensors,
-                         int compression_level, std::vector<uint8_t>* out) {
+                         int compression_level, std::vector<uint8_t>* out, ChunkCache* cache) {
   Status s = check_encodable(meta, tensors, compression_level);
   if (!s.ok()) return s;
 
   std::vector<StoredTensor> stored;
   stored.reserve(tensors.size());
-  for (const TensorRef& t : tensors) stored.push_back(store(t, compression_level));
+  for (const TensorRef& t : tensors) {
+    ChunkEntry* tracked = nullptr;
+    if (cache) {
+      const auto it = cache->impl_->entries.find(t.name);
+      if (it != cache->impl_->entries.end()) tracked = &it->second;
+    }
+    stored.push_back(tracked ? store_chunked(t, compression_level, *cache->impl_, *tracked)
+                             : store(t, compression_level));
+  }
 
   // The header's length does not depend on the offsets' values, so it comes first and the
   // offsets follow from it.
@@ -269,7 +526,9 @@ Status encode_checkpoint(const CheckpointMeta& meta, const TensorList& tensors,
     h.u32(stored[i].stored_crc);
   }
 
-  out->assign(file_size, 0);
+  // Every byte is written below, tensors or zero padding: a reused buffer is not cleared
+  // first (that would double the memory traffic of a large file).
+  out->resize(file_size);
   std::vector<uint8_t> preamble;
   ByteWriter p(&preamble);
   p.bytes(kMagic, 8);
@@ -282,14 +541,22 @@ Status encode_checkpoint(const CheckpointMeta& meta, const TensorList& tensors,
   p.u32(0);
   std::memcpy(out->data(), preamble.data(), kPreambleSize);
   std::memcpy(out->data() + kPreambleSize, header.data(), header_len);
+  uint64_t end = kPreambleSize + header_len;  // of what was written so far
 
   for (size_t i = 0; i < tensors.size(); ++i) {
     const StoredTensor& st = stored[i];
+    std::memset(out->data() + end, 0, offsets[i] - end);
+    end = offsets[i] + st.stored_size();
+    if (st.chunks) {
+      write_chunked(st, static_cast<const uint8_t*>(tensors[i].data), out->data() + offsets[i]);
+      continue;
+    }
     const void* src = st.compression == Compression::zlib
                           ? static_cast<const void*>(st.compressed.data())
                           : tensors[i].data;
     if (st.stored_size()) std::memcpy(out->data() + offsets[i], src, st.stored_size());
   }
+  std::memset(out->data() + end, 0, file_size - kTrailerSize - end);
 
   std::vector<uint8_t> trailer;
   ByteWriter t(&trailer);

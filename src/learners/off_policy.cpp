@@ -22,20 +22,20 @@ void check_off_policy_settings(const OffPolicySettings& o, const ArchConfig& a,
 namespace {
 
 // total_buffer_size, after checking that the replay buffer fits in memory before it is
-// allocated: its bytes, and with checkpoints twice more (the saver's copy of the state and the
-// encoded file).
+// allocated: its bytes, and with checkpoints three times more (the saver's copy of the state,
+// the deflated chunks it keeps, and the encoded file).
 size_t checked_capacity(const Config& cfg, const OffPolicySettings& s, size_t obs_dim,
                         size_t action_dim) {
   const uint64_t capacity = static_cast<uint64_t>(s.total_buffer_size);
   const uint64_t per_transition = 2 * obs_dim * 4 + (action_dim ? action_dim * 4 : 4) + 4 + 1;
   const uint64_t buffer = capacity * per_transition;
-  const uint64_t copies = cfg.checkpointing.save_model ? 3 : 1;
+  const uint64_t copies = cfg.checkpointing.save_model ? 4 : 1;
   const uint64_t available = available_memory_bytes();
   if (available > 0 && buffer * copies > available)
     throw ConfigError("system.total_buffer_size = " + std::to_string(capacity) + " needs " +
                       memory_size(buffer * copies) + " (" + std::to_string(buffer * copies) +
                       " bytes: " + memory_size(buffer) + " of replay buffer" +
-                      (copies > 1 ? ", twice more for each checkpoint" : "") +
+                      (copies > 1 ? ", three times more for checkpoints" : "") +
                       "), but this machine has " + memory_size(available) + " available: lower it");
   return static_cast<size_t>(capacity);
 }

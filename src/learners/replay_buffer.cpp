@@ -32,6 +32,7 @@ void ReplayBuffer::add(const float* obs, const float* next_obs, int32_t action,
   terminated_[i] = terminated ? 1 : 0;
   pos_ = (pos_ + 1) % capacity_;
   if (size_ < capacity_) ++size_;
+  ++adds_;
 }
 
 void ReplayBuffer::sample(Pcg64& rng, size_t batch, uint32_t* indices) const {
@@ -45,6 +46,7 @@ bool ReplayBuffer::consistent() const {
 
 void ReplayBuffer::append_tensors(TensorList& out, const std::string& prefix) {
   const uint64_t cap = capacity_;
+  const size_t first = out.size();
   out.push_back(tensor_ref(prefix + "obs", obs_.data(), {cap, obs_dim_}));
   out.push_back(tensor_ref(prefix + "next_obs", next_obs_.data(), {cap, obs_dim_}));
   if (action_dim_ == 0)
@@ -53,6 +55,7 @@ void ReplayBuffer::append_tensors(TensorList& out, const std::string& prefix) {
     out.push_back(tensor_ref(prefix + "action", cont_actions_.data(), {cap, action_dim_}));
   out.push_back(tensor_ref(prefix + "reward", rewards_.data(), {cap}));
   out.push_back(tensor_ref(prefix + "terminated", terminated_.data(), {cap}));
+  for (size_t i = first; i < out.size(); ++i) out[i].rows = &rows_;
   out.push_back(tensor_ref(prefix + "pos", &pos_, {}));
   out.push_back(tensor_ref(prefix + "size", &size_, {}));
 }

@@ -17,6 +17,9 @@ class ReplayBuffer {
  public:
   // action_dim 0 = one discrete action (int32) per transition; > 0 = that many floats.
   ReplayBuffer(size_t capacity, size_t obs_dim, size_t action_dim);
+  // Its tensors point at rows_, which points into the buffer.
+  ReplayBuffer(const ReplayBuffer&) = delete;
+  ReplayBuffer& operator=(const ReplayBuffer&) = delete;
 
   // Adds one transition; next_obs is the true next observation (the final one when the
   // episode ended), terminated says whether to bootstrap from it.
@@ -39,7 +42,9 @@ class ReplayBuffer {
   // False when restored counters are impossible (a damaged or foreign checkpoint).
   bool consistent() const;
 
-  // Every array plus the write position and fill level, as "<prefix>obs", ...
+  // Every array plus the write position and fill level, as "<prefix>obs", ...; the arrays
+  // say that add() writes them row by row in ring order (TensorRef::rows), so that a saver
+  // copies only the transitions added since its last copy.
   void append_tensors(TensorList& out, const std::string& prefix);
 
  private:
@@ -48,6 +53,8 @@ class ReplayBuffer {
   std::vector<int32_t> actions_;
   std::vector<uint8_t> terminated_;
   uint64_t pos_ = 0, size_ = 0;
+  uint64_t adds_ = 0;  // add() calls of this object (not state: a restore leaves it)
+  const RowRing rows_{&adds_, &pos_};
 };
 
 // Per environment, a queue of its last steps; a transition enters the buffer once its n-step

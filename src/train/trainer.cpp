@@ -296,6 +296,7 @@ TrainSummary Trainer::Impl::end(TrainOutcome outcome) {
           ? static_cast<double>(summary_.timesteps - start_timestep_) / summary_.wall_seconds
           : 0;
   summary_.peak_resident_bytes = peak_resident_bytes();
+  if (saver_) summary_.saving = saver_->stats();
   {
     std::lock_guard<std::mutex> lock(logger_mutex_);
     logger_->sync();

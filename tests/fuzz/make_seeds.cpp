@@ -1,5 +1,6 @@
 // Writes small valid checkpoint files into a folder: the fuzzer's starting corpus. They cover
-// every dtype, ranks 0 to 4, empty tensors, raw and compressed data and the empty list.
+// every dtype, ranks 0 to 4, empty tensors, raw and compressed data, the empty list, and a
+// tensor written in chunks (a ChunkCache's zlib stream of separately deflated pieces).
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -56,6 +57,21 @@ int main(int argc, char** argv) {
         !write(std::string(argv[1]) + "/seed_" + std::to_string(seed) + ".ckpt", bytes)) {
       std::fprintf(stderr, "make_seeds: cannot write seed %llu\n",
                    static_cast<unsigned long long>(seed));
+      return 1;
+    }
+    ++written;
+  }
+  {
+    // Three chunks and a part, mostly zeros with a few values: a few hundred bytes stored.
+    std::vector<Tensor> ts(1);
+    ts[0] = {"buffer/obs", DType::f32, {50000, 1}, std::vector<uint8_t>(200000, 0)};
+    for (size_t b = 0; b < ts[0].bytes.size(); b += 997) ts[0].bytes[b] = static_cast<uint8_t>(b);
+    ChunkCache cache;
+    cache.track(ts[0].name);
+    std::vector<uint8_t> bytes;
+    if (!encode_checkpoint(meta, tensor_refs(ts), 6, &bytes, &cache).ok() ||
+        !write(std::string(argv[1]) + "/seed_chunked.ckpt", bytes)) {
+      std::fprintf(stderr, "make_seeds: cannot write the chunked seed\n");
       return 1;
     }
     ++written;
