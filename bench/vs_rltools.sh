@@ -10,7 +10,7 @@
 # src/rl/environments/pendulum/td3/cpu/standalone.cpp, named sac_openblas and td3_openblas
 # (with -DRL_TOOLS_BACKEND_ENABLE_OPENBLAS -DRL_TOOLS_BACKEND_ENABLE_BLAS -lopenblas) and
 # sac_noblas and td3_noblas (without); missing ones are skipped. NOBLAS_ROUNDS (default 1)
-# limits the slow no-BLAS builds. OPENBLAS_NUM_THREADS is set to 1 (RLtools asks for it).
+# limits the slow no-BLAS builds; EDGERL_EXTRA adds overrides (arch.num_threads=1: one core). OPENBLAS_NUM_THREADS is set to 1 (RLtools asks for it).
 set -eu
 bin=${1:?usage: vs_rltools.sh path/to/edgerl RLTOOLS_BIN_DIR [rounds]}
 rlt=${2:?usage: vs_rltools.sh path/to/edgerl RLTOOLS_BIN_DIR [rounds]}
@@ -39,7 +39,7 @@ for r in $(seq 1 "$rounds"); do
   for algo in sac td3; do
     # shellcheck disable=SC2086
     run "edgerl_$algo" "$bin" train --config "builtin:${algo}_pendulum.ini" \
-      logger.base_exp_path="$out/runs" $quiet
+      logger.base_exp_path="$out/runs" $quiet ${EDGERL_EXTRA:-}
     [ -x "$rlt/${algo}_openblas" ] && run "rltools_${algo}_openblas" "$rlt/${algo}_openblas"
     if [ "$r" -le "$noblas_rounds" ] && [ -x "$rlt/${algo}_noblas" ]; then
       run "rltools_${algo}_noblas" "$rlt/${algo}_noblas"
