@@ -39,7 +39,8 @@ class WorkerPool {
   template <class F>
   void for_each(size_t n, F&& f) {
     using Fn = std::remove_reference_t<F>;
-    run(n, [](void* c, size_t i) { (*static_cast<Fn*>(c))(i); }, &f);
+    run(
+        n, [](void* c, size_t i) { (*static_cast<Fn*>(c))(i); }, &f);
   }
 
   // Two callables side by side: a() and b(), each on whichever thread claims it.
