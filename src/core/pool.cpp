@@ -59,7 +59,9 @@ void WorkerPool::claim_and_run(uint32_t job) noexcept {
   for (;;) {
     if (job_of(c) != job) return;
     const size_t i = static_cast<size_t>(c & 0xffffffffu);
-    if (i >= n_) return;  // n_ is this job's: it cannot change before this job finished
+    // n_ may already be the next job's (this one's tasks were all claimed and done): then the
+    // compare-exchange below fails on the job number. Atomic, so that read is not a race.
+    if (i >= n_.load(std::memory_order_relaxed)) return;
     if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel,
                                       std::memory_order_acquire))
       continue;
@@ -84,7 +86,7 @@ void WorkerPool::run(size_t n, void (*fn)(void*, size_t), void* ctx) {
   }
   fn_ = fn;
   ctx_ = ctx;
-  n_ = n;
+  n_.store(n, std::memory_order_relaxed);  // published by claim_'s store below
   finished_.store(0, std::memory_order_relaxed);
   const uint32_t job = job_of(claim_.load(std::memory_order_relaxed)) + 1;
   claim_.store(static_cast<uint64_t>(job) << 32);  // seq_cst: before the sleepers_ read

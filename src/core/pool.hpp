@@ -67,7 +67,7 @@ class WorkerPool {
   // The job: written by run() before it publishes the job's number in claim_.
   void (*fn_)(void*, size_t) = nullptr;
   void* ctx_ = nullptr;
-  size_t n_ = 0;
+  std::atomic<size_t> n_{0};
   // (job number << 32) | next unclaimed task: a claim is a compare-exchange on both, so a
   // thread that looked at an earlier job can never claim a task of a later one.
   std::atomic<uint64_t> claim_{0};
