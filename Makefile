@@ -69,7 +69,7 @@ endif
 ifeq ($(FMA),1)
   FMA_SRCS := $(shell cat src/fma-sources.txt)
   override CPPFLAGS += -DEDGERL_FMA=1
-  $(FMA_SRCS:%.cpp=$(BUILD)/obj/%.o): FMA_FLAGS := -ffp-contract=fast $(if $(filter x86_64,$(shell uname -m)),-mfma)
+  $(FMA_SRCS:%.cpp=$(BUILD)/obj/%.o): FMA_FLAGS := -ffp-contract=fast $(if $(findstring x86_64,$(shell $(CXX) -dumpmachine)),-mfma)
 endif
 
 DEB_PACKAGES := g++ make pkg-config libxtensor-dev libinih-dev zlib1g-dev doctest-dev \

@@ -103,9 +103,6 @@ bool sets_threads(const std::vector<std::string>& args) {
 
 // Runs the sweep's unfinished runs here, `jobs` at a time.
 int run_local(const SweepSpec& spec, const std::vector<SweepRun>& runs, int jobs) {
-  const int cores = std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
-  const int threads =
-      std::max(1, cores / std::min(jobs, std::max<int>(1, static_cast<int>(runs.size()))));
   FileSystem& fs = posix_fs();
   std::vector<const SweepRun*> todo;
   size_t done = 0, failed = 0, busy = 0;
@@ -118,6 +115,11 @@ int run_local(const SweepSpec& spec, const std::vector<SweepRun>& runs, int jobs
     else
       todo.push_back(&r);
   }
+  // The runs at once share the cores: each gets its part (1 when there are more runs than
+  // cores).
+  const int cores = std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
+  const int at_once = std::max(1, std::min(jobs, static_cast<int>(todo.size())));
+  const int threads = std::max(1, cores / at_once);
   const Status logs = create_dirs(fs, join_path(spec.out, "logs"));
   if (!logs.ok()) throw RunError("cannot create the sweep's log folder: " + logs.message());
   const std::string edgerl = self_path();
@@ -153,7 +155,6 @@ int run_local(const SweepSpec& spec, const std::vector<SweepRun>& runs, int jobs
       const SweepRun* r = todo[next++];
       std::vector<std::string> args = train_args(spec, *r);
       args.insert(args.begin(), {"edgerl", "train"});
-      // jobs runs share the cores: each gets its part (1 when there are more runs than cores).
       if (!sets_threads(args)) args.push_back("arch.num_threads=" + std::to_string(threads));
       const std::string log = join_path(join_path(spec.out, "logs"), r->id + ".log");
       std::fflush(stdout);
