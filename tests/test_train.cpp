@@ -7,7 +7,10 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <map>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "edgerl/checkpoint.hpp"
@@ -39,12 +42,20 @@ Config short_run(const std::string& base, std::vector<std::string> extra = {}) {
   return load_config_text(builtin_config_text("ppo_cartpole.ini"), "ppo_cartpole.ini", o);
 }
 
-// A fixed wall clock and a monotonic one that ticks per call: the same bytes on every run.
+// A fixed wall clock and a monotonic one that ticks per call, in each thread on its own (the
+// evaluation thread times itself while the loop learns): the same bytes on every run.
 Clock fixed_clock() {
+  struct Ticks {
+    std::mutex mutex;
+    std::map<std::thread::id, double> t;
+  };
   Clock c;
   c.wall = [] { return 1.8e9; };
-  auto t = std::make_shared<double>(0);
-  c.monotonic = [t] { return *t += 0.125; };
+  auto ticks = std::make_shared<Ticks>();
+  c.monotonic = [ticks] {
+    std::lock_guard<std::mutex> lock(ticks->mutex);
+    return ticks->t[std::this_thread::get_id()] += 0.125;
+  };
   return c;
 }
 

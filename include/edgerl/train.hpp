@@ -27,7 +27,8 @@ struct TrainOptions {
   FileSystem* fs = nullptr;  // checkpoints, logs, summary, locks; null = posix_fs()
   Clock clock;               // log and checkpoint times, run ids, durations
   // Asked after every update and every evaluation: true = stop at the next point where the
-  // whole state can be saved (the CLI's signal flag). Empty: never.
+  // whole state can be saved (the CLI's signal flag). Empty: never. With more than one thread
+  // (arch.num_threads) the evaluation thread asks it too: it must be thread-safe.
   std::function<bool()> stop_requested;
   // Resume even when the config differs from the checkpoint's in keys that change what
   // training computes: a warning instead of a RunError; the new values are stored.

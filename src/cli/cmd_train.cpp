@@ -2,6 +2,7 @@
 // onto the checkpointing keys, runs the training loop (src/train/) and says how it ended.
 #include <signal.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -40,13 +41,15 @@ const char* kHelp =
     "(earlier checkpoints stay valid). Two processes never share a run folder.\n"
     "\n";
 
-volatile std::sig_atomic_t g_signal = 0;  // the first stop signal received
-volatile std::sig_atomic_t g_signals = 0;
+// Lock-free atomics: safe in a signal handler, and read by the training and evaluation threads.
+std::atomic<int> g_signal{0};  // the first stop signal received
+std::atomic<int> g_signals{0};
+static_assert(std::atomic<int>::is_always_lock_free, "a signal handler needs lock-free atomics");
 
 extern "C" void on_stop_signal(int sig) {
-  if (g_signal == 0) g_signal = sig;
-  g_signals = g_signals + 1;
-  if (g_signals >= 2) {
+  int none = 0;
+  g_signal.compare_exchange_strong(none, sig);
+  if (g_signals.fetch_add(1) + 1 >= 2) {
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     sigaction(sig, &dfl, nullptr);  // a third signal ends the process at once
@@ -140,15 +143,14 @@ int cmd_train(const Args& args) {
   install_stop_handlers();
   TrainOptions opt;
   opt.allow_config_change = allow_change;
-  bool announced = false;
+  std::atomic<bool> announced{false};
   opt.stop_requested = [&announced] {
     if (g_signal == 0) return false;
-    if (!announced) {
+    if (!announced.exchange(true)) {
       std::fprintf(stderr,
                    "edgerl train: %s: stopping after this update and saving a checkpoint "
                    "(a third signal ends it at once)\n",
                    signal_name(g_signal));
-      announced = true;
     }
     return true;
   };

@@ -75,8 +75,9 @@ const std::vector<Field>& config_fields() {
       EDGERL_FIELD("arch", "absolute_metric", Bool, arch.absolute_metric, 0, 0, {}, evaluation,
                    "final evaluation with 10x the episodes"),
       EDGERL_FIELD("arch", "num_threads", Int, arch.num_threads, 0, 256, {}, none,
-                   "threads of one run; 0 = all cores, at most what the learner uses "
-                   "(the results are the same bits for every count)"),
+                   "threads of one run; 0 = all cores, at most what the learner uses; with "
+                   "2 or more an interval's evaluation and checkpoint overlap the next "
+                   "interval's learning (the results are the same bits for every count)"),
       // [env], [env.scenario], [env.kwargs]
       EDGERL_FIELD("env", "env_name", Choice, env.env_name, 0, 0,
                    (std::vector<const char*>{"classic_control"}), training, "environment suite"),

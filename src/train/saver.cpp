@@ -31,23 +31,34 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 SaveResult BackgroundSaver::submit(int64_t timestep, int64_t eval_step, const TensorList& state,
                                    double episode_return, bool force) {
+  SaveResult previous = hand_over(state);
+  queue(timestep, eval_step, episode_return, force);
+  return previous;
+}
+
+SaveResult BackgroundSaver::hand_over(const TensorList& state) {
   const auto start = std::chrono::steady_clock::now();
   SaveResult previous = wait();
   snapshot(state);
+  const double took = seconds_since(start);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stats_.handovers++ == 0) {
+    stats_.first_handover_seconds = took;
+  } else {
+    stats_.handover_seconds += took;
+    stats_.max_handover_seconds = std::max(stats_.max_handover_seconds, took);
+  }
+  return previous;
+}
+
+void BackgroundSaver::queue(int64_t timestep, int64_t eval_step, double episode_return,
+                            bool force) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     job_ = Job{timestep, eval_step, episode_return, force};
     pending_ = true;
-    const double took = seconds_since(start);
-    if (stats_.handovers++ == 0) {
-      stats_.first_handover_seconds = took;
-    } else {
-      stats_.handover_seconds += took;
-      stats_.max_handover_seconds = std::max(stats_.max_handover_seconds, took);
-    }
   }
   cv_.notify_all();
-  return previous;
 }
 
 SaveStats BackgroundSaver::stats() {

@@ -37,6 +37,12 @@ class BackgroundSaver {
   // it copied before may change only as their TensorRef::rows say.
   SaveResult submit(int64_t timestep, int64_t eval_step, const TensorList& state,
                     double episode_return, bool force = false);
+  // submit() in two halves, for a save that must wait for something the state's copy must
+  // not: hand_over() waits for the previous save and copies `state` (its result is returned);
+  // queue() then starts the save of that copy, from any thread. queue() may be called again
+  // after wait() to save the same copy once more (a forced save after a skipped one).
+  SaveResult hand_over(const TensorList& state);
+  void queue(int64_t timestep, int64_t eval_step, double episode_return, bool force);
   // Waits for the save in flight, if any, and returns its result.
   SaveResult wait();
   // What the hand-overs and the saves finished so far cost.

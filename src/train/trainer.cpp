@@ -5,12 +5,18 @@
 #include "edgerl/train.hpp"
 
 #include <cmath>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <thread>
+#include <utility>
 
 #include "core/memory.hpp"
+#include "core/pool.hpp"
 #include "edgerl/checkpoint.hpp"
 #include "edgerl/evaluator.hpp"
 #include "edgerl/io.hpp"
@@ -37,6 +43,75 @@ const char* outcome_name(TrainOutcome o) {
   return "finished";
 }
 
+// Runs one task at a time on a thread of its own, made once; or, without a thread, runs it at
+// once in start(). The evaluation of an interval runs here while the next interval learns.
+class TaskThread {
+ public:
+  explicit TaskThread(bool threaded) {
+    if (threaded) thread_ = std::thread([this] { loop(); });
+  }
+  ~TaskThread() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  TaskThread(const TaskThread&) = delete;
+  TaskThread& operator=(const TaskThread&) = delete;
+
+  // The previous task must have been waited for.
+  void start(std::function<void()> task) {
+    if (!thread_.joinable()) {
+      task();
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      task_ = std::move(task);
+      busy_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  // Waits for the task started last; rethrows what it threw.
+  void wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [this] { return !busy_; });
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+  }
+
+ private:
+  void loop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || busy_; });
+      if (!busy_) return;
+      std::function<void()> task = std::move(task_);
+      lock.unlock();
+      try {
+        task();
+      } catch (...) {
+        lock.lock();
+        error_ = std::current_exception();
+        lock.unlock();
+      }
+      lock.lock();
+      busy_ = false;
+      cv_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::function<void()> task_;
+  bool busy_ = false, stop_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;  // last: starts after everything it uses exists
+};
+
 }  // namespace
 
 EvalOptions eval_options(const Config& cfg) {
@@ -58,13 +133,24 @@ class Trainer::Impl {
     bool complete = true;  // false: stopped inside the interval
   };
 
+  // An interval whose evaluation, EVAL and throughput rows and checkpoint are still to come:
+  // they run on evaluator_ while the next interval learns.
+  struct Closing {
+    int64_t eval_step = -1;  // -1: none
+    int64_t timestep = 0;
+    Throughput tp;
+    EvalResult result;
+  };
+
   const Counters& counters() const { return system_->counters(); }
   bool stop_requested() const { return opt_.stop_requested && opt_.stop_requested(); }
   Learned learn(Throughput* tp);
+  EvalResult evaluate_policy(Policy& policy, int64_t key, int64_t episodes, Throughput* tp);
   EvalResult evaluate_policy(int64_t key, int64_t episodes, Throughput* tp);
-  void log(const Metrics& metrics, LogEvent event, int64_t eval_step);
-  void log_throughput(const Throughput& tp, int64_t eval_step);
-  bool checkpoint(int64_t eval_step, double episode_return, bool force);
+  void log(const Metrics& metrics, LogEvent event, int64_t timestep, int64_t eval_step);
+  bool start_closing(int64_t eval_step, const Throughput& tp);
+  void close(Policy& policy);
+  void await_closing();
   bool save_failed(const SaveResult& r);
 
   TrainSummary finish(EvalResult last);
@@ -103,6 +189,9 @@ class Trainer::Impl {
   std::vector<std::string> early_notes_;  // note()s before the logger existed
   std::string resumed_line_;              // "resumed from ...", printed once the run can start
   std::unique_ptr<BackgroundSaver> saver_;
+  Closing closing_;
+  // Last: its thread may use everything above until it is joined.
+  TaskThread evaluator_;
 };
 
 Trainer::Trainer(const Config& cfg, TrainOptions options)
@@ -121,7 +210,8 @@ Trainer::Impl::Impl(const Config& cfg, TrainOptions options)
       opt_(std::move(options)),
       fs_(opt_.fs ? *opt_.fs : posix_fs()),
       start_(opt_.clock.monotonic()),
-      system_(make_system(cfg_)) {
+      system_(make_system(cfg_)),
+      evaluator_(WorkerPool::threads_for(cfg_.arch.num_threads, 2) > 1) {
   system_->append_tensors(state_);
   setup_runs();
   start_timestep_ = counters().timestep;
@@ -133,24 +223,26 @@ Trainer::Impl::Impl(const Config& cfg, TrainOptions options)
   if (ckpt_) saver_ = std::make_unique<BackgroundSaver>(*ckpt_, *logger_, logger_mutex_);
 }
 
-// The loop, as Stoix's: num_evaluation times learn, log, evaluate, log, checkpoint.
+// The loop, as Stoix's: num_evaluation times learn, log, evaluate, log, checkpoint. With a
+// thread to spare the evaluation of an interval, its rows and its checkpoint (close()) run
+// while the next interval learns: the learner's state was copied for the saver and the policy
+// for the evaluator, and the rows are logged in the same order, so nothing changes but the time.
 TrainSummary Trainer::Impl::run() {
   if (finished_) return already_finished();
-  EvalResult last;
-  for (int64_t step = counters().eval_step; step < cfg_.arch.num_evaluation; ++step) {
+  const int64_t last_step = cfg_.arch.num_evaluation - 1;
+  for (int64_t step = counters().eval_step; step <= last_step; ++step) {
     Throughput tp;
     const Learned out = learn(&tp);  // updates_per_eval updates, unless stopped inside
+    await_closing();
     if (!out.complete) return stop_inside_interval(step);
-    log(out.act, LogEvent::ACT, step);
-    log(out.train, LogEvent::TRAIN, step);
-    last = evaluate_policy(step, cfg_.arch.num_eval_episodes, &tp);
-    log(last.metrics(), LogEvent::EVAL, step);
-    log_throughput(tp, step);
-    const bool stop = stop_requested() && step + 1 < cfg_.arch.num_evaluation;
-    if (!checkpoint(step, last.mean_return, stop)) return end(TrainOutcome::save_failed);
-    if (stop) return stopped();
+    log(out.act, LogEvent::ACT, counters().timestep, step);
+    log(out.train, LogEvent::TRAIN, counters().timestep, step);
+    if (!start_closing(step, tp)) return end(TrainOutcome::save_failed);
+    if (stop_requested() && step < last_step) return stopped();
   }
-  return finish(std::move(last));
+  await_closing();
+  // Empty when this process learned nothing (resumed at the run's end): finish() evaluates.
+  return finish(closing_.eval_step >= 0 ? std::move(closing_.result) : EvalResult{});
 }
 
 Trainer::Impl::Learned Trainer::Impl::learn(Throughput* tp) {
@@ -163,10 +255,10 @@ Trainer::Impl::Learned Trainer::Impl::learn(Throughput* tp) {
   return out;
 }
 
-EvalResult Trainer::Impl::evaluate_policy(int64_t key, int64_t episodes, Throughput* tp) {
+EvalResult Trainer::Impl::evaluate_policy(Policy& policy, int64_t key, int64_t episodes,
+                                          Throughput* tp) {
   const double t0 = opt_.clock.monotonic();
-  const std::unique_ptr<Policy> policy = system_->policy();
-  EvalResult r = evaluate(*policy, eval_options(cfg_), episodes, static_cast<uint64_t>(key));
+  EvalResult r = evaluate(policy, eval_options(cfg_), episodes, static_cast<uint64_t>(key));
   if (tp) {
     tp->eval_seconds = opt_.clock.monotonic() - t0;
     tp->eval_steps = r.steps;
@@ -174,23 +266,49 @@ EvalResult Trainer::Impl::evaluate_policy(int64_t key, int64_t episodes, Through
   return r;
 }
 
-void Trainer::Impl::log(const Metrics& metrics, LogEvent event, int64_t eval_step) {
+EvalResult Trainer::Impl::evaluate_policy(int64_t key, int64_t episodes, Throughput* tp) {
+  const std::unique_ptr<Policy> policy = system_->policy();
+  return evaluate_policy(*policy, key, episodes, tp);
+}
+
+void Trainer::Impl::log(const Metrics& metrics, LogEvent event, int64_t timestep,
+                        int64_t eval_step) {
   if (metrics.empty()) return;  // e.g. ACT when no episode ended
   std::lock_guard<std::mutex> lock(logger_mutex_);
-  logger_->log(metrics, counters().timestep, eval_step, event);
+  logger_->log(metrics, timestep, eval_step, event);
 }
 
-void Trainer::Impl::log_throughput(const Throughput& tp, int64_t eval_step) {
-  std::lock_guard<std::mutex> lock(logger_mutex_);
-  logger_->log_throughput(tp, counters().timestep, eval_step);
+// The end of interval `eval_step`, just learned: copies the state for the saver and the policy
+// for the evaluation, and starts close() on the evaluator. False: the previous save failed
+// with on_save_error = abort.
+bool Trainer::Impl::start_closing(int64_t eval_step, const Throughput& tp) {
+  if (saver_ && save_failed(saver_->hand_over(state_))) return false;
+  closing_.eval_step = eval_step;
+  closing_.timestep = counters().timestep;
+  closing_.tp = tp;
+  std::shared_ptr<Policy> policy = system_->policy();
+  evaluator_.start([this, policy] { close(*policy); });
+  return true;
 }
 
-// Hands the state to the saver (which saves when due, or when forced). False when training
-// must stop: the previous save failed with on_save_error = abort.
-bool Trainer::Impl::checkpoint(int64_t eval_step, double episode_return, bool force) {
-  if (!saver_) return true;
-  return !save_failed(
-      saver_->submit(counters().timestep, eval_step, state_, episode_return, force));
+// On the evaluator: the interval's evaluation, its EVAL and throughput rows, then its
+// checkpoint (when due, or forced by a stop that came before it).
+void Trainer::Impl::close(Policy& policy) {
+  Closing& c = closing_;
+  c.result = evaluate_policy(policy, c.eval_step, cfg_.arch.num_eval_episodes, &c.tp);
+  log(c.result.metrics(), LogEvent::EVAL, c.timestep, c.eval_step);
+  {
+    std::lock_guard<std::mutex> lock(logger_mutex_);
+    logger_->log_throughput(c.tp, c.timestep, c.eval_step);
+  }
+  const bool force = stop_requested() && c.eval_step + 1 < cfg_.arch.num_evaluation;
+  if (saver_) saver_->queue(c.timestep, c.eval_step, c.result.mean_return, force);
+}
+
+// Waits for the interval that is closing, if any (its save's result comes at the next
+// hand-over or wait()).
+void Trainer::Impl::await_closing() {
+  if (closing_.eval_step >= 0) evaluator_.wait();
 }
 
 bool Trainer::Impl::save_failed(const SaveResult& r) {
@@ -241,7 +359,12 @@ TrainSummary Trainer::Impl::stop_inside_interval(int64_t eval_step) {
 
 // Stopped after an interval whose save was forced.
 TrainSummary Trainer::Impl::stopped() {
-  const SaveResult r = saver_ ? saver_->wait() : SaveResult{};
+  await_closing();
+  SaveResult r = saver_ ? saver_->wait() : SaveResult{};
+  if (r.skipped) {  // the stop came after the closing interval chose not to save
+    saver_->queue(closing_.timestep, closing_.eval_step, closing_.result.mean_return, true);
+    r = saver_->wait();
+  }
   if (r.saved) summary_.stop_checkpoint = r.path;
   if (r.abort) return end(TrainOutcome::save_failed);
   return end(TrainOutcome::stopped);
