@@ -1,5 +1,5 @@
-// The small static binaries' (make static, make cross) replacements for three entry points of
-// glibc 2.36's static libc.a that pull in code edgerl never runs (about 57 kB on x86-64):
+// The small static binaries' (make static, make cross) replacements for entry points of glibc
+// 2.36's static libc.a that pull in code edgerl never runs (about 140 kB on x86-64):
 //
 // - __dcgettext, dcgettext and gettext: message translation. assert, strerror and the printf
 //   family's %m ask for a translation of their English text, and libstdc++'s exception
@@ -13,14 +13,24 @@
 //   gconv/*.so, which links the whole static dlopen (dl-open, dl-close, dl-deps, dlsym, ...).
 //   The conversions the "C" locale uses are built in and do not load a module; with these, a
 //   request for another character set fails as if no module were installed.
+// - __libc_resp: the thread's resolver state pointer, which pthread_create sets for each new
+//   thread. glibc defines it in res_libc.o next to res_init, and so every program with a thread
+//   links the DNS resolver's set-up: /etc/resolv.conf and /etc/host.conf parsing, netlink
+//   interface queries, and through host.conf's warnings the wide-character printf (86 kB on
+//   x86-64). edgerl resolves no names. This definition starts, as glibc's does, at a zeroed
+//   state (glibc's _res) for the main thread, so resolver code would run the same if it were
+//   linked; anything that needs the rest of res_libc.o (res_init, _res) fails the link with a
+//   duplicate definition.
 //
-// The last two are glibc's internal names, so everything here is defined only for glibc 2.36
-// (Debian 12, every target of make cross); with another glibc this file is empty and the
-// binary links glibc's own code. A glibc that defined them next to a symbol edgerl needs
-// would fail the link (a duplicate definition), never run differently.
+// __gconv_find_shlib, __gconv_release_shlib and __libc_resp are glibc's internal names, so
+// everything here is defined only for glibc 2.36 (Debian 12, every target of make cross); with
+// another glibc this file is empty and the binary links glibc's own code. A glibc that defined them
+// next to a symbol edgerl needs would fail the link (a duplicate definition), never run
+// differently.
 #include <assert.h>   // the declarations these definitions must match
 #include <errno.h>    // program_invocation_short_name
 #include <libintl.h>  // gettext, dcgettext
+#include <resolv.h>   // struct __res_state
 
 #include <cstdio>
 #include <cstdlib>
@@ -55,6 +65,14 @@ void* __gconv_find_shlib(const char* /*name*/) {
 
 void __gconv_release_shlib(void* /*handle*/) {}
 
+}  // extern "C"
+
+namespace {
+struct __res_state main_thread_resolver_state;  // zeroed, like glibc's _res
+}  // namespace
+
+extern "C" {
+__thread struct __res_state* __libc_resp = &main_thread_resolver_state;
 }  // extern "C"
 
 #endif
