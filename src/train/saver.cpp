@@ -5,11 +5,6 @@
 #include <cstring>
 #include <new>
 
-#if defined(__linux__)
-#include <pthread.h>
-#include <sched.h>
-#endif
-
 namespace edgerl {
 
 BackgroundSaver::BackgroundSaver(Checkpointer& ckpt, Logger& logger, std::mutex& logger_mutex)
@@ -41,27 +36,6 @@ SaveResult BackgroundSaver::submit(int64_t timestep, int64_t eval_step, const Te
   return previous;
 }
 
-// The saver's thread is background work: while training runs it takes only CPU time no
-// training thread wants (Linux's SCHED_IDLE), so on a machine whose cores the learner keeps
-// busy a save slows training by what the training thread itself does (its copy), not by the
-// saver's deflate, CRCs and writes. Whenever the training thread waits for a save it gives the
-// saver its normal priority back, so a save at a stop or at the end is as fast as ever; an
-// unprivileged process that may not raise a thread's priority (RLIMIT_NICE) leaves it idle,
-// and the waiting training thread's core is then what the saver runs on.
-void BackgroundSaver::set_idle(bool idle) {
-#if defined(__linux__) && defined(SCHED_IDLE)
-  if (idle == idle_ || !can_change_priority_) return;
-  sched_param p{};
-  p.sched_priority = 0;
-  if (pthread_setschedparam(thread_.native_handle(), idle ? SCHED_IDLE : SCHED_OTHER, &p) == 0)
-    idle_ = idle;
-  else
-    can_change_priority_ = false;  // e.g. EPERM raising it back: it stays as it is
-#else
-  (void)idle;
-#endif
-}
-
 SaveResult BackgroundSaver::hand_over(const TensorList& state) {
   const auto start = std::chrono::steady_clock::now();
   SaveResult previous = wait();
@@ -81,7 +55,6 @@ void BackgroundSaver::queue(int64_t timestep, int64_t eval_step, double episode_
                             bool force) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    set_idle(true);
     job_ = Job{timestep, eval_step, episode_return, force};
     pending_ = true;
   }
@@ -95,7 +68,6 @@ SaveStats BackgroundSaver::stats() {
 
 SaveResult BackgroundSaver::wait() {
   std::unique_lock<std::mutex> lock(mutex_);
-  if (pending_) set_idle(false);
   cv_.wait(lock, [this] { return !pending_; });
   SaveResult r = std::move(result_);
   result_ = SaveResult{};

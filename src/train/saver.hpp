@@ -72,7 +72,6 @@ class BackgroundSaver {
   void copy_rows(Mirror& m, uint64_t first, uint64_t count);
 
   void run();
-  void set_idle(bool idle);  // under mutex_
 
   Checkpointer& ckpt_;
   Logger& logger_;
@@ -86,8 +85,6 @@ class BackgroundSaver {
   bool pending_ = false, stop_ = false;
   SaveResult result_;
   SaveStats stats_;     // the saves' part under mutex_
-  bool idle_ = false;   // the thread's scheduling policy is SCHED_IDLE (under mutex_)
-  bool can_change_priority_ = true;
   std::thread thread_;  // last: starts after everything it uses exists
 };
 
