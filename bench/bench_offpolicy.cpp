@@ -276,11 +276,20 @@ void print_overhead(const char* what, const TrainSummary& base, const TrainSumma
   const double later = static_cast<double>(std::max<int64_t>(v.handovers - 1, 1));
   std::printf(
       "    %lld saves of %.1f MiB; training thread per hand-over %.2f ms (mean after the first, "
-      "longest %.2f ms; the first %.1f ms); saver thread per save %.0f ms (longest %.0f ms)\n",
+      "longest %.2f ms; the first %.1f ms); saver thread per save %.0f ms (longest %.0f ms), "
+      "of it CPU %.1f ms\n",
       static_cast<long long>(v.saves), v.last_bytes / 1048576.0, v.handover_seconds / later * 1e3,
       v.max_handover_seconds * 1e3, v.first_handover_seconds * 1e3,
-      v.saves ? v.save_seconds / static_cast<double>(v.saves) * 1e3 : 0.0,
-      v.max_save_seconds * 1e3);
+      v.saves ? v.save_seconds / static_cast<double>(v.saves) * 1e3 : 0.0, v.max_save_seconds * 1e3,
+      v.saves ? v.save_cpu_seconds / static_cast<double>(v.saves) * 1e3 : 0.0);
+  // The saves' share of the machine: what they take from training when no core is spare.
+  const double cores = static_cast<double>(std::max(1, all.threads));
+  std::printf(
+      "    training thread's hand-overs %.2f%% of the run; the saver's CPU %.2f%% of %d "
+      "thread%s' time\n",
+      100.0 * (v.handover_seconds + v.first_handover_seconds) / all.wall_seconds,
+      100.0 * v.save_cpu_seconds / (cores * all.wall_seconds), all.threads,
+      all.threads == 1 ? "" : "s");
 }
 
 // What checkpoints (every evaluation) and CSV + TensorBoard logs add to td3_pendulum.ini with

@@ -55,6 +55,9 @@ struct SaveStats {
   // The saver thread's time for them (logs made durable, encode, write, fsyncs, rotation).
   double save_seconds = 0;
   double max_save_seconds = 0;
+  // The CPU time the saver thread used for them (its own, kernel included; not the disk's
+  // wait): what the saves can take from training on a machine with no core to spare.
+  double save_cpu_seconds = 0;
   uint64_t last_bytes = 0;  // the last file's size
 };
 

@@ -1,5 +1,8 @@
 #include "core/pool.hpp"
 
+#if defined(__linux__)
+#include <pthread.h>
+#endif
 #include <sched.h>
 
 #include <algorithm>
@@ -41,6 +44,14 @@ WorkerPool::~WorkerPool() {
   }
   wake_.notify_all();
   for (std::thread& t : workers_) t.join();
+}
+
+void name_this_thread(const char* name) {
+#if defined(__linux__)
+  pthread_setname_np(pthread_self(), name);
+#else
+  (void)name;
+#endif
 }
 
 int WorkerPool::threads_for(int64_t requested, int useful) {
@@ -109,6 +120,7 @@ void WorkerPool::run(size_t n, void (*fn)(void*, size_t), void* ctx) {
 }
 
 void WorkerPool::work() {
+  name_this_thread("edgerl-worker");
   uint32_t seen = 0;  // the constructor's job: a thread that starts late still sees later ones
   for (;;) {
     uint32_t job = job_of(claim_.load(std::memory_order_acquire));

@@ -81,4 +81,8 @@ class WorkerPool {
   std::atomic<int> sleepers_{0};
 };
 
+// Names the calling thread (as `top -H`, `ps -L` and perf show it), at most 15 characters;
+// does nothing where threads have no names.
+void name_this_thread(const char* name);
+
 }  // namespace edgerl

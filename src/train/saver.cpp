@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <new>
+
+#include "core/pool.hpp"
 
 namespace edgerl {
 
@@ -25,6 +28,16 @@ constexpr uint64_t kPage = 4096;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The calling thread's CPU time (user and system), 0 where there is no such clock.
+double thread_cpu_seconds() {
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+  timespec ts{};
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+#endif
+  return 0;
 }
 
 }  // namespace
@@ -144,6 +157,7 @@ void BackgroundSaver::copy_rows(Mirror& m, uint64_t first, uint64_t count) {
 }
 
 void BackgroundSaver::run() {
+  name_this_thread("edgerl-saver");
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     cv_.wait(lock, [this] { return stop_ || pending_; });
@@ -151,17 +165,19 @@ void BackgroundSaver::run() {
     const Job job = job_;
     lock.unlock();
     const auto start = std::chrono::steady_clock::now();
+    const double cpu_start = thread_cpu_seconds();
     {
       std::lock_guard<std::mutex> log_lock(logger_mutex_);
       logger_.sync();
     }
     SaveResult r =
         ckpt_.save(job.timestep, job.eval_step, views_, job.episode_return, job.force, &chunks_);
-    const double took = seconds_since(start);
+    const double took = seconds_since(start), cpu = thread_cpu_seconds() - cpu_start;
     lock.lock();
     if (r.saved) {
       stats_.saves += 1;
       stats_.save_seconds += took;
+      stats_.save_cpu_seconds += cpu;
       stats_.max_save_seconds = std::max(stats_.max_save_seconds, took);
       stats_.last_bytes = r.bytes;
     }

@@ -85,6 +85,7 @@ class TaskThread {
 
  private:
   void loop() {
+    name_this_thread("edgerl-eval");
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
       cv_.wait(lock, [this] { return stop_ || busy_; });
