@@ -9,7 +9,9 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "core/text.hpp"
@@ -132,6 +134,58 @@ Status check_encodable(const CheckpointMeta& meta, const TensorList& tensors, in
   return Status();
 }
 
+// compress2()'s bytes from one deflate stream kept across calls: deflateReset() makes it start
+// as a fresh one (same parameters as compress2: zlib wrapper, 15-bit window, memLevel 8), so
+// the output is the same, without compress2's ~270 KB allocation and release per call (whose
+// return to the kernel also flushes the other cores' TLBs, i.e. interrupts training).
+class Compressor {
+ public:
+  Compressor() = default;
+  Compressor(const Compressor&) = delete;
+  Compressor& operator=(const Compressor&) = delete;
+  ~Compressor() {
+    if (level_ >= 0) ::deflateEnd(&z_);
+  }
+
+  // As compress2(out, len, in, n, level): true when it all fitted (*len = the bytes written).
+  bool compress(uint8_t* out, uLongf* len, const uint8_t* in, uint64_t n, int level) {
+    if (level_ != level) {
+      if (level_ >= 0) ::deflateEnd(&z_);
+      level_ = -1;
+      z_ = z_stream{};
+      if (::deflateInit(&z_, level) != Z_OK) return false;
+      level_ = level;
+    } else if (::deflateReset(&z_) != Z_OK) {
+      return false;
+    }
+    constexpr uint64_t kMax = std::numeric_limits<uInt>::max();
+    uint64_t in_left = n, out_left = *len;
+    z_.next_in = const_cast<Bytef*>(in);
+    z_.avail_in = 0;
+    z_.next_out = out;
+    z_.avail_out = 0;
+    int r = Z_OK;
+    while (r == Z_OK) {
+      if (z_.avail_out == 0) {
+        if (out_left == 0) break;
+        z_.avail_out = static_cast<uInt>(std::min(out_left, kMax));
+        out_left -= z_.avail_out;
+      }
+      if (z_.avail_in == 0 && in_left > 0) {
+        z_.avail_in = static_cast<uInt>(std::min(in_left, kMax));
+        in_left -= z_.avail_in;
+      }
+      r = ::deflate(&z_, in_left > 0 ? Z_NO_FLUSH : Z_FINISH);
+    }
+    *len = static_cast<uLongf>(z_.total_out);
+    return r == Z_STREAM_END;
+  }
+
+ private:
+  z_stream z_{};
+  int level_ = -1;  // the level z_ is set up for; -1: not set up
+};
+
 }  // namespace
 
 struct ChunkCache::Impl {
@@ -158,7 +212,8 @@ struct ChunkCache::Impl {
   int zeros_level = -1;
   bool zeros_deflatable = false;
   z_stream z{};
-  int z_level = -1;  // the level `z` is set up for; -1: not set up
+  int z_level = -1;   // the level `z` is set up for; -1: not set up
+  Compressor probes;  // the probes' compress2, and whole small tensors'
   ~Impl() {
     if (z_level >= 0) ::deflateEnd(&z);
   }
@@ -199,7 +254,7 @@ uint64_t probe_slices(uint64_t n, uint64_t starts[3]) {
   return slice;
 }
 
-bool probe_says_compress(const uint8_t* raw, uint64_t n, int level) {
+bool probe_says_compress(Compressor& z, const uint8_t* raw, uint64_t n, int level) {
   if (n <= kCkptProbeAbove) return true;
   uint64_t starts[3];
   const uint64_t slice = probe_slices(n, starts);
@@ -207,26 +262,25 @@ bool probe_says_compress(const uint8_t* raw, uint64_t n, int level) {
   uint64_t in = 0, out = 0;
   for (uint64_t start : starts) {
     uLongf len = static_cast<uLongf>(buf.size());
-    if (::compress2(buf.data(), &len, raw + start, static_cast<uLong>(slice), level) != Z_OK)
-      return false;
+    if (!z.compress(buf.data(), &len, raw + start, slice, level)) return false;
     in += slice;
     out += len;
   }
   return out <= in - in / 8;
 }
 
-StoredTensor store(const TensorRef& t, int level) {
+StoredTensor store(const TensorRef& t, int level, Compressor& z) {
   StoredTensor s;
   checked_raw_size(t.shape, t.dtype, &s.raw_size);
   const uint8_t* raw = static_cast<const uint8_t*>(t.data);
   s.crc = crc32_of(0, raw, s.raw_size);
   s.stored_crc = s.crc;
   if (level == 0 || s.raw_size < kCkptMinCompressBytes ||
-      !probe_says_compress(raw, s.raw_size, level))
+      !probe_says_compress(z, raw, s.raw_size, level))
     return s;
   uLongf n = ::compressBound(static_cast<uLong>(s.raw_size));
   s.compressed.resize(n);
-  if (::compress2(s.compressed.data(), &n, raw, static_cast<uLong>(s.raw_size), level) == Z_OK &&
+  if (z.compress(s.compressed.data(), &n, raw, s.raw_size, level) &&
       n <= s.raw_size - s.raw_size / 8) {
     s.compressed.resize(n);
     s.compression = Compression::zlib;
@@ -305,7 +359,8 @@ void build_chunk_from(ChunkCache::Impl& c, Chunk& k, const uint8_t* p, uint64_t 
                       bool try_deflate) {
   k.crc = crc32_of(0, p, n);
   k.adler = static_cast<uint32_t>(::adler32(1, p, static_cast<uInt>(n)));
-  k.deflated = try_deflate && n >= kCkptMinCompressBytes && probe_says_compress(p, n, level) &&
+  k.deflated = try_deflate && n >= kCkptMinCompressBytes &&
+               probe_says_compress(c.probes, p, n, level) &&
                deflate_piece(c, p, n, level, &k.bytes) && k.bytes.size() <= n - n / 8;
   if (k.deflated) {
     k.stored_size = k.bytes.size();
@@ -349,7 +404,8 @@ StoredTensor store_chunked(const TensorRef& t, int level, ChunkCache::Impl& c, C
   }
   const uint8_t* raw = static_cast<const uint8_t*>(t.data);
   const bool may_compress = level > 0 && s.raw_size >= kCkptMinCompressBytes;
-  if (may_compress && e.probe < 0) e.probe = probe_says_compress(raw, s.raw_size, level) ? 1 : 0;
+  if (may_compress && e.probe < 0)
+    e.probe = probe_says_compress(c.probes, raw, s.raw_size, level) ? 1 : 0;
   const int probe = may_compress ? e.probe : 0;
   if (e.chunks_probe != probe)
     for (Chunk& k : e.chunks) k.valid = false;
@@ -472,6 +528,9 @@ Status encode_checkpoint(const CheckpointMeta& meta, const TensorList& tensors,
 
   std::vector<StoredTensor> stored;
   stored.reserve(tensors.size());
+  std::unique_ptr<Compressor> own;  // without a cache, one stream for this file
+  if (!cache) own = std::make_unique<Compressor>();
+  Compressor& z = cache ? cache->impl_->probes : *own;
   for (const TensorRef& t : tensors) {
     ChunkEntry* tracked = nullptr;
     if (cache) {
@@ -479,7 +538,7 @@ Status encode_checkpoint(const CheckpointMeta& meta, const TensorList& tensors,
       if (it != cache->impl_->entries.end()) tracked = &it->second;
     }
     stored.push_back(tracked ? store_chunked(t, compression_level, *cache->impl_, *tracked)
-                             : store(t, compression_level));
+                             : store(t, compression_level, z));
   }
 
   // The header's length does not depend on the offsets' values, so it comes first and the
