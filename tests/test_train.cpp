@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -64,7 +65,7 @@ struct Run {
   std::string err;  // the warnings (the checkpointer's news of each save left out)
 };
 
-Run train_on(FileSystem& fs, const Config& cfg) {
+Run train_on(FileSystem& fs, const Config& cfg, std::function<bool()> stop = {}) {
   FILE* null = std::fopen("/dev/null", "w");
   FILE* err = std::tmpfile();
   TrainOptions opt;
@@ -72,6 +73,7 @@ Run train_on(FileSystem& fs, const Config& cfg) {
   opt.err = err;
   opt.fs = &fs;
   opt.clock = fixed_clock();
+  opt.stop_requested = std::move(stop);
   Run r;
   r.summary = train(cfg, opt);
   std::fflush(err);
@@ -252,6 +254,46 @@ TEST_CASE("train: a failed save with on_save_error = abort stops training, resum
   check_same_tensors(ckpt_path(dir.path(), 3), ref.ckpt(3));
   CHECK(slurp(log_path(dir.path(), "eval.csv")) == ref.log("eval.csv"));
   CHECK(slurp(log_path(dir.path(), "train.csv")) == ref.log("train.csv"));
+}
+
+// The loop asks stop_requested after each update but an interval's last, once while the
+// interval closes (evaluation, rows, checkpoint: may the save be forced?) and once after. A
+// stop at that last question, when the closing interval's save was not due, must still save
+// that interval (forced), and the run must resume to the reference's end.
+TEST_CASE("train: a stop just after an interval whose save was not due still saves it") {
+  const Reference& ref = reference();
+  const std::vector<std::string> rare = {"arch.num_threads=1",  // the closing runs in place
+                                         "logger.checkpointing.save_args.save_interval_steps=100"};
+  int64_t asked = 0;
+  {
+    TempDir dir;
+    FaultFs fs;
+    fs.skip_syncs = true;
+    const Run r = train_on(fs, short_run(dir.path(), rare), [&asked] { return ++asked < 0; });
+    REQUIRE(r.summary.outcome == TrainOutcome::finished);
+  }
+  REQUIRE(asked % 4 == 0);  // the same questions in each of the 4 intervals
+  const int64_t per_interval = asked / 4;
+  TempDir dir;
+  FaultFs fs;
+  fs.skip_syncs = true;
+  int64_t n = 0;
+  const Run r =
+      train_on(fs, short_run(dir.path(), rare), [&n, per_interval] { return ++n >= per_interval; });
+  CHECK(r.summary.outcome == TrainOutcome::stopped);
+  CHECK(r.summary.timesteps == 20480 / 4);
+  CHECK(r.summary.stop_checkpoint == ckpt_path(dir.path(), 0));
+  check_same_tensors(ckpt_path(dir.path(), 0), ref.ckpt(0));
+  FaultFs healthy;
+  healthy.skip_syncs = true;
+  const Run resumed =
+      train_on(healthy, short_run(dir.path(), {"logger.checkpointing.load_model=true"}));
+  CHECK(resumed.summary.timesteps == 20480);
+  check_same_tensors(ckpt_path(dir.path(), 3), ref.ckpt(3));
+  for (const char* f : {"eval.csv", "train.csv", "act.csv"}) {
+    CAPTURE(f);
+    CHECK(slurp(log_path(dir.path(), f)) == ref.log(f));
+  }
 }
 
 TEST_CASE("train: a crash and a power cut anywhere lose nothing that a resume cannot redo") {
