@@ -154,6 +154,20 @@ const Reference& reference() {
   return r;
 }
 
+// Resumes the run in `base` on a healthy disk: it must end as the reference did, its last
+// checkpoint's tensors and its logs byte for byte.
+void resume_matches_reference(const std::string& base, const Reference& ref) {
+  FaultFs healthy;
+  healthy.skip_syncs = true;
+  const Run resumed = train_on(healthy, short_run(base, {"logger.checkpointing.load_model=true"}));
+  CHECK(resumed.summary.timesteps == 20480);
+  check_same_tensors(ckpt_path(base, 3), ref.ckpt(3));
+  for (const char* f : {"eval.csv", "train.csv", "act.csv"}) {
+    CAPTURE(f);
+    CHECK(slurp(log_path(base, f)) == ref.log(f));
+  }
+}
+
 }  // namespace
 
 TEST_CASE("train: the uninterrupted reference run wrote every log and checkpoint") {
@@ -284,16 +298,7 @@ TEST_CASE("train: a stop just after an interval whose save was not due still sav
   CHECK(r.summary.timesteps == 20480 / 4);
   CHECK(r.summary.stop_checkpoint == ckpt_path(dir.path(), 0));
   check_same_tensors(ckpt_path(dir.path(), 0), ref.ckpt(0));
-  FaultFs healthy;
-  healthy.skip_syncs = true;
-  const Run resumed =
-      train_on(healthy, short_run(dir.path(), {"logger.checkpointing.load_model=true"}));
-  CHECK(resumed.summary.timesteps == 20480);
-  check_same_tensors(ckpt_path(dir.path(), 3), ref.ckpt(3));
-  for (const char* f : {"eval.csv", "train.csv", "act.csv"}) {
-    CAPTURE(f);
-    CHECK(slurp(log_path(dir.path(), f)) == ref.log(f));
-  }
+  resume_matches_reference(dir.path(), ref);
 }
 
 TEST_CASE("train: a crash and a power cut anywhere lose nothing that a resume cannot redo") {
@@ -316,8 +321,6 @@ TEST_CASE("train: a crash and a power cut anywhere lose nothing that a resume ca
       fs.power_loss();  // and what was not synced is gone
     }
     // Resume from whatever survived (or start again when nothing did), on a healthy disk.
-    FaultFs healthy;
-    healthy.skip_syncs = true;
     RunListing listing;
     const bool has_checkpoint =
         list_run(posix_fs(), dir.path() + "/checkpoints/ff_ppo/run", &listing).ok() &&
@@ -327,14 +330,7 @@ TEST_CASE("train: a crash and a power cut anywhere lose nothing that a resume ca
       CHECK_MESSAGE(verify_checkpoint_file(posix_fs(), c.path, &info).ok(), c.path);
     }
     if (!has_checkpoint) continue;  // nothing to resume: a fresh start is the reference itself
-    const Run resumed =
-        train_on(healthy, short_run(dir.path(), {"logger.checkpointing.load_model=true"}));
-    CHECK(resumed.summary.timesteps == 20480);
-    check_same_tensors(ckpt_path(dir.path(), 3), ref.ckpt(3));
-    for (const char* f : {"eval.csv", "train.csv", "act.csv"}) {
-      CAPTURE(f);
-      CHECK(slurp(log_path(dir.path(), f)) == ref.log(f));
-    }
+    resume_matches_reference(dir.path(), ref);
     ++resumed_runs;
   }
   CHECK(resumed_runs >= 3);  // most crash points leave a checkpoint to resume from

@@ -134,57 +134,68 @@ Status check_encodable(const CheckpointMeta& meta, const TensorList& tensors, in
   return Status();
 }
 
-// compress2()'s bytes from one deflate stream kept across calls: deflateReset() makes it start
-// as a fresh one (same parameters as compress2: zlib wrapper, 15-bit window, memLevel 8), so
-// the output is the same, without compress2's ~270 KB allocation and release per call (whose
-// return to the kernel also flushes the other cores' TLBs, i.e. interrupts training).
-class Compressor {
+// A deflate stream kept across uses: start() sets it up for (level, window_bits) the first
+// time and after a change, else deflateReset()s it, which makes it start as a fresh one (the
+// same output) without deflateInit's ~270 KB allocation and release (whose return to the
+// kernel also flushes the other cores' TLBs, i.e. interrupts training).
+class DeflateStream {
  public:
-  Compressor() = default;
-  Compressor(const Compressor&) = delete;
-  Compressor& operator=(const Compressor&) = delete;
-  ~Compressor() {
+  DeflateStream() = default;
+  DeflateStream(const DeflateStream&) = delete;
+  DeflateStream& operator=(const DeflateStream&) = delete;
+  ~DeflateStream() {
     if (level_ >= 0) ::deflateEnd(&z_);
   }
 
-  // As compress2(out, len, in, n, level): true when it all fitted (*len = the bytes written).
-  bool compress(uint8_t* out, uLongf* len, const uint8_t* in, uint64_t n, int level) {
-    if (level_ != level) {
-      if (level_ >= 0) ::deflateEnd(&z_);
-      level_ = -1;
-      z_ = z_stream{};
-      if (::deflateInit(&z_, level) != Z_OK) return false;
-      level_ = level;
-    } else if (::deflateReset(&z_) != Z_OK) {
-      return false;
-    }
-    constexpr uint64_t kMax = std::numeric_limits<uInt>::max();
-    uint64_t in_left = n, out_left = *len;
-    z_.next_in = const_cast<Bytef*>(in);
-    z_.avail_in = 0;
-    z_.next_out = out;
-    z_.avail_out = 0;
-    int r = Z_OK;
-    while (r == Z_OK) {
-      if (z_.avail_out == 0) {
-        if (out_left == 0) break;
-        z_.avail_out = static_cast<uInt>(std::min(out_left, kMax));
-        out_left -= z_.avail_out;
-      }
-      if (z_.avail_in == 0 && in_left > 0) {
-        z_.avail_in = static_cast<uInt>(std::min(in_left, kMax));
-        in_left -= z_.avail_in;
-      }
-      r = ::deflate(&z_, in_left > 0 ? Z_NO_FLUSH : Z_FINISH);
-    }
-    *len = static_cast<uLongf>(z_.total_out);
-    return r == Z_STREAM_END;
+  // The stream, ready for new input; nullptr when zlib cannot set it up.
+  z_stream* start(int level, int window_bits) {
+    if (level_ == level && window_bits_ == window_bits)
+      return ::deflateReset(&z_) == Z_OK ? &z_ : nullptr;
+    if (level_ >= 0) ::deflateEnd(&z_);
+    level_ = -1;
+    z_ = z_stream{};
+    if (::deflateInit2(&z_, level, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+      return nullptr;
+    level_ = level;
+    window_bits_ = window_bits;
+    return &z_;
   }
 
  private:
   z_stream z_{};
   int level_ = -1;  // the level z_ is set up for; -1: not set up
+  int window_bits_ = 0;
 };
+
+// As compress2(out, len, in, n, level), whose stream parameters these are (zlib wrapper,
+// 15-bit window, memLevel 8, so the same bytes), on a kept stream: true when it all fitted
+// (*len = the bytes written).
+bool compress(DeflateStream& d, uint8_t* out, uLongf* len, const uint8_t* in, uint64_t n,
+              int level) {
+  z_stream* z = d.start(level, 15);
+  if (!z) return false;
+  constexpr uint64_t kMax = std::numeric_limits<uInt>::max();
+  uint64_t in_left = n, out_left = *len;
+  z->next_in = const_cast<Bytef*>(in);
+  z->avail_in = 0;
+  z->next_out = out;
+  z->avail_out = 0;
+  int r = Z_OK;
+  while (r == Z_OK) {
+    if (z->avail_out == 0) {
+      if (out_left == 0) break;
+      z->avail_out = static_cast<uInt>(std::min(out_left, kMax));
+      out_left -= z->avail_out;
+    }
+    if (z->avail_in == 0 && in_left > 0) {
+      z->avail_in = static_cast<uInt>(std::min(in_left, kMax));
+      in_left -= z->avail_in;
+    }
+    r = ::deflate(z, in_left > 0 ? Z_NO_FLUSH : Z_FINISH);
+  }
+  *len = static_cast<uLongf>(z->total_out);
+  return r == Z_STREAM_END;
+}
 
 }  // namespace
 
@@ -211,12 +222,8 @@ struct ChunkCache::Impl {
   Chunk zeros;
   int zeros_level = -1;
   bool zeros_deflatable = false;
-  z_stream z{};
-  int z_level = -1;   // the level `z` is set up for; -1: not set up
-  Compressor probes;  // the probes' compress2, and whole small tensors'
-  ~Impl() {
-    if (z_level >= 0) ::deflateEnd(&z);
-  }
+  DeflateStream chunk_stream;  // raw deflate, for the chunks
+  DeflateStream probes;        // compress(): the probes, and whole small tensors
 };
 
 namespace {
@@ -254,7 +261,7 @@ uint64_t probe_slices(uint64_t n, uint64_t starts[3]) {
   return slice;
 }
 
-bool probe_says_compress(Compressor& z, const uint8_t* raw, uint64_t n, int level) {
+bool probe_says_compress(DeflateStream& z, const uint8_t* raw, uint64_t n, int level) {
   if (n <= kCkptProbeAbove) return true;
   uint64_t starts[3];
   const uint64_t slice = probe_slices(n, starts);
@@ -262,14 +269,14 @@ bool probe_says_compress(Compressor& z, const uint8_t* raw, uint64_t n, int leve
   uint64_t in = 0, out = 0;
   for (uint64_t start : starts) {
     uLongf len = static_cast<uLongf>(buf.size());
-    if (!z.compress(buf.data(), &len, raw + start, slice, level)) return false;
+    if (!compress(z, buf.data(), &len, raw + start, slice, level)) return false;
     in += slice;
     out += len;
   }
   return out <= in - in / 8;
 }
 
-StoredTensor store(const TensorRef& t, int level, Compressor& z) {
+StoredTensor store(const TensorRef& t, int level, DeflateStream& z) {
   StoredTensor s;
   checked_raw_size(t.shape, t.dtype, &s.raw_size);
   const uint8_t* raw = static_cast<const uint8_t*>(t.data);
@@ -280,7 +287,7 @@ StoredTensor store(const TensorRef& t, int level, Compressor& z) {
     return s;
   uLongf n = ::compressBound(static_cast<uLong>(s.raw_size));
   s.compressed.resize(n);
-  if (z.compress(s.compressed.data(), &n, raw, s.raw_size, level) &&
+  if (compress(z, s.compressed.data(), &n, raw, s.raw_size, level) &&
       n <= s.raw_size - s.raw_size / 8) {
     s.compressed.resize(n);
     s.compression = Compression::zlib;
@@ -323,30 +330,23 @@ void stored_block_header(uint64_t n, uint8_t out[5]) {
 // Deflates n bytes without history into non-final blocks ending on a byte boundary.
 bool deflate_piece(ChunkCache::Impl& c, const uint8_t* p, size_t n, int level,
                    std::vector<uint8_t>* out) {
-  if (c.z_level != level) {
-    if (c.z_level >= 0) ::deflateEnd(&c.z);
-    c.z = z_stream{};
-    c.z_level = -1;
-    if (::deflateInit2(&c.z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
-    c.z_level = level;
-  } else if (::deflateReset(&c.z) != Z_OK) {
-    return false;
-  }
-  out->resize(::deflateBound(&c.z, static_cast<uLong>(n)) + 16);
-  c.z.next_in = const_cast<Bytef*>(p);
-  c.z.avail_in = static_cast<uInt>(n);
+  z_stream* z = c.chunk_stream.start(level, -15);
+  if (!z) return false;
+  out->resize(::deflateBound(z, static_cast<uLong>(n)) + 16);
+  z->next_in = const_cast<Bytef*>(p);
+  z->avail_in = static_cast<uInt>(n);
   size_t done = 0;
   for (;;) {
-    c.z.next_out = out->data() + done;
-    c.z.avail_out = static_cast<uInt>(out->size() - done);
-    const int rc = ::deflate(&c.z, Z_SYNC_FLUSH);
-    done = out->size() - c.z.avail_out;
+    z->next_out = out->data() + done;
+    z->avail_out = static_cast<uInt>(out->size() - done);
+    const int rc = ::deflate(z, Z_SYNC_FLUSH);
+    done = out->size() - z->avail_out;
     if (rc != Z_OK && rc != Z_BUF_ERROR) return false;
-    if (c.z.avail_out != 0) break;
+    if (z->avail_out != 0) break;
     out->resize(out->size() * 2);
   }
   out->resize(done);
-  return c.z.avail_in == 0;
+  return z->avail_in == 0;
 }
 
 bool is_zero(const uint8_t* p, uint64_t n) {
@@ -528,9 +528,9 @@ Status encode_checkpoint(const CheckpointMeta& meta, const TensorList& tensors,
 
   std::vector<StoredTensor> stored;
   stored.reserve(tensors.size());
-  std::unique_ptr<Compressor> own;  // without a cache, one stream for this file
-  if (!cache) own = std::make_unique<Compressor>();
-  Compressor& z = cache ? cache->impl_->probes : *own;
+  std::unique_ptr<DeflateStream> own;  // without a cache, one stream for this file
+  if (!cache) own = std::make_unique<DeflateStream>();
+  DeflateStream& z = cache ? cache->impl_->probes : *own;
   for (const TensorRef& t : tensors) {
     ChunkEntry* tracked = nullptr;
     if (cache) {
