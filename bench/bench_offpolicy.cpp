@@ -22,6 +22,7 @@
 
 #include "bench.hpp"
 #include "edgerl/checkpoint.hpp"
+#include "edgerl/clock.hpp"
 #include "edgerl/config.hpp"
 #include "edgerl/system.hpp"
 #include "edgerl/train.hpp"
@@ -216,14 +217,16 @@ void bench_full_buffer_save() {
       cache.changed(t.name, first * row, (first + 1000) * row);
     }
   };
-  std::vector<double> cold, warm, load;
+  std::vector<double> cold, warm, warm_cpu, load;
   uint64_t bytes = 0;
   int64_t step = 0;
   auto save = [&](edgerl::ChunkCache& cache, std::vector<double>& times) {
     double t0 = edgerl::bench::now_seconds();
+    const double cpu0 = edgerl::thread_cpu_seconds();
     const edgerl::SaveResult sr = c->save(step, step, state, -150.0, false, &cache);
     ++step;
     times.push_back(edgerl::bench::now_seconds() - t0);
+    if (&times == &warm) warm_cpu.push_back(edgerl::thread_cpu_seconds() - cpu0);
     if (!sr.saved) {
       std::printf("  save failed: %s\n", sr.status.message().c_str());
       return false;
@@ -249,10 +252,11 @@ void bench_full_buffer_save() {
   }
   std::printf(
       "  state %.1f MiB raw, file %.1f MiB; load %.0f ms (median of 11). Save (encode, write, "
-      "fsync): first %.0f ms, then with 1,000 transitions changed %.0f ms (medians of 6 and 5); "
-      "copying the whole state would take the training thread %.1f ms (median of 7)\n",
+      "fsync): first %.0f ms, then with 1,000 transitions changed %.0f ms, of it CPU %.1f ms "
+      "(medians of 6 and 5); copying the whole state would take the training thread %.1f ms "
+      "(median of 7)\n",
       raw / 1048576.0, bytes / 1048576.0, median(load) * 1e3, median(cold) * 1e3,
-      median(warm) * 1e3, median(whole_copy) * 1e3);
+      median(warm) * 1e3, median(warm_cpu) * 1e3, median(whole_copy) * 1e3);
 }
 
 TrainSummary best_resumed(int reps, const Config& cfg, const std::string& seed_dir,

@@ -14,6 +14,10 @@ double system_wall_clock();
 using MonotonicClock = std::function<double()>;
 double system_monotonic_clock();
 
+// The calling thread's CPU time in seconds (user and system), 0 where the OS has no such
+// clock: what a background thread's work costs the machine, apart from its waits.
+double thread_cpu_seconds();
+
 struct Clock {
   WallClock wall = system_wall_clock;
   MonotonicClock monotonic = system_monotonic_clock;

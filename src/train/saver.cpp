@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <ctime>
 #include <new>
 
 #include "core/pool.hpp"
+#include "edgerl/clock.hpp"
 
 namespace edgerl {
 
@@ -28,16 +28,6 @@ constexpr uint64_t kPage = 4096;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-// The calling thread's CPU time (user and system), 0 where there is no such clock.
-double thread_cpu_seconds() {
-#if defined(CLOCK_THREAD_CPUTIME_ID)
-  timespec ts{};
-  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
-    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-#endif
-  return 0;
 }
 
 }  // namespace
