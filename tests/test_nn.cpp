@@ -177,6 +177,45 @@ TEST_CASE("detmath handles zeros, infinities, NaN and subnormals") {
   CHECK(dm::softplus(-1000.0) == 0.0);
 }
 
+template <class T>
+void check_tanh_array_bits() {
+  // Lengths around the stage block (256), values over every range tanh() treats apart: tiny
+  // and subnormal, the polynomial's range, beyond the clamp, infinities and NaN.
+  const T inf = std::numeric_limits<T>::infinity();
+  const T specials[] = {T(0),
+                        -T(0),
+                        T(1e-40),
+                        -T(1e-30),
+                        T(19.99),
+                        T(20),
+                        T(20.01),
+                        T(1e30),
+                        -inf,
+                        inf,
+                        std::numeric_limits<T>::quiet_NaN()};
+  for (size_t n :
+       {size_t(0), size_t(1), size_t(15), size_t(255), size_t(256), size_t(257), size_t(600)}) {
+    std::vector<T> x(n);
+    uint64_t state = 0x9e3779b97f4a7c15ull + n;
+    for (size_t i = 0; i < n; ++i) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      const double u = static_cast<double>(state >> 11) / 9007199254740992.0;  // [0, 1)
+      x[i] = i % 13 == 0 ? specials[(i / 13) % 11] : static_cast<T>((u - 0.5) * 12.0);
+    }
+    std::vector<T> y = x;
+    dm::tanh_array(y.data(), n);
+    for (size_t i = 0; i < n; ++i) {
+      const T want = dm::tanh(x[i]);
+      CHECK(std::memcmp(&y[i], &want, sizeof(T)) == 0);
+    }
+  }
+}
+
+TEST_CASE("tanh_array gives tanh's bits element by element, across its stage blocks") {
+  check_tanh_array_bits<float>();
+  check_tanh_array_bits<double>();
+}
+
 TEST_CASE("Mlp lays out W[in][out] then b[out] per layer in one buffer") {
   edgerl::NetworkConfig cfg;
   cfg.layer_sizes = {64, 64};

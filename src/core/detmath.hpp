@@ -16,6 +16,7 @@
 // result does not depend on how it is computed. See "sin and cos" below.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -143,30 +144,80 @@ inline T exp(T x) {
   return (p * detail::pow2<T>(n1)) * detail::pow2<T>(n - n1);
 }
 
+namespace detail {
+
+// tanh in three stages, so that tanh_array below can run each stage over a block of elements:
+// (1) 2|x| (clamped) split into n*ln2 + r, returning r and setting s = 2^n; (2) expm1(2|x|) from
+// r and s; (3) the quotient, the sign and the NaN case.
+template <class T>
+inline T tanh_reduce(T x, T& s) {
+  using Tr = Traits<T>;
+  using U = typename Tr::U;
+  using I = typename Tr::I;
+  const U ab = bits_as<U>(x) & ~kSignBit<T>;
+  const U clamp_bits = bits_as<U>(Tr::kTanhClamp);
+  const U over = U(0) - static_cast<U>(ab > clamp_bits);  // all ones for |x| > 20 (or NaN)
+  const T a = bits_as<T>(static_cast<U>((ab & ~over) | (clamp_bits & over)));
+  I n;
+  const T r = reduce_ln2(a + a, n);
+  s = pow2<T>(n);  // n <= 58: 2^n and 2^n - 1 are exact enough
+  return r;
+}
+
+template <class T>
+inline T tanh_expm1(T r, T s) {
+  const T em1 = r + expm1_tail(r);  // expm1(r)
+  return s * em1 + (s - T(1));      // expm1(2|x|)
+}
+
+template <class T>
+inline T tanh_finish(T x, T e) {
+  using U = typename Traits<T>::U;
+  const U xb = bits_as<U>(x);
+  const U ab = xb & ~kSignBit<T>;
+  const U tb = bits_as<U>(e / (e + T(2))) | (xb & kSignBit<T>);
+  const U nan = U(0) - static_cast<U>(ab > kInfBits<T>);
+  return bits_as<T>(static_cast<U>((tb & ~nan) | (xb & nan)));
+}
+
+}  // namespace detail
+
 // tanh(x) = sign(x) * E / (E + 2) with E = expm1(2|x|): no cancellation near 0. The clamp
 // and the NaN case are integer masks rather than selects: a select lets the compiler split
 // off the constant |x| > 20 path as a branch, which stops SSE2 builds from vectorising.
 template <class T>
 inline T tanh(T x) {
-  using Tr = detail::Traits<T>;
-  using U = typename Tr::U;
-  using I = typename Tr::I;
-  constexpr U kSign = U(1) << (sizeof(T) * 8 - 1);
-  constexpr U kInfBits = ((U(1) << (sizeof(T) * 8 - 1 - Tr::kMantBits)) - 1) << Tr::kMantBits;
-  const U xb = detail::bits_as<U>(x);
-  const U ab = xb & ~kSign;
-  const U clamp_bits = detail::bits_as<U>(Tr::kTanhClamp);
-  const U over = U(0) - static_cast<U>(ab > clamp_bits);  // all ones for |x| > 20 (or NaN)
-  const T a = detail::bits_as<T>(static_cast<U>((ab & ~over) | (clamp_bits & over)));
-  I n;
-  const T r = detail::reduce_ln2(a + a, n);
-  const T em1 = r + detail::expm1_tail(r);  // expm1(r)
-  const T s = detail::pow2<T>(n);           // n <= 58: 2^n and 2^n - 1 are exact enough
-  const T e = s * em1 + (s - T(1));         // expm1(2|x|)
-  const U tb = detail::bits_as<U>(e / (e + T(2))) | (xb & kSign);
-  const U nan = U(0) - static_cast<U>(ab > kInfBits);
-  return detail::bits_as<T>(static_cast<U>((tb & ~nan) | (xb & nan)));
+  T s;
+  const T r = detail::tanh_reduce(x, s);
+  return detail::tanh_finish(x, detail::tanh_expm1(r, s));
 }
+
+// y[i] = tanh(y[i]) for i < n, the same bits as tanh() element by element. One vectorised loop
+// over tanh() is a chain of ~30 dependent operations per vector, and the out-of-order core
+// holds too few of those chains at once to keep its units busy; a loop per stage over a block
+// of kTanhBlock elements has short chains, so the same operations run ~1.3x faster (Intel,
+// AVX-512; the stages' intermediates stay in L1).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__AVX512F__)
+// GCC tunes Intel targets for 256-bit vectors (-mprefer-vector-width=256); this loop gains from
+// 512-bit ones, which change no bits (each lane does the same operations).
+#pragma GCC push_options
+#pragma GCC target("prefer-vector-width=512")
+#endif
+template <class T>
+inline void tanh_array(T* y, size_t n) {
+  constexpr size_t kTanhBlock = 256;
+  T r[kTanhBlock], s[kTanhBlock];
+  for (size_t b0 = 0; b0 < n; b0 += kTanhBlock) {
+    const size_t m = n - b0 < kTanhBlock ? n - b0 : kTanhBlock;
+    T* x = y + b0;
+    for (size_t i = 0; i < m; ++i) r[i] = detail::tanh_reduce(x[i], s[i]);
+    for (size_t i = 0; i < m; ++i) r[i] = detail::tanh_expm1(r[i], s[i]);
+    for (size_t i = 0; i < m; ++i) x[i] = detail::tanh_finish(x[i], r[i]);
+  }
+}
+#if defined(__GNUC__) && !defined(__clang__) && defined(__AVX512F__)
+#pragma GCC pop_options
+#endif
 
 // Natural logarithm: log(0) = -inf, log(x < 0) = NaN, log(inf) = inf. Special cases are
 // selected with integer masks (vectorisable, as exp above).

@@ -140,7 +140,7 @@ template <class T>
 void activate(Activation act, T* y, size_t n) {
   switch (act) {
     case Activation::tanh:
-      for (size_t i = 0; i < n; ++i) y[i] = detmath::tanh(y[i]);
+      detmath::tanh_array(y, n);
       break;
     case Activation::relu:
       for (size_t i = 0; i < n; ++i) y[i] = y[i] > T(0) ? y[i] : T(0);
