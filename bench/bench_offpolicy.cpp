@@ -220,13 +220,15 @@ void bench_full_buffer_save() {
   std::vector<double> cold, warm, warm_cpu, load;
   uint64_t bytes = 0;
   int64_t step = 0;
-  auto save = [&](edgerl::ChunkCache& cache, std::vector<double>& times) {
+  // Appends the save's wall time to `times` and, with `cpu`, its CPU time to *cpu.
+  auto save = [&](edgerl::ChunkCache& cache, std::vector<double>& times,
+                  std::vector<double>* cpu = nullptr) {
     double t0 = edgerl::bench::now_seconds();
     const double cpu0 = edgerl::thread_cpu_seconds();
     const edgerl::SaveResult sr = c->save(step, step, state, -150.0, false, &cache);
     ++step;
     times.push_back(edgerl::bench::now_seconds() - t0);
-    if (&times == &warm) warm_cpu.push_back(edgerl::thread_cpu_seconds() - cpu0);
+    if (cpu != nullptr) cpu->push_back(edgerl::thread_cpu_seconds() - cpu0);
     if (!sr.saved) {
       std::printf("  save failed: %s\n", sr.status.message().c_str());
       return false;
@@ -248,7 +250,7 @@ void bench_full_buffer_save() {
   if (!save(cache, cold)) return;
   for (int r = 0; r < 5; ++r) {
     change_rows(cache, r);
-    if (!save(cache, warm)) return;
+    if (!save(cache, warm, &warm_cpu)) return;
   }
   std::printf(
       "  state %.1f MiB raw, file %.1f MiB; load %.0f ms (median of 11). Save (encode, write, "
