@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "edgerl/aligned.hpp"
 #include "edgerl/rng.hpp"
 #include "edgerl/tensor.hpp"
 
@@ -98,16 +99,16 @@ class BasicMlp {
                               size_t batch);
 
   std::vector<Layer> layers_;
-  std::vector<T> params_, grads_;
+  AlignedVector<T> params_, grads_;
   // Workspaces, each [capacity_][width]: the saved input, every hidden layer's output, two
   // gradient buffers; plus the transposed weights used to send gradients backwards.
   size_t capacity_ = 0, max_width_ = 0, batch_ = 0;
-  std::vector<T> input_;
-  std::vector<std::vector<T>> hidden_;
-  std::vector<T> grad_a_, grad_b_, wt_;
+  AlignedVector<T> input_;
+  std::vector<AlignedVector<T>> hidden_;
+  AlignedVector<T> grad_a_, grad_b_, wt_;
   // For the row-sparse products of ReLU layers: the input transposed (weight gradients) and
   // the bit masks of one row's non-zeros.
-  std::vector<T> xt_;
+  AlignedVector<T> xt_;
   std::vector<uint64_t> masks_;
 };
 

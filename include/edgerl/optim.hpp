@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "edgerl/aligned.hpp"
 #include "edgerl/tensor.hpp"
 
 namespace edgerl {
@@ -48,7 +49,7 @@ class Adam {
 
  private:
   AdamOptions options_;
-  std::vector<float> m_, v_;
+  AlignedVector<float> m_, v_;
   int64_t step_ = 0;
 };
 

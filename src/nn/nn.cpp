@@ -8,6 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <type_traits>
+#include <utility>
 
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -38,9 +39,21 @@ constexpr int kTileVecs = 2;
 #endif
 
 template <class T>
+struct IndexOf;
+template <>
+struct IndexOf<float> {
+  using E = int32_t;
+};
+template <>
+struct IndexOf<double> {
+  using E = int64_t;
+};
+
+template <class T>
 struct Simd {
   static constexpr size_t kLanes = kVecBytes / sizeof(T);
   typedef T V __attribute__((vector_size(kVecBytes)));
+  typedef typename IndexOf<T>::E I __attribute__((vector_size(kVecBytes)));  // shuffle masks
 };
 
 template <class T>
@@ -55,8 +68,61 @@ inline void store(T* p, typename Simd<T>::V v) {
   std::memcpy(p, &v, sizeof v);
 }
 
+// relu(v) lane by lane, as the scalar y > 0 ? y : 0 (so -0 and NaN give +0).
+template <class T>
+inline typename Simd<T>::V relu(typename Simd<T>::V v) {
+  using V = typename Simd<T>::V;
+  return v > V{} ? v : V{};
+}
+
+// An L x L block in L vectors transposed in registers (r[i][j] becomes r[j][i]): log2(L)
+// rounds of two-vector shuffles, each swapping the off-diagonal sub-blocks of width G. Only
+// moves numbers, so every target gets the same values.
+template <class T, size_t G, bool Hi, size_t... J>
+constexpr typename Simd<T>::I swap_mask(std::index_sequence<J...>) {
+  constexpr size_t L = Simd<T>::kLanes;
+  using E = typename IndexOf<T>::E;
+  return typename Simd<T>::I{
+      static_cast<E>(Hi ? ((J & G) == 0 ? J + G : L + J) : ((J & G) == 0 ? J : L + J - G))...};
+}
+
+template <class T, size_t G = 1>
+inline void transpose_block(typename Simd<T>::V* r) {
+  constexpr size_t L = Simd<T>::kLanes;
+  if constexpr (G < L) {
+    constexpr typename Simd<T>::I lo = swap_mask<T, G, false>(std::make_index_sequence<L>{});
+    constexpr typename Simd<T>::I hi = swap_mask<T, G, true>(std::make_index_sequence<L>{});
+    for (size_t i = 0; i < L; ++i)
+      if ((i & G) == 0) {
+        const typename Simd<T>::V a = r[i], b = r[i + G];
+        r[i] = __builtin_shuffle(a, b, lo);
+        r[i + G] = __builtin_shuffle(a, b, hi);
+      }
+    transpose_block<T, G * 2>(r);
+  }
+}
+
 // How a product block lands in C.
 enum class Into { store, add_bias, accumulate };  // C = acc | C = acc + bias | C += acc
+
+// c = acc landed into (bias + n: this vector's biases), then relu'd when asked: the activation
+// on the value still in a register (tanh runs afterwards, over whole rows: detmath::tanh_array).
+template <class T>
+inline void land(T* c, typename Simd<T>::V acc, const T* bias, size_t n, Into into,
+                 bool relu_after) {
+  typename Simd<T>::V v = acc;
+  if (into == Into::add_bias) v = acc + load(bias + n);
+  if (into == Into::accumulate) v = load(c) + acc;
+  store(c, relu_after ? relu<T>(v) : v);
+}
+
+template <class T>
+inline T land_scalar(T c, T acc, T bias, Into into, bool relu_after) {
+  T v = acc;
+  if (into == Into::add_bias) v = acc + bias;
+  if (into == Into::accumulate) v = c + acc;
+  return relu_after ? (v > T(0) ? v : T(0)) : v;
+}
 
 // A(m, k) = a[m * a_rs + k * a_cs]; B(k, n) = b[k * ldb + n]; C(m, n) = c[m * ldc + n].
 template <class T>
@@ -72,7 +138,7 @@ struct Operands {
 
 // C(m0.., n0..) for R rows and NV vectors: acc = sum over k = 0..K-1 of A(m, k) * B(k, n).
 template <class T, int R, int NV>
-inline void tile(const Operands<T>& op, size_t m0, size_t n0, size_t K, Into into) {
+inline void tile(const Operands<T>& op, size_t m0, size_t n0, size_t K, Into into, bool relu_after) {
   using V = typename Simd<T>::V;
   constexpr size_t L = Simd<T>::kLanes;
   V acc[R][NV];
@@ -88,29 +154,17 @@ inline void tile(const Operands<T>& op, size_t m0, size_t n0, size_t K, Into int
       for (int v = 0; v < NV; ++v) acc[r][v] += s * bv[v];
     }
   }
-  for (int r = 0; r < R; ++r) {
-    T* c = op.c + (m0 + r) * op.ldc + n0;
-    for (int v = 0; v < NV; ++v) {
-      T* cv = c + v * L;
-      switch (into) {
-        case Into::store:
-          store(cv, acc[r][v]);
-          break;
-        case Into::add_bias:
-          store(cv, acc[r][v] + load(op.bias + n0 + v * L));
-          break;
-        case Into::accumulate:
-          store(cv, load(cv) + acc[r][v]);
-          break;
-      }
-    }
-  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v)
+      land(op.c + (m0 + r) * op.ldc + n0 + v * L, acc[r][v], op.bias, n0 + v * L, into,
+           relu_after);
 }
 
 // The columns left over after whole vectors (fewer than one vector's lanes), same order. One
 // column at a time, so that the R sums stay in registers as independent chains.
 template <class T, int R>
-inline void tail(const Operands<T>& op, size_t m0, size_t n0, size_t N, size_t K, Into into) {
+inline void tail(const Operands<T>& op, size_t m0, size_t n0, size_t N, size_t K, Into into,
+                 bool relu_after) {
   const T* a = op.a + m0 * op.a_rs;
   for (size_t n = n0; n < N; ++n) {
     T acc[R] = {};
@@ -121,44 +175,29 @@ inline void tail(const Operands<T>& op, size_t m0, size_t n0, size_t N, size_t K
     }
     for (int r = 0; r < R; ++r) {
       T& c = op.c[(m0 + r) * op.ldc + n];
-      switch (into) {
-        case Into::store:
-          c = acc[r];
-          break;
-        case Into::add_bias:
-          c = acc[r] + op.bias[n];
-          break;
-        case Into::accumulate:
-          c = c + acc[r];
-          break;
-      }
+      c = land_scalar(c, acc[r], op.bias ? op.bias[n] : T(0), into, relu_after);
     }
   }
 }
 
+// The activation that is not fused into the products' stores (tanh; relu is applied as each
+// value is stored, identity needs nothing).
 template <class T>
-void activate(Activation act, T* y, size_t n) {
-  switch (act) {
-    case Activation::tanh:
-      detmath::tanh_array(y, n);
-      break;
-    case Activation::relu:
-      for (size_t i = 0; i < n; ++i) y[i] = y[i] > T(0) ? y[i] : T(0);
-      break;
-    case Activation::identity:
-      break;
-  }
+void activate_rows(Activation act, T* y, size_t n) {
+  if (act == Activation::tanh) detmath::tanh_array(y, n);
 }
 
-// Rows m0..m0+R of C, then their activation while they are still in L1 (needs ldc == N).
+// Rows m0..m0+R of C, then their tanh while they are still in L1 (needs ldc == N).
 template <class T, int R>
 void row_block(const Operands<T>& op, size_t m0, size_t N, size_t K, Into into, Activation act) {
   constexpr size_t L = Simd<T>::kLanes;
+  const bool r = act == Activation::relu;
   size_t n0 = 0;
-  for (; n0 + kTileVecs * L <= N; n0 += kTileVecs * L) tile<T, R, kTileVecs>(op, m0, n0, K, into);
-  for (; n0 + L <= N; n0 += L) tile<T, R, 1>(op, m0, n0, K, into);
-  if (n0 < N) tail<T, R>(op, m0, n0, N, K, into);
-  activate(act, op.c + m0 * op.ldc, R * N);
+  for (; n0 + kTileVecs * L <= N; n0 += kTileVecs * L)
+    tile<T, R, kTileVecs>(op, m0, n0, K, into, r);
+  for (; n0 + L <= N; n0 += L) tile<T, R, 1>(op, m0, n0, K, into, r);
+  if (n0 < N) tail<T, R>(op, m0, n0, N, K, into, r);
+  activate_rows(act, op.c + m0 * op.ldc, R * N);
 }
 
 template <class T, int R>
@@ -171,8 +210,76 @@ void remainder_rows(const Operands<T>& op, size_t m0, size_t rows, size_t N, siz
   row_block<T, R>(op, m0, N, K, into, act);
 }
 
-// Fewer columns than one vector (a critic's value, a small action): only the scalar tail,
-// whose sums are chains of dependent adds, so more rows go side by side to hide their latency.
+// Products with fewer columns than one vector (a critic's value, a small action) and at most
+// kNarrowMax of them: one vector lane per row of C. L rows of A at a time are read as L x L
+// blocks and transposed in registers, so that each k is one multiply-add per output column for
+// L rows at once; every C(m, n) is still the one sum over ascending k. Needs A's rows
+// contiguous (a_cs == 1).
+constexpr size_t kNarrowMax = 4;
+
+template <class T, size_t N>
+void narrow_rows(const Operands<T>& op, size_t M, size_t K, Into into, Activation act) {
+  using V = typename Simd<T>::V;
+  constexpr size_t L = Simd<T>::kLanes;
+  const bool r = act == Activation::relu;
+  for (size_t m0 = 0; m0 < M; m0 += L) {
+    const size_t rows = std::min(L, M - m0);
+    V acc[N];
+    for (size_t n = 0; n < N; ++n) acc[n] = V{};
+    const T* a = op.a + m0 * op.a_rs;
+    for (size_t k0 = 0; k0 < K; k0 += L) {
+      const size_t cols = std::min(L, K - k0);
+      V blk[L];
+      for (size_t i = 0; i < L; ++i) {
+        if (i < rows && cols == L) {
+          blk[i] = load(a + i * op.a_rs + k0);
+        } else {
+          T part[L] = {};
+          if (i < rows) std::copy_n(a + i * op.a_rs + k0, cols, part);
+          blk[i] = load(part);
+        }
+      }
+      transpose_block<T>(blk);  // blk[j] = A(m0 .. m0 + L, k0 + j)
+      for (size_t j = 0; j < cols; ++j) {
+        const T* bk = op.b + (k0 + j) * op.ldb;
+        for (size_t n = 0; n < N; ++n) acc[n] += blk[j] * bk[n];
+      }
+    }
+    for (size_t n = 0; n < N; ++n) {
+      T lanes[L];
+      store(lanes, acc[n]);
+      for (size_t i = 0; i < rows; ++i) {
+        T& c = op.c[(m0 + i) * op.ldc + n];
+        c = land_scalar(c, lanes[i], op.bias ? op.bias[n] : T(0), into, r);
+      }
+    }
+    activate_rows(act, op.c + m0 * op.ldc, rows * N);
+  }
+}
+
+template <class T>
+bool narrow(const Operands<T>& op, size_t M, size_t N, size_t K, Into into, Activation act) {
+  if (op.a_cs != 1 || op.ldc != N) return false;
+  switch (N) {
+    case 1:
+      narrow_rows<T, 1>(op, M, K, into, act);
+      return true;
+    case 2:
+      narrow_rows<T, 2>(op, M, K, into, act);
+      return true;
+    case 3:
+      narrow_rows<T, 3>(op, M, K, into, act);
+      return true;
+    case 4:
+      narrow_rows<T, 4>(op, M, K, into, act);
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Fewer columns than one vector and no narrow kernel for them: the scalar tail, whose sums are
+// chains of dependent adds, so more rows go side by side to hide their latency.
 constexpr int kNarrowRows = 8;
 
 // C[M][N] (into) A[M][K] * B[K][N], then C = act(C) (only with ldc == N).
@@ -181,9 +288,11 @@ void gemm(const Operands<T>& op, size_t M, size_t N, size_t K, Into into,
           Activation act = Activation::identity) {
   size_t m0 = 0;
   if (N < Simd<T>::kLanes) {
+    if (N <= kNarrowMax && narrow(op, M, N, K, into, act)) return;
+    const bool r = act == Activation::relu;
     for (; m0 + kNarrowRows <= M; m0 += kNarrowRows) {
-      tail<T, kNarrowRows>(op, m0, 0, N, K, into);
-      activate(act, op.c + m0 * op.ldc, kNarrowRows * N);
+      tail<T, kNarrowRows>(op, m0, 0, N, K, into, r);
+      activate_rows(act, op.c + m0 * op.ldc, kNarrowRows * N);
     }
   }
   for (; m0 + kTileRows <= M; m0 += kTileRows) row_block<T, kTileRows>(op, m0, N, K, into, act);
@@ -201,40 +310,24 @@ void gemm(const Operands<T>& op, size_t M, size_t N, size_t K, Into into,
 // build takes the same path, so builds still agree bit for bit.
 
 // dst[c][r] = src[r][c] for r < rows, c < cols (src rows of length lds, dst rows of ldd):
-// 8x8 blocks through registers where AVX is there, plain copies elsewhere (a copy, so every
-// build gets the same numbers).
+// whole L x L blocks through registers, the edges by plain copies (a copy, so every build
+// gets the same numbers).
 template <class T>
 void transpose(const T* src, size_t rows, size_t cols, size_t lds, T* dst, size_t ldd) {
+  using V = typename Simd<T>::V;
+  constexpr size_t L = Simd<T>::kLanes;
   size_t r0 = 0;
-#if defined(__AVX__)
-  if constexpr (std::is_same_v<T, float>) {
-    for (; r0 + 8 <= rows; r0 += 8) {
-      size_t c0 = 0;
-      for (; c0 + 8 <= cols; c0 += 8) {
-        const float* s = src + r0 * lds + c0;
-        __m256 r[8], t[8];
-        for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(s + i * lds);
-        for (int i = 0; i < 8; i += 2) {
-          t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-          t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-        }
-        for (int i = 0; i < 8; i += 4) {
-          r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-          r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
-          r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-          r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-        }
-        float* d = dst + c0 * ldd + r0;
-        for (int i = 0; i < 4; ++i) {
-          _mm256_storeu_ps(d + i * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
-          _mm256_storeu_ps(d + (i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
-        }
-      }
-      for (size_t c = c0; c < cols; ++c)
-        for (size_t r = r0; r < r0 + 8; ++r) dst[c * ldd + r] = src[r * lds + c];
+  for (; r0 + L <= rows; r0 += L) {
+    size_t c0 = 0;
+    for (; c0 + L <= cols; c0 += L) {
+      V blk[L];
+      for (size_t i = 0; i < L; ++i) blk[i] = load(src + (r0 + i) * lds + c0);
+      transpose_block<T>(blk);
+      for (size_t j = 0; j < L; ++j) store(dst + (c0 + j) * ldd + r0, blk[j]);
     }
+    for (size_t c = c0; c < cols; ++c)
+      for (size_t r = r0; r < r0 + L; ++r) dst[c * ldd + r] = src[r * lds + c];
   }
-#endif
   for (size_t c = 0; c < cols; ++c)
     for (size_t r = r0; r < rows; ++r) dst[c * ldd + r] = src[r * lds + c];
 }
@@ -254,6 +347,15 @@ inline void nonzero_masks(const T* a, size_t K, uint64_t* masks) {
     const T* ak = a + k0;
     uint64_t m = 0;
     size_t k = 0;
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) {
+      for (; k + 16 <= kn; k += 16) {
+        const __mmask16 nz =
+            _mm512_cmp_ps_mask(_mm512_loadu_ps(ak + k), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+        m |= static_cast<uint64_t>(nz) << k;
+      }
+    }
+#endif
 #if defined(__SSE2__)
     if constexpr (std::is_same_v<T, float>) {
 #if defined(__AVX__)
@@ -273,63 +375,24 @@ inline void nonzero_masks(const T* a, size_t K, uint64_t* masks) {
   }
 }
 
-inline void apply(Into into, float* c, float acc, const float* bias, size_t n) {
-  switch (into) {
-    case Into::store:
-      *c = acc;
-      break;
-    case Into::add_bias:
-      *c = acc + bias[n];
-      break;
-    case Into::accumulate:
-      *c = *c + acc;
-      break;
-  }
-}
-inline void apply(Into into, double* c, double acc, const double* bias, size_t n) {
-  switch (into) {
-    case Into::store:
-      *c = acc;
-      break;
-    case Into::add_bias:
-      *c = acc + bias[n];
-      break;
-    case Into::accumulate:
-      *c = *c + acc;
-      break;
-  }
-}
-
 // Columns n0 .. n0 + NV vectors of row c: sum over the set bits of masks of a[k] * b[k][n].
 template <class T, int NV>
 inline void sparse_tile(const T* a, const uint64_t* masks, size_t K, const T* b, size_t ldb, T* c,
-                        const T* bias, size_t n0, Into into) {
+                        const T* bias, size_t n0, Into into, bool relu_after) {
   using V = typename Simd<T>::V;
   constexpr size_t L = Simd<T>::kLanes;
   V acc[NV];
   for (int v = 0; v < NV; ++v) acc[v] = V{};
+  const T* bn = b + n0;
   for (size_t w = 0; w * 64 < K; ++w)
     for (uint64_t m = masks[w]; m != 0; m &= m - 1) {
       const size_t k = w * 64 + static_cast<size_t>(__builtin_ctzll(m));
       const T s = a[k];
-      const T* bk = b + k * ldb + n0;
+      const T* bk = bn + k * ldb;
       for (int v = 0; v < NV; ++v) acc[v] += s * load(bk + v * L);
     }
-  T* cn = c + n0;
-  for (int v = 0; v < NV; ++v) {
-    T* cv = cn + v * L;
-    switch (into) {
-      case Into::store:
-        store(cv, acc[v]);
-        break;
-      case Into::add_bias:
-        store(cv, acc[v] + load(bias + n0 + v * L));
-        break;
-      case Into::accumulate:
-        store(cv, load(cv) + acc[v]);
-        break;
-    }
-  }
+  for (int v = 0; v < NV; ++v)
+    land(c + n0 + v * L, acc[v], bias, n0 + v * L, into, relu_after);
 }
 
 // C[m][n] (into) sum_k A[m][k] B[k][n] for m < M, n < N, over the non-zero A[m][k] only, then
@@ -339,23 +402,24 @@ template <class T>
 void sparse_gemm(const T* a, size_t lda, const T* b, size_t ldb, T* c, size_t ldc, const T* bias,
                  size_t M, size_t N, size_t K, Into into, Activation act, uint64_t* masks) {
   constexpr size_t L = Simd<T>::kLanes;
+  const bool r = act == Activation::relu;
   for (size_t m = 0; m < M; ++m) {
     const T* am = a + m * lda;
     T* cm = c + m * ldc;
     nonzero_masks(am, K, masks);
     size_t n0 = 0;
     for (; n0 + 8 * L <= N; n0 += 8 * L)
-      sparse_tile<T, 8>(am, masks, K, b, ldb, cm, bias, n0, into);
+      sparse_tile<T, 8>(am, masks, K, b, ldb, cm, bias, n0, into, r);
     if (n0 + 4 * L <= N) {
-      sparse_tile<T, 4>(am, masks, K, b, ldb, cm, bias, n0, into);
+      sparse_tile<T, 4>(am, masks, K, b, ldb, cm, bias, n0, into, r);
       n0 += 4 * L;
     }
     if (n0 + 2 * L <= N) {
-      sparse_tile<T, 2>(am, masks, K, b, ldb, cm, bias, n0, into);
+      sparse_tile<T, 2>(am, masks, K, b, ldb, cm, bias, n0, into, r);
       n0 += 2 * L;
     }
     if (n0 + L <= N) {
-      sparse_tile<T, 1>(am, masks, K, b, ldb, cm, bias, n0, into);
+      sparse_tile<T, 1>(am, masks, K, b, ldb, cm, bias, n0, into, r);
       n0 += L;
     }
     for (; n0 < N; ++n0) {
@@ -365,9 +429,9 @@ void sparse_gemm(const T* a, size_t lda, const T* b, size_t ldb, T* c, size_t ld
           const size_t k = w * 64 + static_cast<size_t>(__builtin_ctzll(mk));
           acc += am[k] * b[k * ldb + n0];
         }
-      apply(into, cm + n0, acc, bias, n0);
+      cm[n0] = land_scalar(cm[n0], acc, bias ? bias[n0] : T(0), into, r);
     }
-    activate(act, cm, N);
+    activate_rows(act, cm, N);
   }
 }
 
