@@ -138,7 +138,8 @@ struct Operands {
 
 // C(m0.., n0..) for R rows and NV vectors: acc = sum over k = 0..K-1 of A(m, k) * B(k, n).
 template <class T, int R, int NV>
-inline void tile(const Operands<T>& op, size_t m0, size_t n0, size_t K, Into into, bool relu_after) {
+inline void tile(const Operands<T>& op, size_t m0, size_t n0, size_t K, Into into,
+                 bool relu_after) {
   using V = typename Simd<T>::V;
   constexpr size_t L = Simd<T>::kLanes;
   V acc[R][NV];
@@ -156,8 +157,7 @@ inline void tile(const Operands<T>& op, size_t m0, size_t n0, size_t K, Into int
   }
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < NV; ++v)
-      land(op.c + (m0 + r) * op.ldc + n0 + v * L, acc[r][v], op.bias, n0 + v * L, into,
-           relu_after);
+      land(op.c + (m0 + r) * op.ldc + n0 + v * L, acc[r][v], op.bias, n0 + v * L, into, relu_after);
 }
 
 // The columns left over after whole vectors (fewer than one vector's lanes), same order. One
@@ -391,8 +391,7 @@ inline void sparse_tile(const T* a, const uint64_t* masks, size_t K, const T* b,
       const T* bk = bn + k * ldb;
       for (int v = 0; v < NV; ++v) acc[v] += s * load(bk + v * L);
     }
-  for (int v = 0; v < NV; ++v)
-    land(c + n0 + v * L, acc[v], bias, n0 + v * L, into, relu_after);
+  for (int v = 0; v < NV; ++v) land(c + n0 + v * L, acc[v], bias, n0 + v * L, into, relu_after);
 }
 
 // C[m][n] (into) sum_k A[m][k] B[k][n] for m < M, n < N, over the non-zero A[m][k] only, then
