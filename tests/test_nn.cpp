@@ -259,6 +259,34 @@ TEST_CASE("forward equals a plain loop bit for bit for every tile and tail shape
   }
 }
 
+TEST_CASE("predict gives forward's bits and leaves the last forward for backward") {
+  for (Activation act : {Activation::tanh, Activation::relu}) {
+    Mlp net({7, 37, 70, 3}, act, 1.0);
+    Pcg64 rng(11);
+    net.init(rng);
+    const size_t batch = 13;
+    const std::vector<float> x = random_vector<float>(rng, batch * 7);
+    const std::vector<float> other = random_vector<float>(rng, 5 * 7);
+    const std::vector<float> dy = random_vector<float>(rng, batch * 3);
+    std::vector<float> y(batch * 3), yp(batch * 3), y5(5 * 3);
+    net.forward(x.data(), batch, y.data());
+    net.predict(x.data(), batch, yp.data());
+    CHECK(yp == y);
+    net.zero_grad();
+    net.backward(dy.data(), batch, nullptr);
+    const std::vector<float> want(net.grads(), net.grads() + net.num_params());
+    // A predict of other rows between forward and backward changes nothing backward sees.
+    net.forward(x.data(), batch, y.data());
+    net.predict(other.data(), 5, y5.data());
+    net.zero_grad();
+    net.backward(dy.data(), batch, nullptr);
+    CHECK(std::vector<float>(net.grads(), net.grads() + net.num_params()) == want);
+    const Mlp& frozen = net;  // a const network predicts
+    frozen.predict(x.data(), batch, yp.data());
+    CHECK(yp == y);
+  }
+}
+
 // Gradients as plain loops in the order the kernels promise: every sum over b (or o) from 0 in
 // ascending order, then added to the gradient; dx through the activation's derivative.
 void reference_backward(const Mlp& net, const std::vector<float>& x, const std::vector<float>& dy,

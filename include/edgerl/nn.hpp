@@ -60,6 +60,10 @@ class BasicMlp {
 
   // y[batch][out_dim] = network(x[batch][in_dim]). Keeps what backward() needs.
   void forward(const T* x, size_t batch, T* y);
+  // The same y (the same bits), keeping nothing: for acting, evaluation and target networks.
+  // Works in the calling thread's scratch, so a network that is only ever predicted holds no
+  // activations of its own.
+  void predict(const T* x, size_t batch, T* y) const;
   // Given dL/dy for the last forward() (same batch), adds dL/dparams into grads() and writes
   // dL/dx into dx unless it is null.
   void backward(const T* dy, size_t batch, T* dx);
@@ -93,6 +97,7 @@ class BasicMlp {
 
  private:
   void check_same_shape(const BasicMlp& other) const;
+  void layer_forward(size_t l, const T* in, size_t batch, T* out, uint64_t* masks) const;
   void backward_pass(const T* dy, size_t batch, T* dx, bool param_grads, size_t first,
                      size_t count);
   void accumulate_param_grads(const Layer& layer, const T* x, bool x_sparse, const T* g,
@@ -100,16 +105,12 @@ class BasicMlp {
 
   std::vector<Layer> layers_;
   AlignedVector<T> params_, grads_;
-  // Workspaces, each [capacity_][width]: the saved input, every hidden layer's output, two
-  // gradient buffers; plus the transposed weights used to send gradients backwards.
+  // What backward() needs from the last forward(), each [capacity_][width]: the input and
+  // every hidden layer's output. A pass's temporaries (gradient buffers, transposes) are the
+  // calling thread's scratch (nn.cpp), shared by all networks.
   size_t capacity_ = 0, max_width_ = 0, batch_ = 0;
   AlignedVector<T> input_;
   std::vector<AlignedVector<T>> hidden_;
-  AlignedVector<T> grad_a_, grad_b_, wt_;
-  // For the row-sparse products of ReLU layers: the input transposed (weight gradients) and
-  // the bit masks of one row's non-zeros.
-  AlignedVector<T> xt_;
-  std::vector<uint64_t> masks_;
 };
 
 using Mlp = BasicMlp<float>;

@@ -153,17 +153,28 @@ class SquashedGaussianActor {
   size_t action_dim() const { return A_; }
 
   // For each of the n rows of obs: a = tanh(u), u = mean + std * noise (noise [n][A] given),
-  // and log pi(a|s); see actions() and log_probs().
+  // and log pi(a|s); see actions() and log_probs(). sample() keeps what backward() needs;
+  // sample_detached() gives the same numbers for acting and targets, keeping nothing.
   void sample(const T* obs, size_t n, const T* noise) {
-    forward(obs, n);
+    forward(obs, n, true);
+    draw(n, noise);
+  }
+  void sample_detached(const T* obs, size_t n, const T* noise) {
+    forward(obs, n, false);
+    draw(n, noise);
+  }
+
+ private:
+  void draw(size_t n, const T* noise) {
     std::copy(noise, noise + n * A_, noise_.begin());
     tanh_gaussian::actions_rows(mean_.data(), log_std_.data(), noise_.data(), n, A_, act_.data());
     tanh_gaussian::log_prob_rows(mean_.data(), log_std_.data(), noise_.data(), n, A_, logp_.data());
   }
 
+ public:
   // The deterministic action tanh(mean) of each row into act [n][A].
   void mode(const T* obs, size_t n, T* act) {
-    forward(obs, n);
+    forward(obs, n, false);
     tanh_gaussian::mode(mean_.data(), n * A_, act);
   }
 
@@ -187,8 +198,11 @@ class SquashedGaussianActor {
 
  private:
   // The network's outputs split into means and clamped log-stds, [n][A] each.
-  void forward(const T* obs, size_t n) {
-    net_.forward(obs, n, out_.data());
+  void forward(const T* obs, size_t n, bool for_backward) {
+    if (for_backward)
+      net_.forward(obs, n, out_.data());
+    else
+      net_.predict(obs, n, out_.data());
     for (size_t b = 0; b < n; ++b)
       for (size_t d = 0; d < A_; ++d) {
         mean_[b * A_ + d] = out_[b * 2 * A_ + d];
@@ -223,10 +237,15 @@ class DeterministicActor {
   BasicMlp<T>& net() { return net_; }
   const BasicMlp<T>& net() const { return net_; }
 
-  // a = tanh(network(obs)) for n rows; see actions().
+  // a = tanh(network(obs)) for n rows; see actions(). forward() keeps what backward() needs,
+  // predict() (acting, targets) nothing.
   void forward(const T* obs, size_t n) {
     net_.forward(obs, n, act_.data());
-    for (size_t i = 0; i < n * A_; ++i) act_[i] = detmath::tanh(act_[i]);
+    squash(n);
+  }
+  void predict(const T* obs, size_t n) {
+    net_.predict(obs, n, act_.data());
+    squash(n);
   }
   const T* actions() const { return act_.data(); }
 
@@ -238,6 +257,10 @@ class DeterministicActor {
 
  private:
   size_t A_;
+  void squash(size_t n) {
+    for (size_t i = 0; i < n * A_; ++i) act_[i] = detmath::tanh(act_[i]);
+  }
+
   BasicMlp<T> net_;
   size_t capacity_ = 0;
   std::vector<T> act_, dout_;
@@ -285,7 +308,7 @@ class Critics {
   // out[b] = min_i Qtarget_i(s_b, a_b).
   void target_min(const T* obs, const T* act, size_t n, T* out) {
     join(obs, act, n);
-    each([&](size_t i) { target_[i].forward(x_.data(), n, &q_out_[i * n]); });
+    each([&](size_t i) { target_[i].predict(x_.data(), n, &q_out_[i * n]); });
     min_over_critics(n, out);
   }
 
@@ -430,7 +453,7 @@ class TanhActorPolicy final : public Policy {
     const size_t out = net_.out_dim(), n = r.n * A_;
     y_.resize(r.n * out);
     u_.resize(n);
-    net_.forward(r.obs, r.n, y_.data());
+    net_.predict(r.obs, r.n, y_.data());
     if (r.greedy || !gaussian_) {
       for (size_t b = 0; b < r.n; ++b)
         for (size_t d = 0; d < A_; ++d) u_[b * A_ + d] = detmath::tanh(y_[b * out + d]);
@@ -497,7 +520,7 @@ class TanhActorPolicy final : public Policy {
 template <class T>
 void soft_q_target(SquashedGaussianActor<T>& actor, Critics<T>& critics,
                    const TransitionBatch<T>& b, const T* noise, T alpha, T discount, T* y) {
-  actor.sample(b.next_obs.data(), b.n, noise);
+  actor.sample_detached(b.next_obs.data(), b.n, noise);
   critics.target_min(b.next_obs.data(), actor.actions(), b.n, y);
   const T* logp = actor.log_probs();
   for (size_t i = 0; i < b.n; ++i)
@@ -546,7 +569,7 @@ double alpha_loss(T log_alpha, const T* logp, size_t n, double target_entropy, T
 template <class T>
 void target_action(DeterministicActor<T>& target_actor, TransitionBatch<T>& b, const T* noise,
                    T policy_noise, T noise_clip) {
-  target_actor.forward(b.next_obs.data(), b.n);
+  target_actor.predict(b.next_obs.data(), b.n);
   const T* mu = target_actor.actions();
   for (size_t i = 0; i < b.n * b.action_dim; ++i) {
     const T eps =

@@ -132,7 +132,7 @@ class DqnPolicy final : public Policy {
 
   void act(const ActRequest& r) override {
     q_values_.resize(r.n * n_actions_);
-    q_.forward(r.obs, r.n, q_values_.data());
+    q_.predict(r.obs, r.n, q_values_.data());
     for (size_t i = 0; i < r.n; ++i) {
       const bool random = !r.greedy && r.rng->uniform() < epsilon_;
       r.discrete[i] = static_cast<int32_t>(
@@ -217,7 +217,7 @@ class FfDqn final : public OffPolicyLearner {
   // The epsilon-greedy behaviour policy.
   void behave(const float* obs, int32_t* actions, float*) override {
     const double eps = epsilon();
-    q_.forward(obs, num_envs(), q_values_.data());
+    q_.predict(obs, num_envs(), q_values_.data());
     for (size_t e = 0; e < num_envs(); ++e) {
       const bool random = explore_rng_.uniform() < eps;
       actions[e] = static_cast<int32_t>(
@@ -237,8 +237,8 @@ class FfDqn final : public OffPolicyLearner {
       std::copy(buf.obs(indices_[i]), buf.obs(indices_[i]) + D, &b_obs_[i * D]);
       std::copy(buf.next_obs(indices_[i]), buf.next_obs(indices_[i]) + D, &b_next_[i * D]);
     }
-    target_.forward(b_next_.data(), B, next_q_.data());
-    if (sys_.double_q) q_.forward(b_next_.data(), B, next_q_online_.data());
+    target_.predict(b_next_.data(), B, next_q_.data());
+    if (sys_.double_q) q_.predict(b_next_.data(), B, next_q_online_.data());
     q_.forward(b_obs_.data(), B, q_values_.data());
     const float gamma_n = nstep().bootstrap_discount();
     const float delta_h = static_cast<float>(sys_.huber_loss_parameter);

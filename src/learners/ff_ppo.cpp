@@ -140,7 +140,7 @@ class PpoPolicy final : public Policy {
       obs_rms_.normalise(r.obs, r.n, obs_.data());
       x = obs_.data();
     }
-    actor_.forward(x, r.n, out_.data());
+    actor_.predict(x, r.n, out_.data());
     const float* out = out_.data();
     if (discrete_ && r.greedy)
       categorical::argmax_rows(out, r.n, act_dim_, r.discrete);
@@ -341,8 +341,8 @@ class FfPpo final : public System {
       float* obs = &ro_.obs[row * obs_dim_];
       const float* x = observe(env_.obs(), E_, obs);
       if (x != obs) std::copy(x, x + E_ * obs_dim_, obs);
-      actor_.forward(obs, E_, step_out_.data());
-      critic_.forward(obs, E_, &ro_.values[row]);
+      actor_.predict(obs, E_, step_out_.data());
+      critic_.predict(obs, E_, &ro_.values[row]);
       if (t > 0) fill_next_values(row - E_, &ro_.values[row]);
       if (discrete_) {
         int32_t* a = &ro_.actions_i[row];
@@ -365,7 +365,7 @@ class FfPpo final : public System {
       value_truncated(row);
     }
     const float* x = observe(env_.obs(), E_, step_obs_.data());
-    critic_.forward(x, E_, bootstrap_values_.data());
+    critic_.predict(x, E_, bootstrap_values_.data());
     fill_next_values((T_ - 1) * E_, bootstrap_values_.data());
   }
 
@@ -387,7 +387,7 @@ class FfPpo final : public System {
       }
     if (k == 0) return;
     const float* x = observe(final_obs_.data(), k, step_obs_.data());
-    critic_.forward(x, k, final_values_.data());
+    critic_.predict(x, k, final_values_.data());
     k = 0;
     for (size_t e = 0; e < E_; ++e)
       if (ro_.truncated_only(row + e)) ro_.next_values[row + e] = final_values_[k++];

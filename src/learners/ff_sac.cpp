@@ -167,7 +167,7 @@ class FfSac final : public OffPolicyLearner {
       fill_uniform_actions(explore_rng_, unit_.data(), n);
     } else {
       fill_normal(explore_rng_, noise_.data(), n);
-      actor_.sample(obs, num_envs(), noise_.data());
+      actor_.sample_detached(obs, num_envs(), noise_.data());
       std::copy(actor_.actions(), actor_.actions() + n, unit_.begin());
     }
     for (size_t i = 0; i < n; ++i) actions[i] = box_.to_env(unit_[i]);

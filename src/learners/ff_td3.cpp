@@ -167,7 +167,7 @@ class FfTd3 final : public OffPolicyLearner {
     if (counters().timestep < sys_.warmup_steps) {
       fill_uniform_actions(explore_rng_, unit_.data(), n);
     } else {
-      actor_.forward(obs, E);
+      actor_.predict(obs, E);
       for (size_t e = 0; e < E; ++e) {
         explore_.draw(explore_rng_, e, env().elapsed_steps()[e] == 0, &unit_[e * A_]);
         for (size_t d = 0; d < A_; ++d)

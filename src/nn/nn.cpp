@@ -434,6 +434,40 @@ void sparse_gemm(const T* a, size_t lda, const T* b, size_t ldb, T* c, size_t ld
   }
 }
 
+// ---- Per-thread scratch ----------------------------------------------------------------
+//
+// What one call needs and nothing keeps afterwards: the two gradient buffers and the
+// transposes of a backward pass, the layer outputs of predict(), the row masks. One set per
+// thread, shared by every network that thread runs (an off-policy learner's five networks
+// would otherwise each keep ~0.1 MB of it, and together overflow the core's L2 cache). It only
+// grows, so after the first calls of the largest batch nothing is allocated.
+template <class T>
+struct Scratch {
+  AlignedVector<T> a, b, xt, wt;
+  std::vector<uint64_t> masks;
+
+  void reserve(size_t rows, size_t width) {
+    grow(a, rows * width);
+    grow(b, rows * width);
+    grow(xt, rows * width);
+    grow(wt, width * width);
+    const size_t words = (std::max(rows, width) + 63) / 64;
+    if (masks.size() < words) masks.resize(words);
+  }
+
+ private:
+  static void grow(AlignedVector<T>& v, size_t n) {
+    if (v.size() < n) v.resize(n);
+  }
+};
+
+template <class T>
+Scratch<T>& scratch(size_t rows, size_t width) {
+  thread_local Scratch<T> s;
+  s.reserve(rows, width);
+  return s;
+}
+
 // g = dL/dy * y'(x), from the activation's output y.
 template <class T>
 void activation_backward(Activation act, const T* y, T* g, size_t n) {
@@ -513,7 +547,6 @@ BasicMlp<T>::BasicMlp(std::vector<size_t> widths, Activation hidden, double outp
   }
   params_.assign(offset, T(0));
   grads_.assign(offset, T(0));
-  wt_.resize(max_width_ * max_width_);
   hidden_.resize(layers_.size() - 1);
 }
 
@@ -551,10 +584,7 @@ void BasicMlp<T>::reserve(size_t max_batch) {
   capacity_ = max_batch;
   input_.resize(capacity_ * in_dim());
   for (size_t l = 0; l + 1 < layers_.size(); ++l) hidden_[l].resize(capacity_ * layers_[l].out);
-  grad_a_.resize(capacity_ * max_width_);
-  grad_b_.resize(capacity_ * max_width_);
-  xt_.resize(capacity_ * max_width_);
-  masks_.resize((std::max(capacity_, max_width_) + 63) / 64);
+  scratch<T>(capacity_, max_width_);
 }
 
 template <class T>
@@ -563,39 +593,59 @@ void BasicMlp<T>::forward(const T* x, size_t batch, T* y) {
   batch_ = batch;
   std::copy_n(x, batch * in_dim(), input_.data());
   const T* in = input_.data();
+  uint64_t* masks = scratch<T>(batch, max_width_).masks.data();
   for (size_t l = 0; l < layers_.size(); ++l) {
-    const Layer& layer = layers_[l];
     T* out = l + 1 < layers_.size() ? hidden_[l].data() : y;
-    const T* w = params_.data() + layer.w_offset;
-    const T* bias = params_.data() + layer.b_offset;
-    if (l > 0 && layers_[l - 1].activation == Activation::relu && sparse_pays<T>(layer.out))
-      sparse_gemm(in, layer.in, w, layer.out, out, layer.out, bias, batch, layer.out, layer.in,
-                  Into::add_bias, layer.activation, masks_.data());
-    else
-      gemm(Operands<T>{in, layer.in, 1, w, layer.out, out, layer.out, bias}, batch, layer.out,
-           layer.in, Into::add_bias, layer.activation);
+    layer_forward(l, in, batch, out, masks);
     in = out;
   }
+}
+
+template <class T>
+void BasicMlp<T>::predict(const T* x, size_t batch, T* y) const {
+  Scratch<T>& s = scratch<T>(batch, max_width_);
+  const T* in = x;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    T* out = l + 1 == layers_.size() ? y : (l % 2 == 0 ? s.a.data() : s.b.data());
+    layer_forward(l, in, batch, out, s.masks.data());
+    in = out;
+  }
+}
+
+// out[batch][layer.out] = act(in . W + b) for layer l.
+template <class T>
+void BasicMlp<T>::layer_forward(size_t l, const T* in, size_t batch, T* out,
+                                uint64_t* masks) const {
+  const Layer& layer = layers_[l];
+  const T* w = params_.data() + layer.w_offset;
+  const T* bias = params_.data() + layer.b_offset;
+  if (l > 0 && layers_[l - 1].activation == Activation::relu && sparse_pays<T>(layer.out))
+    sparse_gemm(in, layer.in, w, layer.out, out, layer.out, bias, batch, layer.out, layer.in,
+                Into::add_bias, layer.activation, masks);
+  else
+    gemm(Operands<T>{in, layer.in, 1, w, layer.out, out, layer.out, bias}, batch, layer.out,
+         layer.in, Into::add_bias, layer.activation);
 }
 
 // dW += x^T g and db += column sums of g for one layer (g = dL/d(pre-activation)).
 template <class T>
 void BasicMlp<T>::accumulate_param_grads(const Layer& layer, const T* x, bool x_sparse, const T* g,
                                          size_t batch) {
+  Scratch<T>& s = scratch<T>(batch, max_width_);
   const size_t in = layer.in, out = layer.out;
   T* gw = grads_.data() + layer.w_offset;
   // dW[i][o] += sum_b x[b][i] g[b][o]; vectorised over the wider of in and out (same sums),
   // or, for a ReLU output x, over the non-zero x[b][i] of x transposed.
   if (x_sparse && sparse_pays<T>(out)) {
-    transpose(x, batch, in, in, xt_.data(), batch);
-    sparse_gemm(xt_.data(), batch, g, out, gw, out, static_cast<const T*>(nullptr), in, out, batch,
-                Into::accumulate, Activation::identity, masks_.data());
+    transpose(x, batch, in, in, s.xt.data(), batch);
+    sparse_gemm(s.xt.data(), batch, g, out, gw, out, static_cast<const T*>(nullptr), in, out, batch,
+                Into::accumulate, Activation::identity, s.masks.data());
   } else if (out >= in) {
     gemm(Operands<T>{x, 1, in, g, out, gw, out, nullptr}, in, out, batch, Into::accumulate);
   } else {
-    gemm(Operands<T>{g, 1, out, x, in, wt_.data(), in, nullptr}, out, in, batch, Into::store);
+    gemm(Operands<T>{g, 1, out, x, in, s.wt.data(), in, nullptr}, out, in, batch, Into::store);
     for (size_t i = 0; i < in; ++i)
-      for (size_t o = 0; o < out; ++o) gw[i * out + o] += wt_[o * in + i];
+      for (size_t o = 0; o < out; ++o) gw[i * out + o] += s.wt[o * in + i];
   }
   // db[o] += sum_b g[b][o], a vector of columns at a time in registers.
   using V = typename Simd<T>::V;
@@ -637,6 +687,7 @@ void BasicMlp<T>::backward_pass(const T* dy, size_t batch, T* dx, bool param_gra
                                 size_t count) {
   if (batch != batch_)
     throw std::invalid_argument("Mlp::backward: batch differs from the last forward");
+  Scratch<T>& s = scratch<T>(batch, max_width_);
   const T* g = dy;  // dL/d(pre-activation) of layer l
   for (size_t l = layers_.size(); l-- > 0;) {
     const Layer& layer = layers_[l];
@@ -648,14 +699,14 @@ void BasicMlp<T>::backward_pass(const T* dy, size_t batch, T* dx, bool param_gra
     // dX[b][i] = sum_o g[b][o] W[i][o], through W transposed so the i are contiguous (for the
     // input, only the columns first .. first + count).
     const T* w = params_.data() + layer.w_offset;
-    transpose(w, in, out, out, wt_.data(), in);
-    T* next = l == 0 ? dx : (g == grad_a_.data() ? grad_b_.data() : grad_a_.data());
+    transpose(w, in, out, out, s.wt.data(), in);
+    T* next = l == 0 ? dx : (g == s.a.data() ? s.b.data() : s.a.data());
     const size_t col = l == 0 ? first : 0, cols = l == 0 ? count : in;
     if (layer.activation == Activation::relu && sparse_pays<T>(cols))  // g went through the ReLU
-      sparse_gemm(g, out, wt_.data() + col, in, next, cols, static_cast<const T*>(nullptr), batch,
-                  cols, out, Into::store, Activation::identity, masks_.data());
+      sparse_gemm(g, out, s.wt.data() + col, in, next, cols, static_cast<const T*>(nullptr), batch,
+                  cols, out, Into::store, Activation::identity, s.masks.data());
     else
-      gemm(Operands<T>{g, out, 1, wt_.data() + col, in, next, cols, nullptr}, batch, cols, out,
+      gemm(Operands<T>{g, out, 1, s.wt.data() + col, in, next, cols, nullptr}, batch, cols, out,
            Into::store);
     if (l > 0) activation_backward(layers_[l - 1].activation, x, next, batch * in);
     g = next;

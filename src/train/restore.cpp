@@ -63,7 +63,7 @@ void ModelPolicy::act(const ActRequest& r) {
       }
     x = x_.data();
   }
-  net_.forward(x, r.n, y_.data());
+  net_.predict(x, r.n, y_.data());
   for (size_t b = 0; b < r.n; ++b) {
     const float* y = &y_[b * out];
     switch (model_.output) {
