@@ -317,6 +317,14 @@ class Critics {
   // with dL/dparams. Returns L; *q_mean gets mean_b Q_1(s_b, a_b).
   double loss_and_grads(const T* obs, const T* act, const T* y, size_t n, double huber_delta,
                         double* q_mean) {
+    return loss_and_grads(obs, act, y, n, huber_delta, q_mean, [](size_t) {});
+  }
+  // The same, then then(i) for each critic i in the task that computed its gradients (its
+  // optimiser step, when nothing joins the critics' gradients first): one hand-over to the
+  // pool instead of two.
+  template <class Then>
+  double loss_and_grads(const T* obs, const T* act, const T* y, size_t n, double huber_delta,
+                        double* q_mean, Then&& then) {
     join(obs, act, n);
     const T inv_n = T(1) / static_cast<T>(n);
     const T delta = static_cast<T>(huber_delta);
@@ -339,6 +347,7 @@ class Critics {
       loss_[i] = loss / static_cast<double>(n);
       q_[i].zero_grad();
       q_[i].backward(dq, n, nullptr);
+      then(i);
     });
     double total = 0;
     for (size_t i = 0; i < count(); ++i) total += loss_[i];
@@ -641,6 +650,30 @@ class CriticOptimisers {
   void step(Critics<float>& critics, double max_grad_norm) {
     clip_grad_norm(critics, max_grad_norm);
     critics.each([&](size_t i) { opt_[i].step(critics.q(i).params(), critics.q(i).grads()); });
+  }
+
+  // The critics' whole update on a batch: losses and gradients (Critics::loss_and_grads), the
+  // clipped Adam step, then, with tau > 0, the targets' Polyak step (which reads only the
+  // updated online network, so it may come this early). Without clipping each critic's share
+  // is one task. Returns the loss; *q_mean as loss_and_grads gives it.
+  double update(Critics<float>& critics, const float* obs, const float* act, const float* y,
+                size_t n, double huber_delta, double* q_mean, double max_grad_norm, double tau) {
+    auto follow = [&](size_t i) {
+      if (tau > 0) critics.target(i).polyak_update(critics.q(i), tau);
+    };
+    if (max_grad_norm > 0) {
+      const double loss = critics.loss_and_grads(obs, act, y, n, huber_delta, q_mean);
+      clip_grad_norm(critics, max_grad_norm);
+      critics.each([&](size_t i) {
+        opt_[i].step(critics.q(i).params(), critics.q(i).grads());
+        follow(i);
+      });
+      return loss;
+    }
+    return critics.loss_and_grads(obs, act, y, n, huber_delta, q_mean, [&](size_t i) {
+      opt_[i].step(critics.q(i).params(), critics.q(i).grads());
+      follow(i);
+    });
   }
   void set_lr(double lr) {
     for (Adam& a : opt_) a.set_lr(lr);

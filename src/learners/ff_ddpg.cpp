@@ -180,19 +180,18 @@ class FfDdpg final : public OffPolicyLearner {
     clipped_q_target(critics_, batch_, nstep().bootstrap_discount(),
                      static_cast<float>(sys_.max_abs_reward), y_.data());
 
-    // Critic: mean l(Q(s, a) - y), l = squared / 2 or Huber, one clipped Adam step.
+    // Critic: mean l(Q(s, a) - y), l = squared / 2 or Huber, one clipped Adam step; its target
+    // follows (the actor's loss reads only the online critic).
     double q_value = 0;
     const double q_loss =
-        critics_.loss_and_grads(batch_.obs.data(), batch_.action.data(), y_.data(), B_,
-                                sys_.huber_loss_parameter, &q_value);
-    q_opt_.step(critics_, sys_.max_grad_norm);
+        q_opt_.update(critics_, batch_.obs.data(), batch_.action.data(), y_.data(), B_,
+                      sys_.huber_loss_parameter, &q_value, sys_.max_grad_norm, sys_.tau);
 
-    // Actor: ascend Q(s, mu(s)); then both targets follow.
+    // Actor: ascend Q(s, mu(s)); then its target follows.
     const double actor_loss = dpg_actor_loss(actor_, critics_, batch_.obs.data(), B_);
     if (sys_.max_grad_norm > 0)
       clip_grad_norm(actor_.net().grads(), actor_.net().num_params(), sys_.max_grad_norm);
     actor_opt_.step(actor_.net().params(), actor_.net().grads());
-    critics_.polyak(sys_.tau);
     actor_target_.net().polyak_update(actor_.net(), sys_.tau);
     interval_train()
         .append("q_loss", q_loss)

@@ -190,11 +190,12 @@ class FfSac final : public OffPolicyLearner {
     soft_q_target(actor_, critics_, batch_, noise_.data(), alpha, nstep().bootstrap_discount(),
                   y_.data());
 
-    // Critics: sum_i mean (Q_i(s, a) - y)^2 / 2, one clipped Adam step.
+    // Critics: sum_i mean (Q_i(s, a) - y)^2 / 2, one clipped Adam step; then their targets
+    // follow: tau * online + (1 - tau) * target (CleanRL does it at the step's end; nothing in
+    // between reads the targets).
     double q_value = 0;
-    const double q_loss = critics_.loss_and_grads(batch_.obs.data(), batch_.action.data(),
-                                                  y_.data(), B_, 0.0, &q_value);
-    q_opt_.step(critics_, sys_.max_grad_norm);
+    const double q_loss = q_opt_.update(critics_, batch_.obs.data(), batch_.action.data(),
+                                        y_.data(), B_, 0.0, &q_value, sys_.max_grad_norm, sys_.tau);
 
     // Actor: mean(alpha log pi(a~|s) - min_i Q_i(s, a~)), a~ ~ pi(.|s) reparameterised, through
     // the critics just updated (CleanRL, RLtools).
@@ -216,8 +217,6 @@ class FfSac final : public OffPolicyLearner {
       m.append("alpha_loss", a_loss);
     }
 
-    // Targets follow: tau * online + (1 - tau) * target.
-    critics_.polyak(sys_.tau);
     m.append("q_loss", q_loss)
         .append("q_value", q_value)
         .append("actor_loss", actor_loss)

@@ -195,21 +195,22 @@ class FfTd3 final : public OffPolicyLearner {
     clipped_q_target(critics_, batch_, nstep().bootstrap_discount(),
                      static_cast<float>(sys_.max_abs_reward), y_.data());
 
-    // Critics: sum_i mean (Q_i(s, a) - y)^2 / 2, one clipped Adam step.
+    // Critics: sum_i mean (Q_i(s, a) - y)^2 / 2, one clipped Adam step; at a policy update
+    // their targets follow too (the actor's loss reads only the online critics).
+    const bool policy_update = grad_steps() % sys_.policy_frequency == 0;
     double q_value = 0;
-    const double q_loss = critics_.loss_and_grads(batch_.obs.data(), batch_.action.data(),
-                                                  y_.data(), B_, 0.0, &q_value);
-    q_opt_.step(critics_, sys_.max_grad_norm);
+    const double q_loss =
+        q_opt_.update(critics_, batch_.obs.data(), batch_.action.data(), y_.data(), B_, 0.0,
+                      &q_value, sys_.max_grad_norm, policy_update ? sys_.tau : 0.0);
     Metrics& m = interval_train();
     m.append("q_loss", q_loss).append("q_value", q_value);
 
-    // Delayed policy update: the actor ascends Q1(s, mu(s)), then every target follows.
-    if (grad_steps() % sys_.policy_frequency != 0) return;
+    // Delayed policy update: the actor ascends Q1(s, mu(s)), then its target follows.
+    if (!policy_update) return;
     const double actor_loss = dpg_actor_loss(actor_, critics_, batch_.obs.data(), B_);
     if (sys_.max_grad_norm > 0)
       clip_grad_norm(actor_.net().grads(), actor_.net().num_params(), sys_.max_grad_norm);
     actor_opt_.step(actor_.net().params(), actor_.net().grads());
-    critics_.polyak(sys_.tau);
     actor_target_.net().polyak_update(actor_.net(), sys_.tau);
     m.append("actor_loss", actor_loss);
   }
