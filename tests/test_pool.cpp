@@ -1,6 +1,8 @@
-// The worker pool behind arch.num_threads: every task runs once per run(), on thread
-// i % threads(); a task's exception reaches the caller; many short runs neither lose a task
-// nor hang; and the thread count follows arch.num_threads, capped at what is useful.
+// The worker pool behind arch.num_threads: every task runs once per run() (also beyond one
+// job's 32 tasks); a thread runs its own task when it can (so a network stays on one core); a
+// run() inside a task runs in order on that thread; a task's exception reaches the caller;
+// many short runs neither lose a task nor hang; and the thread count follows
+// arch.num_threads, capped at what is useful.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -20,10 +22,53 @@ TEST_CASE("pool: each task of a run runs exactly once") {
     CAPTURE(threads);
     WorkerPool pool(threads);
     CHECK(pool.threads() == threads);
-    for (size_t n : {size_t{0}, size_t{1}, size_t{2}, size_t{5}, size_t{64}}) {
+    for (size_t n :
+         {size_t{0}, size_t{1}, size_t{2}, size_t{5}, size_t{32}, size_t{33}, size_t{70}}) {
       std::vector<std::atomic<int>> hits(n);
       for (int rep = 0; rep < 100; ++rep) pool.for_each(n, [&](size_t i) { hits[i] += 1; });
       for (size_t i = 0; i < n; ++i) CHECK(hits[i].load() == 100);
+    }
+  }
+}
+
+TEST_CASE("pool: with a task per thread, each thread keeps running its own task") {
+  // The caller claims task 0 before anything else; a worker that is awake takes task 1 and
+  // the caller never gets to it. (A sleeping worker would leave it to the caller, so the
+  // worker is kept awake by back-to-back runs, and most, not all, runs must agree.)
+  WorkerPool pool(2);
+  const std::thread::id caller = std::this_thread::get_id();
+  int caller_ran_0 = 0, other_ran_1 = 0;
+  const int runs = 2000;
+  for (int k = 0; k < runs; ++k) {
+    std::thread::id who[2];
+    pool.for_each(2, [&](size_t i) {
+      who[i] = std::this_thread::get_id();
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
+      while (std::chrono::steady_clock::now() < until) {
+      }
+    });
+    caller_ran_0 += who[0] == caller;
+    other_ran_1 += who[1] != caller;
+  }
+  CHECK(caller_ran_0 == runs);
+  CHECK(other_ran_1 > runs * 9 / 10);
+}
+
+TEST_CASE("pool: a run inside a task runs in order on that task's thread") {
+  WorkerPool pool(2);
+  for (int rep = 0; rep < 200; ++rep) {
+    std::vector<size_t> inner[2];
+    bool same_thread[2] = {true, true};
+    pool.for_each(2, [&](size_t outer) {
+      const std::thread::id me = std::this_thread::get_id();
+      pool.for_each(3, [&](size_t i) {
+        inner[outer].push_back(i);
+        same_thread[outer] = same_thread[outer] && std::this_thread::get_id() == me;
+      });
+    });
+    for (int o = 0; o < 2; ++o) {
+      CHECK(inner[o] == std::vector<size_t>{0, 1, 2});
+      CHECK(same_thread[o]);
     }
   }
 }

@@ -26,21 +26,38 @@ inline void cpu_relax() {
 constexpr auto kSpinFor = std::chrono::microseconds(500);
 
 uint32_t job_of(uint64_t claim) {
-  return static_cast<uint32_t>(claim >> 32);
+  return static_cast<uint32_t>(claim >> 40);
 }
+size_t tasks_of(uint64_t claim) {
+  return static_cast<size_t>((claim >> 32) & 0xff);
+}
+uint64_t job_word(uint32_t job, size_t n) {
+  return (static_cast<uint64_t>(job & 0xffffffu) << 40) | (static_cast<uint64_t>(n) << 32);
+}
+
+// Whether this thread is running a pool task now: a run() from inside one goes in order on
+// the spot (the pool's threads are busy with the outer job).
+thread_local bool t_in_task = false;
+
+struct InTask {
+  bool before = t_in_task;
+  InTask() { t_in_task = true; }
+  ~InTask() { t_in_task = before; }
+};
 
 }  // namespace
 
 WorkerPool::WorkerPool(int threads) {
   workers_.reserve(static_cast<size_t>(std::max(0, threads - 1)));
-  for (int t = 1; t < threads; ++t) workers_.emplace_back([this] { work(); });
+  for (int t = 1; t < threads; ++t)
+    workers_.emplace_back([this, t] { work(static_cast<size_t>(t)); });
 }
 
 WorkerPool::~WorkerPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_.store(true);
-    claim_.fetch_add(uint64_t{1} << 32);  // a new "job" the workers see, and then stop_
+    claim_.store(job_word(job_of(claim_.load()) + 1, 0));  // a new "job": the workers see stop_
   }
   wake_.notify_all();
   for (std::thread& t : workers_) t.join();
@@ -65,24 +82,32 @@ int WorkerPool::threads_for(int64_t requested, int useful) {
   return std::max(1, std::min(cores, useful));
 }
 
-void WorkerPool::claim_and_run(uint32_t job) noexcept {
+void WorkerPool::claim_and_run(uint32_t job, size_t home) noexcept {
   uint64_t c = claim_.load(std::memory_order_acquire);
   for (;;) {
-    if (job_of(c) != job) return;
-    const size_t i = static_cast<size_t>(c & 0xffffffffu);
-    // n_ may already be the next job's (this one's tasks were all claimed and done): then the
-    // compare-exchange below fails on the job number. Atomic, so that read is not a race.
-    if (i >= n_.load(std::memory_order_relaxed)) return;
-    if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel,
+    if ((job_of(c) ^ job) & 0xffffffu) return;
+    const size_t n = tasks_of(c);
+    const uint32_t taken = static_cast<uint32_t>(c);
+    size_t i = n;
+    for (size_t k = 0; k < n; ++k) {
+      const size_t t = (home + k) % n;
+      if (!(taken >> t & 1u)) {
+        i = t;
+        break;
+      }
+    }
+    if (i == n) return;  // every task of the job is claimed
+    if (!claim_.compare_exchange_weak(c, c | (uint64_t{1} << i), std::memory_order_acq_rel,
                                       std::memory_order_acquire))
       continue;
     try {
-      fn_(ctx_, i);
+      InTask in_task;
+      fn_(ctx_, offset_ + i);
     } catch (...) {
       std::lock_guard<std::mutex> lock(error_mutex_);
-      if (!error_ || i < error_task_) {
+      if (!error_ || offset_ + i < error_task_) {
         error_ = std::current_exception();
-        error_task_ = i;
+        error_task_ = offset_ + i;
       }
     }
     finished_.fetch_add(1, std::memory_order_acq_rel);
@@ -91,27 +116,12 @@ void WorkerPool::claim_and_run(uint32_t job) noexcept {
 }
 
 void WorkerPool::run(size_t n, void (*fn)(void*, size_t), void* ctx) {
-  if (workers_.empty() || n <= 1) {
+  if (workers_.empty() || n <= 1 || t_in_task) {
     for (size_t i = 0; i < n; ++i) fn(ctx, i);
     return;
   }
-  fn_ = fn;
-  ctx_ = ctx;
-  n_.store(n, std::memory_order_relaxed);  // published by claim_'s store below
-  finished_.store(0, std::memory_order_relaxed);
-  const uint32_t job = job_of(claim_.load(std::memory_order_relaxed)) + 1;
-  claim_.store(static_cast<uint64_t>(job) << 32);  // seq_cst: before the sleepers_ read
-  if (sleepers_.load() > 0) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    wake_.notify_all();
-  }
-  claim_and_run(job);
-  for (unsigned spins = 0; finished_.load(std::memory_order_acquire) != n; ++spins) {
-    if (spins < 4096)
-      cpu_relax();
-    else
-      std::this_thread::yield();  // more threads than cores: let the worker finish
-  }
+  for (size_t offset = 0; offset < n; offset += kMaxTasks)
+    run_job(std::min(kMaxTasks, n - offset), offset, fn, ctx);
   if (error_) {
     std::exception_ptr e = std::move(error_);
     error_ = nullptr;
@@ -119,7 +129,27 @@ void WorkerPool::run(size_t n, void (*fn)(void*, size_t), void* ctx) {
   }
 }
 
-void WorkerPool::work() {
+void WorkerPool::run_job(size_t n, size_t offset, void (*fn)(void*, size_t), void* ctx) {
+  fn_ = fn;
+  ctx_ = ctx;
+  offset_ = offset;
+  finished_.store(0, std::memory_order_relaxed);
+  const uint32_t job = job_of(claim_.load(std::memory_order_relaxed)) + 1;
+  claim_.store(job_word(job, n));  // seq_cst: publishes the job; before the sleepers_ read
+  if (sleepers_.load() > 0) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    wake_.notify_all();
+  }
+  claim_and_run(job, 0);
+  for (unsigned spins = 0; finished_.load(std::memory_order_acquire) != n; ++spins) {
+    if (spins < 4096)
+      cpu_relax();
+    else
+      std::this_thread::yield();  // more threads than cores: let the worker finish
+  }
+}
+
+void WorkerPool::work(size_t home) {
   name_this_thread("edgerl-worker");
   uint32_t seen = 0;  // the constructor's job: a thread that starts late still sees later ones
   for (;;) {
@@ -139,7 +169,7 @@ void WorkerPool::work() {
     }
     seen = job;
     if (stop_.load(std::memory_order_acquire)) return;
-    claim_and_run(job);
+    claim_and_run(job, home);
   }
 }
 

@@ -2,11 +2,14 @@
 // the critic's minibatch steps in PPO, the twin critics of SAC and TD3. The threads are made
 // once; run() hands out tasks and returns when all are done, without allocating.
 //
-// Each task is claimed by whichever thread gets to it first (the caller takes part), so a
-// worker that is slow to wake or busy elsewhere costs nothing: the caller does its share. The
-// tasks of one run() must not write memory another reads or writes; then the results are the
-// same bits whoever runs them, which is what lets arch.num_threads leave training unchanged.
-// Idle workers spin briefly (the next minibatch follows within microseconds), then sleep.
+// Thread t (the caller is 0, the workers 1, 2, ...) first claims task t, then any task left, so
+// with as many tasks as threads each thread keeps running the same task every time (the same
+// critic, the actor or the critic of PPO): its network stays in that core's caches instead of
+// moving between cores at every step. A worker that is slow to wake or busy elsewhere still
+// costs nothing: the caller takes its task too. The tasks of one run() must not write memory
+// another reads or writes; then the results are the same bits whoever runs them, which is
+// what lets arch.num_threads leave training unchanged. Idle workers spin briefly (the next
+// step follows within microseconds), then sleep.
 #pragma once
 
 #include <atomic>
@@ -31,9 +34,13 @@ class WorkerPool {
 
   int threads() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // Runs fn(ctx, i) once for every i in [0, n) and returns when all have run. If tasks
-  // throw, the exception of the lowest such i is rethrown here after all finished.
+  // Runs fn(ctx, i) once for every i in [0, n) and returns when all have run (at most
+  // kMaxTasks tasks at a time). If tasks throw, the exception of the lowest such i is rethrown
+  // here after all finished. Called from inside a task of any pool (a network splitting its
+  // work while it runs as one of the twin critics), it runs the tasks in order on the calling
+  // thread.
   void run(size_t n, void (*fn)(void*, size_t), void* ctx);
+  static constexpr size_t kMaxTasks = 32;
 
   // run() with a callable f(i).
   template <class F>
@@ -59,17 +66,19 @@ class WorkerPool {
   static int threads_for(int64_t requested, int useful);
 
  private:
-  void work();
-  // Claims and runs tasks of job `job` until none is left; returns how many it ran.
-  void claim_and_run(uint32_t job) noexcept;
+  void work(size_t home);
+  // Claims and runs tasks of job `job`, its own (`home`) first, until none is left.
+  void claim_and_run(uint32_t job, size_t home) noexcept;
+  void run_job(size_t n, size_t offset, void (*fn)(void*, size_t), void* ctx);
 
   std::vector<std::thread> workers_;
-  // The job: written by run() before it publishes the job's number in claim_.
+  // The job: written by run() before it publishes the job in claim_.
   void (*fn_)(void*, size_t) = nullptr;
   void* ctx_ = nullptr;
-  std::atomic<size_t> n_{0};
-  // (job number << 32) | next unclaimed task: a claim is a compare-exchange on both, so a
-  // thread that looked at an earlier job can never claim a task of a later one.
+  size_t offset_ = 0;  // task i of the job is fn_(ctx_, offset_ + i)
+  // (job number << 40) | (task count << 32) | bit i set once task i is claimed: a claim is a
+  // compare-exchange on all three, so a thread that looked at an earlier job can never claim a
+  // task of a later one.
   std::atomic<uint64_t> claim_{0};
   std::atomic<size_t> finished_{0};  // tasks of the current job that have run
   std::mutex error_mutex_;
