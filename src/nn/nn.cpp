@@ -136,10 +136,51 @@ struct Operands {
   const T* bias;  // for Into::add_bias
 };
 
+// How A is laid out, as a template parameter so that each tile is one loop whose sums stay in
+// registers (with the strides at run time GCC versioned the loop and kept a copy of the
+// accumulators on the stack): rows contiguous (A = X in a forward pass), columns contiguous
+// (A = X transposed, for weight gradients), or any strides.
+enum class Layout { rows, columns, any };
+
 // C(m0.., n0..) for R rows and NV vectors: acc = sum over k = 0..K-1 of A(m, k) * B(k, n).
+// The epilogue's mode is a template parameter too, so that it is straight-line code.
+template <class T, int R, int NV, Layout A, Into I, bool Relu>
+inline void tile_of(const Operands<T>& op, size_t m0, size_t n0, size_t K) {
+  using V = typename Simd<T>::V;
+  constexpr size_t L = Simd<T>::kLanes;
+  V acc[R][NV];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = V{};
+  const T* a = op.a + m0 * op.a_rs;
+  const size_t rs = A == Layout::columns ? 1 : op.a_rs, cs = A == Layout::rows ? 1 : op.a_cs;
+  const T* b = op.b + n0;
+  const size_t ldb = op.ldb;
+  for (size_t k = 0; k < K; ++k) {
+    V bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = load(b + k * ldb + v * L);
+    for (int r = 0; r < R; ++r) {
+      const T s = a[r * rs + k * cs];
+      for (int v = 0; v < NV; ++v) acc[r][v] += s * bv[v];
+    }
+  }
+  // Unrolled, so that acc never leaves the registers (GCC keeps a loop over it on the stack).
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) {
+      T* c = op.c + (m0 + r) * op.ldc + n0 + v * L;
+      V out = acc[r][v];
+      if constexpr (I == Into::add_bias) out = acc[r][v] + load(op.bias + n0 + v * L);
+      if constexpr (I == Into::accumulate) out = load(c) + acc[r][v];
+      if constexpr (Relu) out = relu<T>(out);
+      store(c, out);
+    }
+}
+
+// Any strides and epilogue (rare shapes): the same sums.
 template <class T, int R, int NV>
-inline void tile(const Operands<T>& op, size_t m0, size_t n0, size_t K, Into into,
-                 bool relu_after) {
+void tile_any(const Operands<T>& op, size_t m0, size_t n0, size_t K, Into into, bool relu_after,
+              std::integral_constant<int, R>, std::integral_constant<int, NV>) {
   using V = typename Simd<T>::V;
   constexpr size_t L = Simd<T>::kLanes;
   V acc[R][NV];
@@ -158,6 +199,24 @@ inline void tile(const Operands<T>& op, size_t m0, size_t n0, size_t K, Into int
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < NV; ++v)
       land(op.c + (m0 + r) * op.ldc + n0 + v * L, acc[r][v], op.bias, n0 + v * L, into, relu_after);
+}
+
+// The forward pass's tiles (rows of A contiguous, a bias, maybe relu) and the weight
+// gradients' (A transposed, accumulated) get their own code; anything else the general one.
+template <class T, int R, int NV>
+inline void tile(const Operands<T>& op, size_t m0, size_t n0, size_t K, Into into,
+                 bool relu_after) {
+  if (op.a_cs == 1 && into == Into::add_bias && relu_after)
+    tile_of<T, R, NV, Layout::rows, Into::add_bias, true>(op, m0, n0, K);
+  else if (op.a_cs == 1 && into == Into::add_bias)
+    tile_of<T, R, NV, Layout::rows, Into::add_bias, false>(op, m0, n0, K);
+  else if (op.a_cs == 1 && into == Into::store && !relu_after)
+    tile_of<T, R, NV, Layout::rows, Into::store, false>(op, m0, n0, K);
+  else if (op.a_rs == 1 && into == Into::accumulate && !relu_after)
+    tile_of<T, R, NV, Layout::columns, Into::accumulate, false>(op, m0, n0, K);
+  else
+    tile_any(op, m0, n0, K, into, relu_after, std::integral_constant<int, R>{},
+             std::integral_constant<int, NV>{});
 }
 
 // The columns left over after whole vectors (fewer than one vector's lanes), same order. One
