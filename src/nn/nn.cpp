@@ -286,21 +286,23 @@ void narrow_rows(const Operands<T>& op, size_t M, size_t K, Into into, Activatio
     V acc[N];
     for (size_t n = 0; n < N; ++n) acc[n] = V{};
     const T* a = op.a + m0 * op.a_rs;
+    // Past K, the terms are 0 * 0 (a zero-padded A, a zero row of B): adding +0 leaves every
+    // sum as it was (one that starts at +0 is never -0), and each j is then a constant index,
+    // so the block stays in registers.
+    static constexpr T zeros[N] = {};
     for (size_t k0 = 0; k0 < K; k0 += L) {
       const size_t cols = std::min(L, K - k0);
       V blk[L];
-      for (size_t i = 0; i < L; ++i) {
-        if (i < rows && cols == L) {
-          blk[i] = load(a + i * op.a_rs + k0);
-        } else {
-          T part[L] = {};
-          if (i < rows) std::copy_n(a + i * op.a_rs + k0, cols, part);
-          blk[i] = load(part);
-        }
+      if (cols == L) {  // whole rows of the block: loads straight into registers
+        for (size_t i = 0; i < L; ++i) blk[i] = i < rows ? load(a + i * op.a_rs + k0) : V{};
+      } else {  // the last columns through a zero-padded copy
+        alignas(kVecBytes) T part[L * L] = {};
+        for (size_t i = 0; i < rows; ++i) std::copy_n(a + i * op.a_rs + k0, cols, part + i * L);
+        for (size_t i = 0; i < L; ++i) blk[i] = load(part + i * L);
       }
       transpose_block<T>(blk);  // blk[j] = A(m0 .. m0 + L, k0 + j)
-      for (size_t j = 0; j < cols; ++j) {
-        const T* bk = op.b + (k0 + j) * op.ldb;
+      for (size_t j = 0; j < L; ++j) {
+        const T* bk = j < cols ? op.b + (k0 + j) * op.ldb : zeros;
         for (size_t n = 0; n < N; ++n) acc[n] += blk[j] * bk[n];
       }
     }
