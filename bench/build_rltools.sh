@@ -1,9 +1,10 @@
 #!/bin/sh
-# Builds the RLtools programs bench/vs_rltools.sh times: RLtools' own SAC and TD3 Pendulum-v1
-# examples, each with OpenBLAS and without BLAS, with g++ -O3 -march=native.
+# Builds the RLtools programs bench/vs_rltools.sh times: RLtools' own PPO, SAC and TD3
+# Pendulum-v1 examples, each with OpenBLAS and without BLAS, with g++ -O3 -march=native.
 #   usage: bench/build_rltools.sh RLTOOLS_CHECKOUT OUT_DIR
 # RLTOOLS_CHECKOUT is a checkout of github.com/rl-tools/rl-tools (docs/benchmarks.md names the
-# commit measured); OUT_DIR receives sac_openblas, sac_noblas, td3_openblas and td3_noblas.
+# commit measured); OUT_DIR receives ppo_openblas, ppo_noblas, sac_openblas, sac_noblas,
+# td3_openblas and td3_noblas.
 # Needs libopenblas-dev (apt-get install libopenblas-dev) for the OpenBLAS pair; without it
 # only the no-BLAS pair is built. Exit status: 0 built, 2 bad arguments, 1 a build failed.
 set -eu
@@ -16,6 +17,7 @@ fi
 mkdir -p "$out"
 cxx=${CXX:-g++}
 flags="-std=c++17 -O3 -march=native -I$src/include -DRL_TOOLS_DISABLE_HDF5 -DRL_TOOLS_DISABLE_TENSORBOARD"
+ppo=$src/src/rl/environments/pendulum/ppo/cpu/training.cpp
 sac=$src/src/rl/environments/pendulum/sac/cpu/training.cpp
 td3=$src/src/rl/environments/pendulum/td3/cpu/standalone.cpp
 blas=
@@ -23,7 +25,7 @@ if [ -e /usr/include/x86_64-linux-gnu/cblas.h ] || [ -e /usr/include/cblas.h ] |
   ls /usr/include/*/cblas.h > /dev/null 2>&1; then
   blas=yes
 fi
-for algo in sac td3; do
+for algo in ppo sac td3; do
   eval file=\$$algo
   echo "building ${algo}_noblas"
   # shellcheck disable=SC2086

@@ -1,16 +1,17 @@
 #!/bin/sh
-# Side by side with RLtools: edgerl's sac_pendulum.ini and td3_pendulum.ini (RLtools' settings,
-# the same work: steps, batch, networks, evaluations) against RLtools' own SAC and TD3
-# Pendulum-v1 examples, alternating the programs round by round so that the machine's load
-# falls on all of them alike. Prints, per program, the best and median wall and user seconds
-# over the rounds and the final evaluation return, then edgerl's speed-up.
+# Side by side with RLtools: edgerl's ppo_pendulum.ini, sac_pendulum.ini and td3_pendulum.ini
+# (RLtools' settings, the same work: steps, batch, networks, evaluations) against RLtools' own
+# PPO, SAC and TD3 Pendulum-v1 examples, alternating the programs round by round so that the
+# machine's load falls on all of them alike. Prints, per program, the best and median wall and
+# user seconds over the rounds and the final evaluation return, then edgerl's speed-up.
 #   usage: bench/vs_rltools.sh path/to/edgerl RLTOOLS_BIN_DIR [rounds]
-# RLTOOLS_BIN_DIR holds RLtools binaries built from github.com/rl-tools/rl-tools with
-# g++ -std=c++17 -O3 -march=native from src/rl/environments/pendulum/sac/cpu/training.cpp and
-# src/rl/environments/pendulum/td3/cpu/standalone.cpp, named sac_openblas and td3_openblas
-# (with -DRL_TOOLS_BACKEND_ENABLE_OPENBLAS -DRL_TOOLS_BACKEND_ENABLE_BLAS -lopenblas) and
-# sac_noblas and td3_noblas (without); missing ones are skipped. NOBLAS_ROUNDS (default 1)
-# limits the slow no-BLAS builds; EDGERL_EXTRA adds overrides (arch.num_threads=1: one core). OPENBLAS_NUM_THREADS is set to 1 (RLtools asks for it).
+# RLTOOLS_BIN_DIR holds what bench/build_rltools.sh builds from github.com/rl-tools/rl-tools
+# (g++ -std=c++17 -O3 -march=native; src/rl/environments/pendulum/{ppo,sac}/cpu/training.cpp
+# and td3/cpu/standalone.cpp): ppo_, sac_ and td3_openblas (with OpenBLAS) and ppo_, sac_
+# and td3_noblas (without); missing ones are skipped. ALGOS (default "ppo sac td3") picks
+# the pairs; NOBLAS_ROUNDS (default 1) limits the slow no-BLAS builds; EDGERL_EXTRA adds
+# overrides (arch.num_threads=1: one core). OPENBLAS_NUM_THREADS is set to 1 (RLtools asks
+# for it).
 set -eu
 bin=${1:?usage: vs_rltools.sh path/to/edgerl RLTOOLS_BIN_DIR [rounds]}
 rlt=${2:?usage: vs_rltools.sh path/to/edgerl RLTOOLS_BIN_DIR [rounds]}
@@ -35,8 +36,9 @@ run() {
 quiet="logger.loggers.console.enabled=false logger.loggers.tensorboard.enabled=false
   logger.loggers.csv.enabled=false logger.checkpointing.save_model=false"
 
+algos=${ALGOS:-ppo sac td3}
 for r in $(seq 1 "$rounds"); do
-  for algo in sac td3; do
+  for algo in $algos; do
     # shellcheck disable=SC2086
     run "edgerl_$algo" "$bin" train --config "builtin:${algo}_pendulum.ini" \
       logger.base_exp_path="$out/runs" $quiet ${EDGERL_EXTRA:-}
@@ -53,14 +55,14 @@ stats() {
   sort -g -k"$2" "$1" | awk -v c="$2" '{v[NR]=$c} END{m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.2f %.2f", v[1], m}'
 }
 printf '%-22s %5s %9s %9s %9s %9s %9s\n' program runs wall_best wall_med user_best user_med return
-for f in edgerl_sac rltools_sac_openblas rltools_sac_noblas edgerl_td3 rltools_td3_openblas \
-  rltools_td3_noblas; do
+for f in edgerl_ppo rltools_ppo_openblas rltools_ppo_noblas edgerl_sac rltools_sac_openblas \
+  rltools_sac_noblas edgerl_td3 rltools_td3_openblas rltools_td3_noblas; do
   [ -e "$f.tsv" ] || continue
   set -- $(stats "$f.tsv" 1) $(stats "$f.tsv" 2)
   printf '%-22s %5d %9s %9s %9s %9s %9s\n' "$f" "$(wc -l < "$f.tsv")" "$1" "$2" "$3" "$4" \
     "$(awk '{print $3}' "$f.tsv" | tr '\n' ' ' | sed 's/ $//')"
 done
-for algo in sac td3; do
+for algo in $algos; do
   for v in openblas noblas; do
     [ -e "rltools_${algo}_$v.tsv" ] || continue
     awk -v a="$(stats "edgerl_$algo.tsv" 1)" -v b="$(stats "rltools_${algo}_$v.tsv" 1)" \
