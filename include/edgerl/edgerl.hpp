@@ -2,6 +2,7 @@
 // (docs/architecture.md); include only what you use if you prefer.
 #pragma once
 
+#include "edgerl/aligned.hpp"
 #include "edgerl/checkpoint.hpp"
 #include "edgerl/ckpt_export.hpp"
 #include "edgerl/ckpt_format.hpp"
