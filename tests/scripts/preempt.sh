@@ -4,7 +4,10 @@
 # it. B must end with A's tensors (every one, by CRC-32) and A's log rows (but for wall-clock
 # and speed columns), with every checkpoint on disk verifying and no temporary file left. One
 # config has a large network, so that kills also land inside its saves. PREEMPT_SEED fixes the
-# schedule (it is printed); PREEMPT_KILLS the kills per run.
+# schedule (it is printed); PREEMPT_KILLS the kills per run. The kills' delays are drawn from a
+# system's [lo, hi) seconds, shrunk on a machine fast enough to finish the whole run in less
+# than 4 hi (to [lo, hi) times its duration over 4 hi), so that they land inside the run there
+# too.
 set -eu
 . "$EDGERL_SRC/tests/script_lib.sh"
 
@@ -27,9 +30,15 @@ check_system() {  # NAME CONFIG LO HI OVERRIDES...
   name=$1 cfg=$2 lo=$3 hi=$4
   shift 4
   rm -rf "A_$name" "B_$name"
+  t0=$(date +%s%N)
   # shellcheck disable=SC2086
   $EDGERL train --config "builtin:$cfg" "$@" logger.base_exp_path="A_$name" > "A_$name.log" 2>&1 ||
     fail "$name: the uninterrupted run failed: $(tail -3 "A_$name.log")"
+  took=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+  read -r lo hi << EOF
+$(awk -v lo="$lo" -v hi="$hi" -v d="$took" 'BEGIN { f = d < 4 * hi ? d / (4 * hi) : 1;
+  printf "%.4f %.4f\n", lo * f, hi * f }')
+EOF
   kills=0 runs=0
   while :; do
     runs=$((runs + 1))
