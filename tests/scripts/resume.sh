@@ -41,8 +41,10 @@ check() {
   last=$(printf 'step_%06d.ckpt' $((evals - 1)))
   rm -rf full part
   $EDGERL config --show $cfg > $cfg
+  t0=$(date +%s%N)
   # shellcheck disable=SC2086
   $EDGERL train --config $cfg $O logger.base_exp_path=full > full.log 2>&1 || fail "uninterrupted $cfg run"
+  took=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
   $EDGERL config --config builtin:$cfg > resolved.ini
   model=$(sed -n 's/^system_name = //p' resolved.ini)
   scen=$(sed -n '/^\[env.scenario\]/,/^\[/s/^name = //p' resolved.ini)
@@ -54,7 +56,7 @@ check() {
   $EDGERL train --config $cfg $O logger.base_exp_path=part > part1.log 2>&1 &
   pid=$!
   i=0
-  while [ ! -e part/$dir/step_000003.ckpt ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+  while [ ! -e part/$dir/step_000003.ckpt ] && [ $i -lt 6000 ]; do sleep 0.005; i=$((i + 1)); done
   kill -9 $pid 2>/dev/null || fail "$cfg run finished before it could be killed"
   wait $pid 2>/dev/null || true
   last_kept=$(ls part/$dir | grep -c '\.ckpt$')
@@ -67,10 +69,11 @@ check() {
   same_end $cfg $last
   echo "$cfg: resumed after SIGKILL equals the uninterrupted run"
 
-  # SIGTERM after a random 0.1 to 1.5 s: the run saves after its current update (inside an
-  # interval, usually) and exits 75; --resume finishes it.
+  # SIGTERM at a random moment of the run (10% to 90% of the uninterrupted run's time): it
+  # saves after its current update (inside an interval, usually) and exits 75; --resume
+  # finishes it.
   rm -rf part
-  delay=$(awk -v s="$(date +%N)" 'BEGIN{srand(s); printf "%.2f", 0.1 + 1.4 * rand()}')
+  delay=$(awk -v s="$(date +%N)" -v d="$took" 'BEGIN{srand(s); printf "%.3f", d * (0.1 + 0.8 * rand())}')
   # shellcheck disable=SC2086
   $EDGERL train --config $cfg $O logger.base_exp_path=part > part1.log 2>&1 &
   pid=$!
@@ -91,8 +94,10 @@ check() {
   echo "$cfg: stopped by SIGTERM after $delay s (status $status) and resumed, equals the uninterrupted run"
 }
 
-check ppo_cartpole.ini 16 "arch.total_timesteps=81920 arch.num_evaluation=16"
-check dqn_cartpole.ini 16 "arch.total_timesteps=81920 arch.num_evaluation=16 system.warmup_steps=2000"
+# Long enough that a fast machine (PPO CartPole at 0.5M steps/s) is still training when the
+# third checkpoint appears and the kill follows.
+check ppo_cartpole.ini 16 "arch.total_timesteps=327680 arch.num_evaluation=16"
+check dqn_cartpole.ini 16 "arch.total_timesteps=163840 arch.num_evaluation=16 system.warmup_steps=2000"
 for cfg in sac_pendulum.ini td3_pendulum.ini ddpg_pendulum.ini; do
-  check $cfg 12 "arch.total_timesteps=3000 arch.num_evaluation=12 system.total_buffer_size=1000"
+  check $cfg 12 "arch.total_timesteps=6000 arch.num_evaluation=12 system.total_buffer_size=1000"
 done
