@@ -14,6 +14,10 @@
 #include <immintrin.h>
 #endif
 
+#include <pthread.h>
+
+#include <new>
+
 #include "core/detmath.hpp"
 
 namespace edgerl {
@@ -201,11 +205,18 @@ void tile_any(const Operands<T>& op, size_t m0, size_t n0, size_t K, Into into, 
       land(op.c + (m0 + r) * op.ldc + n0 + v * L, acc[r][v], op.bias, n0 + v * L, into, relu_after);
 }
 
-// The forward pass's tiles (rows of A contiguous, a bias, maybe relu) and the weight
-// gradients' (A transposed, accumulated) get their own code; anything else the general one.
+// The full-height tiles of a forward pass (rows of A contiguous, a bias, maybe relu) and of
+// the weight gradients (A transposed, accumulated) get their own code; anything else, the
+// few rows left at the bottom of a product among them, the general one (keeping the binary
+// small: docs/edge.md).
 template <class T, int R, int NV>
 inline void tile(const Operands<T>& op, size_t m0, size_t n0, size_t K, Into into,
                  bool relu_after) {
+  if constexpr (R != kTileRows) {
+    tile_any(op, m0, n0, K, into, relu_after, std::integral_constant<int, R>{},
+             std::integral_constant<int, NV>{});
+    return;
+  }
   if (op.a_cs == 1 && into == Into::add_bias && relu_after)
     tile_of<T, R, NV, Layout::rows, Into::add_bias, true>(op, m0, n0, K);
   else if (op.a_cs == 1 && into == Into::add_bias)
@@ -269,12 +280,12 @@ void remainder_rows(const Operands<T>& op, size_t m0, size_t rows, size_t N, siz
   row_block<T, R>(op, m0, N, K, into, act);
 }
 
-// Products with fewer columns than one vector (a critic's value, a small action) and at most
-// kNarrowMax of them: one vector lane per row of C. L rows of A at a time are read as L x L
-// blocks and transposed in registers, so that each k is one multiply-add per output column for
-// L rows at once; every C(m, n) is still the one sum over ascending k. Needs A's rows
-// contiguous (a_cs == 1).
-constexpr size_t kNarrowMax = 4;
+// Products with fewer columns than one vector (a critic's value, a small action, the logits of
+// up to three actions) and at most kNarrowMax of them: one vector lane per row of C. L rows of A at
+// a time are read as L x L blocks and transposed in registers, so that each k is one multiply-add
+// per output column for L rows at once; every C(m, n) is still the one sum over ascending k. Needs
+// A's rows contiguous (a_cs == 1).
+constexpr size_t kNarrowMax = 3;
 
 template <class T, size_t N>
 void narrow_rows(const Operands<T>& op, size_t M, size_t K, Into into, Activation act) {
@@ -330,9 +341,6 @@ bool narrow(const Operands<T>& op, size_t M, size_t N, size_t K, Into into, Acti
       return true;
     case 3:
       narrow_rows<T, 3>(op, M, K, into, act);
-      return true;
-    case 4:
-      narrow_rows<T, 4>(op, M, K, into, act);
       return true;
     default:
       return false;
@@ -522,11 +530,31 @@ struct Scratch {
   }
 };
 
+// The calling thread's scratch, made on its first use and freed when the thread ends. A
+// pthread key rather than a thread_local object: in a static binary glibc's support for
+// thread_local destructors links most of the dynamic loader (about 20 kB).
+template <class T>
+struct ScratchKey {
+  pthread_key_t key;
+  ScratchKey() {
+    if (pthread_key_create(&key, [](void* p) { delete static_cast<Scratch<T>*>(p); }) != 0)
+      throw std::bad_alloc();
+  }
+};
+
 template <class T>
 Scratch<T>& scratch(size_t rows, size_t width) {
-  thread_local Scratch<T> s;
-  s.reserve(rows, width);
-  return s;
+  static const ScratchKey<T> k;  // made once, thread-safely (C++11 statics)
+  auto* s = static_cast<Scratch<T>*>(pthread_getspecific(k.key));
+  if (s == nullptr) {
+    s = new Scratch<T>();
+    if (pthread_setspecific(k.key, s) != 0) {
+      delete s;
+      throw std::bad_alloc();
+    }
+  }
+  s->reserve(rows, width);
+  return *s;
 }
 
 // g = dL/dy * y'(x), from the activation's output y.
