@@ -146,13 +146,13 @@ struct Operands {
 // (A = X transposed, for weight gradients), or any strides.
 enum class Layout { rows, columns, any };
 
-// C(m0.., n0..) for R rows and NV vectors: acc = sum over k = 0..K-1 of A(m, k) * B(k, n).
-// The epilogue's mode is a template parameter too, so that it is straight-line code.
-template <class T, int R, int NV, Layout A, Into I, bool Relu>
-inline void tile_of(const Operands<T>& op, size_t m0, size_t n0, size_t K) {
+// acc = sum over k = 0..K-1 of A(m, k) * B(k, n) for the R rows from m0 and NV vectors from
+// n0 (always inlined, so that acc is the caller's registers).
+template <class T, int R, int NV, Layout A>
+__attribute__((always_inline)) inline void accumulate(const Operands<T>& op, size_t m0, size_t n0,
+                                                      size_t K, typename Simd<T>::V (&acc)[R][NV]) {
   using V = typename Simd<T>::V;
   constexpr size_t L = Simd<T>::kLanes;
-  V acc[R][NV];
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < NV; ++v) acc[r][v] = V{};
   const T* a = op.a + m0 * op.a_rs;
@@ -167,6 +167,16 @@ inline void tile_of(const Operands<T>& op, size_t m0, size_t n0, size_t K) {
       for (int v = 0; v < NV; ++v) acc[r][v] += s * bv[v];
     }
   }
+}
+
+// C(m0.., n0..) for R rows and NV vectors. The epilogue's mode is a template parameter too,
+// so that it is straight-line code.
+template <class T, int R, int NV, Layout A, Into I, bool Relu>
+inline void tile_of(const Operands<T>& op, size_t m0, size_t n0, size_t K) {
+  using V = typename Simd<T>::V;
+  constexpr size_t L = Simd<T>::kLanes;
+  V acc[R][NV];
+  accumulate<T, R, NV, A>(op, m0, n0, K, acc);
   // Unrolled, so that acc never leaves the registers (GCC keeps a loop over it on the stack).
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
@@ -188,18 +198,7 @@ void tile_any(const Operands<T>& op, size_t m0, size_t n0, size_t K, Into into, 
   using V = typename Simd<T>::V;
   constexpr size_t L = Simd<T>::kLanes;
   V acc[R][NV];
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < NV; ++v) acc[r][v] = V{};
-  const T* a = op.a + m0 * op.a_rs;
-  const T* b = op.b + n0;
-  for (size_t k = 0; k < K; ++k) {
-    V bv[NV];
-    for (int v = 0; v < NV; ++v) bv[v] = load(b + k * op.ldb + v * L);
-    for (int r = 0; r < R; ++r) {
-      const T s = a[r * op.a_rs + k * op.a_cs];
-      for (int v = 0; v < NV; ++v) acc[r][v] += s * bv[v];
-    }
-  }
+  accumulate<T, R, NV, Layout::any>(op, m0, n0, K, acc);
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < NV; ++v)
       land(op.c + (m0 + r) * op.ldc + n0 + v * L, acc[r][v], op.bias, n0 + v * L, into, relu_after);
