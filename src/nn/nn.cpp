@@ -43,21 +43,9 @@ constexpr int kTileVecs = 2;
 #endif
 
 template <class T>
-struct IndexOf;
-template <>
-struct IndexOf<float> {
-  using E = int32_t;
-};
-template <>
-struct IndexOf<double> {
-  using E = int64_t;
-};
-
-template <class T>
 struct Simd {
   static constexpr size_t kLanes = kVecBytes / sizeof(T);
   typedef T V __attribute__((vector_size(kVecBytes)));
-  typedef typename IndexOf<T>::E I __attribute__((vector_size(kVecBytes)));  // shuffle masks
 };
 
 template <class T>
@@ -81,27 +69,33 @@ inline typename Simd<T>::V relu(typename Simd<T>::V v) {
 
 // An L x L block in L vectors transposed in registers (r[i][j] becomes r[j][i]): log2(L)
 // rounds of two-vector shuffles, each swapping the off-diagonal sub-blocks of width G. Only
-// moves numbers, so every target gets the same values.
-template <class T, size_t G, bool Hi, size_t... J>
-constexpr typename Simd<T>::I swap_mask(std::index_sequence<J...>) {
+// moves numbers, so every target gets the same values. (__builtin_shufflevector: GCC 12 and
+// clang both have it.)
+template <size_t L, size_t G, size_t J>
+constexpr int swap_lo() {  // lane J of the lower vector: its own, or the upper one's
+  return static_cast<int>((J & G) == 0 ? J : L + J - G);
+}
+template <size_t L, size_t G, size_t J>
+constexpr int swap_hi() {
+  return static_cast<int>((J & G) == 0 ? J + G : L + J);
+}
+
+template <class T, size_t G, size_t... J>
+inline void swap_round(typename Simd<T>::V* r, std::index_sequence<J...>) {
   constexpr size_t L = Simd<T>::kLanes;
-  using E = typename IndexOf<T>::E;
-  return typename Simd<T>::I{
-      static_cast<E>(Hi ? ((J & G) == 0 ? J + G : L + J) : ((J & G) == 0 ? J : L + J - G))...};
+  for (size_t i = 0; i < L; ++i)
+    if ((i & G) == 0) {
+      const typename Simd<T>::V a = r[i], b = r[i + G];
+      r[i] = __builtin_shufflevector(a, b, swap_lo<L, G, J>()...);
+      r[i + G] = __builtin_shufflevector(a, b, swap_hi<L, G, J>()...);
+    }
 }
 
 template <class T, size_t G = 1>
 inline void transpose_block(typename Simd<T>::V* r) {
   constexpr size_t L = Simd<T>::kLanes;
   if constexpr (G < L) {
-    constexpr typename Simd<T>::I lo = swap_mask<T, G, false>(std::make_index_sequence<L>{});
-    constexpr typename Simd<T>::I hi = swap_mask<T, G, true>(std::make_index_sequence<L>{});
-    for (size_t i = 0; i < L; ++i)
-      if ((i & G) == 0) {
-        const typename Simd<T>::V a = r[i], b = r[i + G];
-        r[i] = __builtin_shuffle(a, b, lo);
-        r[i + G] = __builtin_shuffle(a, b, hi);
-      }
+    swap_round<T, G>(r, std::make_index_sequence<L>{});
     transpose_block<T, G * 2>(r);
   }
 }
