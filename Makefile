@@ -119,8 +119,10 @@ script-test: $(BUILD)/edgerl
 
 # A portable build (no -march=native) must train to the same bits as this one, and one thread
 # (arch.num_threads=1) to the same bits as two.
+# The portable build is made with clang (make static-test covers GCC's portable code), so the
+# same bits are checked across compilers too.
 same-bits: $(BUILD)/edgerl
-	@$(MAKE) --no-print-directory -j$(JOBS) PORTABLE=1 BUILD=build-portable build-portable/edgerl
+	@$(MAKE) --no-print-directory -j$(JOBS) PORTABLE=1 CXX=clang++-14 BUILD=build-portable build-portable/edgerl
 	SAME_BITS_A=arch.num_threads=1 SAME_BITS_B=arch.num_threads=2 tests/same_bits.sh $(BUILD)/edgerl build-portable/edgerl
 	@# glibc picks its libm code by CPU (FMA or not); none of it may reach the training bits.
 	@printf '#!/bin/sh\nGLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-FMA exec %s "$$@"\n' $(abspath $(BUILD)/edgerl) > $(BUILD)/edgerl-nofma
