@@ -103,6 +103,20 @@ class FaultFs : public FileSystem {
     return Status();
   }
 
+  Status overwrite_file(const std::string& path, std::unique_ptr<WritableFile>* out) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    Status s = before(Op::create, "overwrite " + path, true);
+    if (!s.ok()) return s;
+    std::unique_ptr<WritableFile> f;
+    s = base_.overwrite_file(path, &f);
+    if (!s.ok()) return s;
+    // Its old bytes are not this run's: a power loss may leave any of them (a temporary's
+    // content does not matter; only a rename gives it a real name, after its fsync).
+    files_[path] = {};
+    out->reset(new File(this, path, std::move(f)));
+    return Status();
+  }
+
   Status new_appendable_file(const std::string& path, std::unique_ptr<WritableFile>* out) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
     Status s = before(Op::create, "append " + path, true);

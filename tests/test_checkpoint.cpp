@@ -574,10 +574,13 @@ TEST_CASE("ckpt checkpointer: a failure at every I/O step of a save keeps earlie
       }
       std::vector<std::string> others;
       const std::vector<int64_t> steps = steps_in(c->run_dir(), &others);
-      std::vector<std::string> visible;  // FaultFs keeps unsynced removals as hidden links
+      // No temporary file left behind but the checkpointer's spare (a rotated-out checkpoint
+      // kept for the next save to write over). FaultFs keeps unsynced removals as hidden links.
+      const std::string spare = base_name(temp_path_for(join_path(c->run_dir(), "spare")));
+      std::vector<std::string> visible;
       for (const std::string& o : others)
-        if (o.find(".faultfs-") == std::string::npos) visible.push_back(o);
-      CHECK(visible.empty());  // no temporary file left behind
+        if (o.find(".faultfs-") == std::string::npos && o != spare) visible.push_back(o);
+      CHECK(visible.empty());
       CHECK(std::find(steps.begin(), steps.end(), 1) != steps.end());
       const bool has2 = std::find(steps.begin(), steps.end(), 2) != steps.end();
       if (!has2) CHECK(steps == std::vector<int64_t>{0, 1});
@@ -587,11 +590,17 @@ TEST_CASE("ckpt checkpointer: a failure at every I/O step of a save keeps earlie
         CHECK(verify_checkpoint_file(posix_fs(), join_path(c->run_dir(), checkpoint_file_name(s)),
                                      nullptr)
                   .ok());
-      // The next save works and rotation catches up.
+      // The next save works and rotation catches up; the spare goes with the checkpointer.
       fs.clear_faults();
       REQUIRE(train_eval_step(l, *c, 3).saved);
       CHECK(steps_in(c->run_dir()) ==
             (has2 ? std::vector<int64_t>{2, 3} : std::vector<int64_t>{1, 3}));
+      const std::string run_dir = c->run_dir();
+      c.reset();
+      std::vector<std::string> left;
+      steps_in(run_dir, &left);
+      for (const std::string& o : left)
+        if (o.find(".faultfs-") == std::string::npos) CHECK(o.find(".tmp") == std::string::npos);
     }
   }
 }
@@ -657,6 +666,45 @@ TEST_CASE("ckpt checkpointer: stale temporaries are removed when a run starts") 
   std::vector<std::string> others;
   CHECK(steps_in(run, &others).empty());
   CHECK(others.empty());
+}
+
+TEST_CASE(
+    "ckpt checkpointer: a save writes over the rotated-out checkpoint, to a fresh file's bytes") {
+  // The same training saved twice: through a FaultFs that traces (its rotated-out files are
+  // kept as spares and written over) and straight to disk in another folder; every file must
+  // be the same bytes, and the spare goes when the checkpointer does.
+  TempDir a, b;
+  Logged logged;
+  FaultFs fs;
+  fs.skip_syncs = true;
+  CheckpointConfig cfg = config();
+  cfg.save_args.max_to_keep = 1;
+  FakeLearner la(7), lb(7);
+  auto ca = open_ok(cfg, a.path(), &logged, &fs);
+  auto cb = open_ok(cfg, b.path(), &logged);
+  const std::string spare = temp_path_for(join_path(ca->run_dir(), "spare"));
+  for (int64_t e = 0; e < 4; ++e) {
+    CAPTURE(e);
+    fs.trace.clear();
+    REQUIRE(train_eval_step(la, *ca, e).saved);
+    REQUIRE(train_eval_step(lb, *cb, e).saved);
+    const std::string name = checkpoint_file_name(e);
+    CHECK(read_all(join_path(ca->run_dir(), name)) == read_all(join_path(cb->run_dir(), name)));
+    const std::string tmp = temp_path_for(join_path(ca->run_dir(), name));
+    const bool overwrote =
+        std::find(fs.trace.begin(), fs.trace.end(), "overwrite " + tmp) != fs.trace.end();
+    CHECK(overwrote == (e >= 2));  // the first spare is step 0, rotated out by step 1's save
+    std::vector<std::string> others;
+    CHECK(steps_in(ca->run_dir(), &others) == std::vector<int64_t>{e});
+    const bool has_spare =
+        std::find(others.begin(), others.end(), base_name(spare)) != others.end();
+    CHECK(has_spare == (e >= 1));
+  }
+  const std::string run_dir = ca->run_dir();
+  ca.reset();
+  std::vector<std::string> others;
+  CHECK(steps_in(run_dir, &others) == std::vector<int64_t>{3});
+  CHECK(std::find(others.begin(), others.end(), base_name(spare)) == others.end());
 }
 
 TEST_CASE("ckpt checkpointer: continuing in the same run folder continues its rotation") {

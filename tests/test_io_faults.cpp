@@ -29,9 +29,9 @@ std::string read_text(const std::string& path) {
 }
 
 Status write_text_atomic(FileSystem& fs, const std::string& path, const std::string& text,
-                         bool* renamed = nullptr) {
+                         bool* renamed = nullptr, const std::string& reuse = "") {
   return write_file_atomic(fs, path, reinterpret_cast<const uint8_t*>(text.data()), text.size(),
-                           renamed);
+                           renamed, reuse);
 }
 
 std::vector<std::string> names_in(const std::string& dir, FileSystem& fs = posix_fs()) {
@@ -92,6 +92,55 @@ TEST_CASE("ckpt io: a failure at any step keeps the old file and leaves no tempo
       CHECK(read_text(path) == (renamed ? "new content" : "old"));
       CHECK(names_in(dir.path(), fs) == std::vector<std::string>{"f.bin"});
     }
+  }
+}
+
+TEST_CASE("ckpt io: a file to reuse is written over as the temporary and cut to the new length") {
+  TempDir dir;
+  FaultFs fs;
+  const std::string path = dir / "f.bin", spare = dir / "spare.bin";
+  const std::string tmp = temp_path_for(path);
+  write_text(path, "old");
+  write_text(spare, std::string(100000, 'x'));  // longer than the new content
+  REQUIRE(write_text_atomic(fs, path, "new content", nullptr, spare).ok());
+  CHECK(read_text(path) == "new content");
+  const std::vector<std::string> want = {"rename " + spare + " " + tmp,
+                                         "overwrite " + tmp,
+                                         "write " + tmp + " 11",
+                                         "sync " + tmp,
+                                         "close " + tmp,
+                                         "rename " + tmp + " " + path,
+                                         "sync_dir " + dir.path()};
+  CHECK(fs.trace == want);
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"f.bin"});
+  // A file to reuse that is gone already: a new temporary, as without one.
+  REQUIRE(write_text_atomic(fs, path, "newer", nullptr, dir / "missing").ok());
+  CHECK(read_text(path) == "newer");
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"f.bin"});
+}
+
+TEST_CASE(
+    "ckpt io: with a file to reuse, a failure at any step keeps the old file and leaves no "
+    "temporary") {
+  for (int k = 1;; ++k) {
+    TempDir dir;
+    const std::string path = dir / "f.bin", spare = dir / "spare.bin";
+    write_text(path, "old");
+    write_text(spare, std::string(1000, 'x'));
+    FaultFs fs;
+    fs.fail_at(k, EIO);
+    bool renamed = false;
+    const Status s = write_text_atomic(fs, path, "new content", &renamed, spare);
+    CAPTURE(k);
+    if (!fs.fault_fired()) {
+      CHECK(s.ok());
+      CHECK(k == 8);  // rename, overwrite, write, sync, close, rename, sync_dir
+      break;
+    }
+    // A failed rename or overwrite of the spare falls back to a new temporary.
+    if (k <= 2) CHECK(s.ok());
+    CHECK(read_text(path) == (s.ok() || renamed ? "new content" : "old"));
+    CHECK(names_in(dir.path(), fs) == std::vector<std::string>{"f.bin"});
   }
 }
 

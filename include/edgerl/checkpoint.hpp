@@ -188,6 +188,9 @@ class Checkpointer {
   const std::string& run_dir() const { return run_dir_; }
   const std::string& checkpoint_uid() const { return uid_; }
 
+  // Removes the spare file (below), if one is left.
+  ~Checkpointer();
+
  private:
   Checkpointer() = default;
   Status start_run(const std::string& uid);
@@ -214,6 +217,10 @@ class Checkpointer {
   std::string run_dir_;
   std::vector<Kept> index_;  // this run's checkpoints, by eval_step
   std::vector<uint8_t> buffer_;
+  // A rotated-out checkpoint kept under a temporary's name (spare.<pid>.tmp) for the next save
+  // to write over: a large file's blocks and cached pages are reused instead of freed and
+  // allocated again. Empty when there is none.
+  std::string spare_;
 };
 
 }  // namespace edgerl

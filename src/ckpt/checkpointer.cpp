@@ -446,7 +446,8 @@ SaveResult Checkpointer::save(int64_t timestep, int64_t eval_step, const TensorL
 
   r.path = join_path(run_dir_, checkpoint_file_name(eval_step));
   bool renamed = false;
-  s = write_file_atomic(*fs_, r.path, buffer_.data(), buffer_.size(), &renamed);
+  s = write_file_atomic(*fs_, r.path, buffer_.data(), buffer_.size(), &renamed, spare_);
+  spare_.clear();  // written over, or gone
   auto same_step = [&](const Kept& k) { return k.eval_step == eval_step; };
   if (renamed) {
     // The file is complete under its final name (even if its folder's fsync failed): index it
@@ -468,6 +469,10 @@ SaveResult Checkpointer::save(int64_t timestep, int64_t eval_step, const TensorL
   log("checkpoint: saved " + r.path + " (" + human_bytes(r.bytes) + " in " + ms + "; " +
       human_bytes(r.free_bytes) + " free)");
   return r;
+}
+
+Checkpointer::~Checkpointer() {
+  if (!spare_.empty() && fs_ != nullptr) fs_->remove_file(spare_);
 }
 
 SaveResult Checkpointer::failed(SaveResult r, const Status& s, int64_t eval_step,
@@ -504,6 +509,18 @@ void Checkpointer::rotate(SaveResult* r) {
     if (keep[i]) {
       kept.push_back(index_[i]);
       continue;
+    }
+    // The first file to go becomes the next save's spare: renamed to a temporary's name, so
+    // that it is no checkpoint any more (a crash leaves a temporary, removed at the next
+    // start; a power loss before the folder's next fsync may bring the old checkpoint back,
+    // as an undone removal would).
+    if (spare_.empty()) {
+      const std::string spare = temp_path_for(join_path(run_dir_, "spare"));
+      if (fs_->rename_file(index_[i].path, spare).ok()) {
+        spare_ = spare;
+        r->removed.push_back(index_[i].path);
+        continue;
+      }
     }
     const Status s = fs_->remove_file(index_[i].path);
     if (s.ok() || s.code() == Status::Code::not_found) {

@@ -44,7 +44,9 @@ namespace {
 
 class PosixWritableFile : public WritableFile {
  public:
-  PosixWritableFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  // cut_at_sync: the file was opened to be written over; sync() cuts it at the written end.
+  PosixWritableFile(std::string path, int fd, bool cut_at_sync = false)
+      : path_(std::move(path)), fd_(fd), cut_at_sync_(cut_at_sync) {}
   ~PosixWritableFile() override {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -59,11 +61,14 @@ class PosixWritableFile : public WritableFile {
       if (w == 0) return Status::io_error("write " + path_ + ": no progress");
       data += w;
       n -= static_cast<size_t>(w);
+      written_ += static_cast<uint64_t>(w);
     }
     return Status();
   }
 
   Status sync() override {
+    if (cut_at_sync_ && ::ftruncate(fd_, static_cast<off_t>(written_)) != 0)
+      return Status::from_errno(errno, "truncate " + path_);
     if (::fsync(fd_) != 0) return Status::from_errno(errno, "fsync " + path_);
     return Status();
   }
@@ -78,6 +83,8 @@ class PosixWritableFile : public WritableFile {
  private:
   std::string path_;
   int fd_;
+  bool cut_at_sync_;
+  uint64_t written_ = 0;
 };
 
 class PosixRandomAccessFile : public RandomAccessFile {
@@ -126,6 +133,19 @@ class PosixFileSystem : public FileSystem {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return Status::from_errno(errno, "create " + path);
     out->reset(new PosixWritableFile(path, fd));
+    return Status();
+  }
+
+  Status overwrite_file(const std::string& path, std::unique_ptr<WritableFile>* out) override {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return Status::from_errno(errno, "open " + path);
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      const int err = errno;
+      ::close(fd);
+      return err ? Status::from_errno(err, path) : Status::io_error(path + ": not a regular file");
+    }
+    out->reset(new PosixWritableFile(path, fd, true));
     return Status();
   }
 
@@ -303,11 +323,21 @@ bool parse_temp_name(const std::string& name, long* pid) {
 }
 
 Status write_file_atomic(FileSystem& fs, const std::string& path, const uint8_t* data, size_t n,
-                         bool* renamed) {
+                         bool* renamed, const std::string& reuse) {
   if (renamed) *renamed = false;
   const std::string tmp = temp_path_for(path);
   std::unique_ptr<WritableFile> file;
-  Status s = fs.new_writable_file(tmp, &file);
+  Status s;
+  // A file to write over: under the temporary's name first, so that a crash leaves only a
+  // temporary (removed at the next start), never a half-written file under a real name.
+  if (!reuse.empty()) {
+    if (fs.rename_file(reuse, tmp).ok()) {
+      if (!fs.overwrite_file(tmp, &file).ok()) file.reset();
+    } else {
+      fs.remove_file(reuse);  // best effort: it was to be destroyed anyway
+    }
+  }
+  if (!file) s = fs.new_writable_file(tmp, &file);
   if (s.ok()) {
     s = file->append(data, n);
     if (s.ok()) s = file->sync();
