@@ -438,6 +438,10 @@ SaveResult Checkpointer::save(int64_t timestep, int64_t eval_step, const TensorL
   const uint64_t min_free = static_cast<uint64_t>(cfg_.save_args.min_free_bytes);
   uint64_t free_before = 0;
   s = fs_->free_bytes(run_dir_, &free_before);
+  // The spare's blocks are written over: they count as free.
+  std::unique_ptr<RandomAccessFile> spare;
+  if (s.ok() && !spare_.empty() && fs_->open_for_read(spare_, &spare).ok())
+    free_before += spare->size();
   if (s.ok() && (free_before < buffer_.size() || free_before - buffer_.size() < min_free))
     s = Status::no_space(run_dir_ + ": " + human_bytes(free_before) + " free, but the " +
                          human_bytes(buffer_.size()) +
