@@ -91,30 +91,13 @@ class FaultFs : public FileSystem {
   }
 
   Status new_writable_file(const std::string& path, std::unique_ptr<WritableFile>* out) override {
-    std::lock_guard<std::recursive_mutex> lock(mu_);
-    Status s = before(Op::create, "create " + path, true);
-    if (!s.ok()) return s;
-    std::unique_ptr<WritableFile> f;
-    s = base_.new_writable_file(path, &f);
-    if (!s.ok()) return s;
-    files_[path] = {};
-    pending_.push_back({Pending::create, path, "", ""});
-    out->reset(new File(this, path, std::move(f)));
-    return Status();
+    return open_written("create ", path, out, true);
   }
 
+  // Its old bytes are not this run's: a power loss may leave any of them (a temporary's content
+  // does not matter; only a rename gives it a real name, after its fsync).
   Status overwrite_file(const std::string& path, std::unique_ptr<WritableFile>* out) override {
-    std::lock_guard<std::recursive_mutex> lock(mu_);
-    Status s = before(Op::create, "overwrite " + path, true);
-    if (!s.ok()) return s;
-    std::unique_ptr<WritableFile> f;
-    s = base_.overwrite_file(path, &f);
-    if (!s.ok()) return s;
-    // Its old bytes are not this run's: a power loss may leave any of them (a temporary's
-    // content does not matter; only a rename gives it a real name, after its fsync).
-    files_[path] = {};
-    out->reset(new File(this, path, std::move(f)));
-    return Status();
+    return open_written("overwrite ", path, out, false);
   }
 
   Status new_appendable_file(const std::string& path, std::unique_ptr<WritableFile>* out) override {
@@ -296,6 +279,22 @@ class FaultFs : public FileSystem {
       if (short_write) *short_write = short_write_;
       return Status::from_errno(fail_err_, what + " (injected)");
     }
+    return Status();
+  }
+
+  // A file written from its start: a new one (`creates`, undone by a power loss before its
+  // folder's fsync) or an existing one written over.
+  Status open_written(const char* verb, const std::string& path, std::unique_ptr<WritableFile>* out,
+                      bool creates) {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    Status s = before(Op::create, verb + path, true);
+    if (!s.ok()) return s;
+    std::unique_ptr<WritableFile> f;
+    s = creates ? base_.new_writable_file(path, &f) : base_.overwrite_file(path, &f);
+    if (!s.ok()) return s;
+    files_[path] = {};
+    if (creates) pending_.push_back({Pending::create, path, "", ""});
+    out->reset(new File(this, path, std::move(f)));
     return Status();
   }
 

@@ -654,33 +654,22 @@ class CriticOptimisers {
     for (size_t i = 0; i < critics.count(); ++i)
       opt_.emplace_back(critics.q(i).num_params(), options);
   }
-  void step(Critics<float>& critics, double max_grad_norm) {
-    clip_grad_norm(critics, max_grad_norm);
-    critics.each([&](size_t i) { opt_[i].step(critics.q(i).params(), critics.q(i).grads()); });
-  }
-
   // The critics' whole update on a batch: losses and gradients (Critics::loss_and_grads), the
   // clipped Adam step, then, with tau > 0, the targets' Polyak step (which reads only the
   // updated online network, so it may come this early). Without clipping each critic's share
   // is one task. Returns the loss; *q_mean as loss_and_grads gives it.
   double update(Critics<float>& critics, const float* obs, const float* act, const float* y,
                 size_t n, double huber_delta, double* q_mean, double max_grad_norm, double tau) {
-    auto follow = [&](size_t i) {
+    auto step_and_follow = [&](size_t i) {
+      opt_[i].step(critics.q(i).params(), critics.q(i).grads());
       if (tau > 0) critics.target(i).polyak_update(critics.q(i), tau);
     };
-    if (max_grad_norm > 0) {
-      const double loss = critics.loss_and_grads(obs, act, y, n, huber_delta, q_mean);
-      clip_grad_norm(critics, max_grad_norm);
-      critics.each([&](size_t i) {
-        opt_[i].step(critics.q(i).params(), critics.q(i).grads());
-        follow(i);
-      });
-      return loss;
-    }
-    return critics.loss_and_grads(obs, act, y, n, huber_delta, q_mean, [&](size_t i) {
-      opt_[i].step(critics.q(i).params(), critics.q(i).grads());
-      follow(i);
-    });
+    if (max_grad_norm <= 0)
+      return critics.loss_and_grads(obs, act, y, n, huber_delta, q_mean, step_and_follow);
+    const double loss = critics.loss_and_grads(obs, act, y, n, huber_delta, q_mean);
+    clip_grad_norm(critics, max_grad_norm);  // joins the critics' gradients: a second hand-over
+    critics.each(step_and_follow);
+    return loss;
   }
   void set_lr(double lr) {
     for (Adam& a : opt_) a.set_lr(lr);

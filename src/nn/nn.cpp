@@ -175,14 +175,8 @@ inline void tile_of(const Operands<T>& op, size_t m0, size_t n0, size_t K) {
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) {
-      T* c = op.c + (m0 + r) * op.ldc + n0 + v * L;
-      V out = acc[r][v];
-      if constexpr (I == Into::add_bias) out = acc[r][v] + load(op.bias + n0 + v * L);
-      if constexpr (I == Into::accumulate) out = load(c) + acc[r][v];
-      if constexpr (Relu) out = relu<T>(out);
-      store(c, out);
-    }
+    for (int v = 0; v < NV; ++v)
+      land(op.c + (m0 + r) * op.ldc + n0 + v * L, acc[r][v], op.bias, n0 + v * L, I, Relu);
 }
 
 // Any strides and epilogue (rare shapes): the same sums.
