@@ -624,3 +624,24 @@ TEST_CASE(
     CHECK(a == two);  // the twin critics side by side: the same bytes
   }
 }
+
+TEST_CASE("offpolicy: with gradient clipping too, 2 threads train to 1 thread's bytes") {
+  // ff_sac and ff_td3 with two threads keep each critic on its own thread for the whole step
+  // (sac_step_side_by_side, td3_step_side_by_side), exchanging the gradient norms for the joint
+  // clipping; every learning rate and clipping threshold takes part.
+  for (const char* name : {"sac_pendulum.ini", "td3_pendulum.ini"}) {
+    CAPTURE(name);
+    auto run = [&](int threads) {
+      return edgerl::testing::trained_state(
+          name,
+          {"arch.total_timesteps=600", "arch.num_evaluation=2", "system.max_grad_norm=0.05",
+           "arch.num_threads=" + std::to_string(threads)},
+          2);
+    };
+    const auto one = run(1);
+    CHECK(one == run(2));
+    const auto unclipped = edgerl::testing::trained_state(
+        name, {"arch.total_timesteps=600", "arch.num_evaluation=2", "arch.num_threads=2"}, 2);
+    CHECK(one != unclipped);  // the clipping took effect
+  }
+}

@@ -126,3 +126,77 @@ TEST_CASE("pool: arch.num_threads picks the threads, never more than are useful"
   CHECK(all >= 1);
   CHECK(WorkerPool::threads_for(0, 2) == std::min(all, 2));
 }
+
+TEST_CASE("pool: side_by_side holds only where tasks reach another thread") {
+  WorkerPool one(1), two(2);
+  CHECK_FALSE(one.side_by_side());
+  CHECK(two.side_by_side());
+  std::atomic<int> inside{0};
+  two.for_each(2, [&](size_t) { inside += two.side_by_side() ? 1 : 0; });  // runs in place
+  CHECK(inside.load() == 0);
+  CHECK(two.side_by_side());
+}
+
+TEST_CASE("pool: handoffs carry results between the two tasks of a job, round after round") {
+  // A chain of hand-overs across the two threads, 2,000 rounds: every wait sees what the
+  // other task wrote before its post, and a round never sees an earlier round's events.
+  using edgerl::Handoffs;
+  WorkerPool pool(2);
+  Handoffs h;
+  std::vector<int> a(64), b(64);
+  for (int round = 1; round <= 2000; ++round) {
+    h.begin();
+    int seen_by_worker = 0, seen_by_caller = 0;
+    pool.both(
+        [&] {
+          for (int& x : a) x = round;
+          h.post(0);
+          h.wait(1);
+          for (int x : b) seen_by_caller += x == -round;
+        },
+        [&] {
+          h.wait(0);
+          for (int x : a) seen_by_worker += x == round;
+          for (int& x : b) x = -round;
+          h.post(1);
+        });
+    REQUIRE(seen_by_worker == 64);
+    REQUIRE(seen_by_caller == 64);
+  }
+}
+
+TEST_CASE("pool: a task that fails releases the other's waits, and its error reaches the caller") {
+  using edgerl::Handoffs;
+  WorkerPool pool(2);
+  Handoffs h;
+  for (int fails : {0, 1}) {
+    CAPTURE(fails);
+    h.begin();
+    auto task = [&](int me) {
+      try {
+        if (me == fails) throw std::runtime_error("task failed");
+        h.wait(me == 0 ? 1 : 0);  // never posted: only the failure ends the wait
+      } catch (...) {
+        h.fail();
+        throw;
+      }
+    };
+    try {
+      pool.both([&] { task(0); }, [&] { task(1); });
+      FAIL("no exception");
+    } catch (const std::runtime_error& e) {
+      // The lowest task's exception: task 0's own, or its wait's when task 1 failed.
+      CHECK(std::string(e.what()) ==
+            (fails == 0 ? "task failed" : "the other task of the step failed"));
+    }
+  }
+  // And the next round works.
+  h.begin();
+  int got = 0;
+  pool.both([&] { h.post(0); },
+            [&] {
+              h.wait(0);
+              got = 1;
+            });
+  CHECK(got == 1);
+}

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
 
 namespace edgerl {
 namespace {
@@ -113,6 +114,21 @@ void WorkerPool::claim_and_run(uint32_t job, size_t home) noexcept {
     finished_.fetch_add(1, std::memory_order_acq_rel);
     c = claim_.load(std::memory_order_acquire);
   }
+}
+
+void Handoffs::wait(int k) const {
+  for (unsigned spins = 0; event_[k].v.load(std::memory_order_acquire) != round_; ++spins) {
+    if (failed_.load(std::memory_order_acquire))
+      throw std::runtime_error("the other task of the step failed");
+    if (spins < 4096)
+      cpu_relax();
+    else
+      std::this_thread::yield();  // more threads than cores: let the other one run
+  }
+}
+
+bool WorkerPool::side_by_side() const {
+  return !workers_.empty() && !t_in_task;
 }
 
 void WorkerPool::run(size_t n, void (*fn)(void*, size_t), void* ctx) {

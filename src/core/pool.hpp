@@ -61,6 +61,11 @@ class WorkerPool {
     });
   }
 
+  // Whether run() would now hand tasks to other threads (else it runs them in order on the
+  // calling thread: no workers, or called from inside a task). Tasks that wait for each other
+  // may only be given to run() when this holds.
+  bool side_by_side() const;
+
   // The threads for arch.num_threads = requested: 0 = the cores this process may use; never
   // more than `useful` (what the learner can keep busy) and never fewer than 1.
   static int threads_for(int64_t requested, int useful);
@@ -88,6 +93,32 @@ class WorkerPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::atomic<int> sleepers_{0};
+};
+
+// Hand-overs between the two tasks of one WorkerPool job that run side by side for a whole
+// step (WorkerPool::side_by_side() must hold: a task that waits for one that never runs would
+// wait for ever): post(k) says that what event k stands for is done and its memory written;
+// wait(k) returns once it is (acquire/release: the memory is visible). begin() starts a new
+// round, before the job. If a task fails it calls fail(), and the other's waits throw instead
+// of waiting for ever. Each event has its own cache line, written by one thread only.
+class Handoffs {
+ public:
+  static constexpr int kEvents = 12;
+  void begin() {
+    ++round_;
+    failed_.store(false, std::memory_order_relaxed);
+  }
+  void post(int k) { event_[k].v.store(round_, std::memory_order_release); }
+  void wait(int k) const;
+  void fail() { failed_.store(true, std::memory_order_release); }
+
+ private:
+  struct alignas(64) Event {
+    std::atomic<uint64_t> v{0};
+  };
+  Event event_[kEvents];
+  uint64_t round_ = 0;
+  alignas(64) std::atomic<bool> failed_{false};
 };
 
 // Names the calling thread (as `top -H`, `ps -L` and perf show it), at most 15 characters;

@@ -144,12 +144,8 @@ class SquashedGaussianActor {
     if (n <= capacity_) return;
     capacity_ = n;
     net_.reserve(n);
-    out_.resize(n * 2 * A_);
-    mean_.resize(n * A_);
-    log_std_.resize(n * A_);
-    noise_.resize(n * A_);
-    act_.resize(n * A_);
-    logp_.resize(n);
+    s_.resize(n, A_);
+    d_.resize(n, A_);
     dmean_.resize(n * A_);
     dlog_std_.resize(n * A_);
     dout_.resize(n * 2 * A_);
@@ -160,43 +156,43 @@ class SquashedGaussianActor {
   size_t action_dim() const { return A_; }
 
   // For each of the n rows of obs: a = tanh(u), u = mean + std * noise (noise [n][A] given),
-  // and log pi(a|s); see actions() and log_probs(). sample() keeps what backward() needs;
-  // sample_detached() gives the same numbers for acting and targets, keeping nothing.
+  // and log pi(a|s); see actions() and log_probs(). Keeps what backward() needs.
   void sample(const T* obs, size_t n, const T* noise) {
-    forward(obs, n, true);
-    draw(n, noise);
+    reserve(n);
+    net_.forward(obs, n, s_.out.data());
+    s_.draw(n, A_, lo_, hi_, noise);
   }
+  const T* actions() const { return s_.act.data(); }
+  const T* log_probs() const { return s_.logp.data(); }
+
+  // The same numbers for acting and targets, keeping nothing for backward(), into buffers of
+  // their own (see detached_actions(), detached_log_probs()): a sample() for the actor's loss
+  // and a detached one for a target may run side by side on two threads.
   void sample_detached(const T* obs, size_t n, const T* noise) {
-    forward(obs, n, false);
-    draw(n, noise);
+    reserve(n);
+    net_.predict(obs, n, d_.out.data());
+    d_.draw(n, A_, lo_, hi_, noise);
   }
+  const T* detached_actions() const { return d_.act.data(); }
+  const T* detached_log_probs() const { return d_.logp.data(); }
 
- private:
-  void draw(size_t n, const T* noise) {
-    std::copy(noise, noise + n * A_, noise_.begin());
-    tanh_gaussian::actions_rows(mean_.data(), log_std_.data(), noise_.data(), n, A_, act_.data());
-    tanh_gaussian::log_prob_rows(mean_.data(), log_std_.data(), noise_.data(), n, A_, logp_.data());
-  }
-
- public:
   // The deterministic action tanh(mean) of each row into act [n][A].
   void mode(const T* obs, size_t n, T* act) {
-    forward(obs, n, false);
-    tanh_gaussian::mode(mean_.data(), n * A_, act);
+    reserve(n);
+    net_.predict(obs, n, d_.out.data());
+    d_.split(n, A_, lo_, hi_);
+    tanh_gaussian::mode(d_.mean.data(), n * A_, act);
   }
-
-  const T* actions() const { return act_.data(); }
-  const T* log_probs() const { return logp_.data(); }
 
   // After sample(): adds to the network's gradients those of
   //   sum_b (g_log_prob * log pi(a_b|s_b) + sum_d g_action[b][d] * a_b[d]),
   // noise held fixed (the reparameterisation).
   void backward(T g_log_prob, const T* g_action, size_t n) {
-    tanh_gaussian::backward_rows(mean_.data(), log_std_.data(), noise_.data(), n, A_, g_log_prob,
-                                 g_action, dmean_.data(), dlog_std_.data());
+    tanh_gaussian::backward_rows(s_.mean.data(), s_.log_std.data(), s_.noise.data(), n, A_,
+                                 g_log_prob, g_action, dmean_.data(), dlog_std_.data());
     for (size_t b = 0; b < n; ++b)
       for (size_t d = 0; d < A_; ++d) {
-        const T raw = out_[b * 2 * A_ + A_ + d];
+        const T raw = s_.out[b * 2 * A_ + A_ + d];
         dout_[b * 2 * A_ + d] = dmean_[b * A_ + d];
         dout_[b * 2 * A_ + A_ + d] = raw < lo_ || raw > hi_ ? T(0) : dlog_std_[b * A_ + d];
       }
@@ -204,24 +200,39 @@ class SquashedGaussianActor {
   }
 
  private:
-  // The network's outputs split into means and clamped log-stds, [n][A] each.
-  void forward(const T* obs, size_t n, bool for_backward) {
-    if (for_backward)
-      net_.forward(obs, n, out_.data());
-    else
-      net_.predict(obs, n, out_.data());
-    for (size_t b = 0; b < n; ++b)
-      for (size_t d = 0; d < A_; ++d) {
-        mean_[b * A_ + d] = out_[b * 2 * A_ + d];
-        log_std_[b * A_ + d] = clamp(out_[b * 2 * A_ + A_ + d], lo_, hi_);
-      }
-  }
+  // One set of samples: the network's outputs [n][2A], split into means and clamped log-stds
+  // [n][A]; the noise, the actions and log pi.
+  struct Draw {
+    std::vector<T> out, mean, log_std, noise, act, logp;
+    void resize(size_t n, size_t A) {
+      out.resize(n * 2 * A);
+      mean.resize(n * A);
+      log_std.resize(n * A);
+      noise.resize(n * A);
+      act.resize(n * A);
+      logp.resize(n);
+    }
+    void split(size_t n, size_t A, T lo, T hi) {
+      for (size_t b = 0; b < n; ++b)
+        for (size_t d = 0; d < A; ++d) {
+          mean[b * A + d] = out[b * 2 * A + d];
+          log_std[b * A + d] = clamp(out[b * 2 * A + A + d], lo, hi);
+        }
+    }
+    void draw(size_t n, size_t A, T lo, T hi, const T* given) {
+      split(n, A, lo, hi);
+      std::copy(given, given + n * A, noise.begin());
+      tanh_gaussian::actions_rows(mean.data(), log_std.data(), noise.data(), n, A, act.data());
+      tanh_gaussian::log_prob_rows(mean.data(), log_std.data(), noise.data(), n, A, logp.data());
+    }
+  };
 
   size_t A_;
   T lo_, hi_;
   BasicMlp<T> net_;
   size_t capacity_ = 0;
-  std::vector<T> out_, mean_, log_std_, noise_, act_, logp_, dmean_, dlog_std_, dout_;
+  Draw s_, d_;  // sample()'s and sample_detached()'s
+  std::vector<T> dmean_, dlog_std_, dout_;
 };
 
 // TD3's and DDPG's actor: a = tanh(network(obs)).
@@ -292,10 +303,12 @@ class Critics {
       q_.back().reserve(max_batch);
       target_.back().reserve(max_batch);
     }
-    x_.resize(max_batch * (D_ + A_));
+    for (std::vector<T>& x : x_) x.resize(max_batch * (D_ + A_));
     dx_.resize(count * max_batch * A_);
     loss_.resize(count);
+    tq_.resize(count * max_batch);
     q_out_.resize(count * max_batch);
+    vq_.resize(count * max_batch);
     dq_.resize(count * max_batch);
     value_.resize(max_batch);
     g_action_.resize(max_batch * A_);
@@ -303,6 +316,8 @@ class Critics {
 
   size_t count() const { return q_.size(); }
   int threads() const { return pool_ ? pool_->threads() : 1; }
+  // The pool of the side-by-side work (null with one thread).
+  WorkerPool* pool() { return pool_.get(); }
   BasicMlp<T>& q(size_t i) { return q_[i]; }
   BasicMlp<T>& target(size_t i) { return target_[i]; }
 
@@ -314,9 +329,9 @@ class Critics {
 
   // out[b] = min_i Qtarget_i(s_b, a_b).
   void target_min(const T* obs, const T* act, size_t n, T* out) {
-    join(obs, act, n);
-    each([&](size_t i) { target_[i].predict(x_.data(), n, &q_out_[i * n]); });
-    min_over_critics(n, out);
+    join(kTargetInput, obs, act, n);
+    each([&](size_t i) { target_value(i, n); });
+    min_target(n, out);
   }
 
   // L = sum_i mean_b l(Q_i(s_b, a_b) - y_b), l(d) = d^2 / 2, or Huber with delta > 0 (the
@@ -332,30 +347,73 @@ class Critics {
   template <class Then>
   double loss_and_grads(const T* obs, const T* act, const T* y, size_t n, double huber_delta,
                         double* q_mean, Then&& then) {
-    join(obs, act, n);
-    const T inv_n = T(1) / static_cast<T>(n);
-    const T delta = static_cast<T>(huber_delta);
+    join(kBatchInput, obs, act, n);
     each([&](size_t i) {
-      T* q = &q_out_[i * n];
-      T* dq = &dq_[i * n];
-      q_[i].forward(x_.data(), n, q);
-      double loss = 0;
-      for (size_t b = 0; b < n; ++b) {
-        const T td = q[b] - y[b];
-        const T ad = td < T(0) ? -td : td;
-        if (delta > T(0) && ad > delta) {
-          loss += static_cast<double>(delta * (ad - T(0.5) * delta));
-          dq[b] = (td > T(0) ? delta : -delta) * inv_n;
-        } else {
-          loss += static_cast<double>(T(0.5) * td * td);
-          dq[b] = td * inv_n;
-        }
-      }
-      loss_[i] = loss / static_cast<double>(n);
-      q_[i].zero_grad();
-      q_[i].backward(dq, n, nullptr);
+      critic_loss_and_grads(i, y, n, huber_delta);
       then(i);
     });
+    return total_loss(n, q_mean);
+  }
+
+  // The value an actor maximises, through the online networks: values()[b] = min_i Q_i(s_b,
+  // a_b) (use_min) or Q_1(s_b, a_b), and action_grads()[b] = weight * d values()[b] / d a_b
+  // (through the smaller critic of each row). The networks' gradients are not touched.
+  void value_and_action_grad(const T* obs, const T* act, size_t n, bool use_min, T weight) {
+    join(kActorInput, obs, act, n);
+    const size_t used = use_min ? count() : 1;
+    each(used, [&](size_t i) { value_forward(i, n); });
+    value_choice(n, used, weight);
+    each(used, [&](size_t i) { action_grad(i, n); });
+    sum_action_grads(n, used);
+  }
+  const T* values() const { return value_.data(); }
+  const T* action_grads() const { return g_action_.data(); }
+
+  // ---- The calls above piece by piece, critic by critic: for a schedule that keeps each
+  // critic on its own thread for a whole step (sac_step_side_by_side). Each input is joined
+  // into its own buffer and each set of outputs has its own, so that the pieces of different
+  // phases may overlap.
+  enum Input { kTargetInput = 0, kBatchInput = 1, kActorInput = 2 };
+  // The input `which` = [obs_b, act_b] per row.
+  void join(Input which, const T* obs, const T* act, size_t n) {
+    const size_t W = D_ + A_;
+    T* x = x_[which].data();
+    for (size_t b = 0; b < n; ++b) {
+      copy_short(obs + b * D_, D_, &x[b * W]);
+      copy_short(act + b * A_, A_, &x[b * W + D_]);
+    }
+  }
+  // Target network i on the target input.
+  void target_value(size_t i, size_t n) {
+    target_[i].predict(x_[kTargetInput].data(), n, &tq_[i * n]);
+  }
+  // out[b] = min_i of the target values, the first network winning ties.
+  void min_target(size_t n, T* out) const { min_over_critics(tq_, n, out); }
+  // Critic i's loss (loss_and_grads) on the batch input: zeroes its gradients and fills them.
+  void critic_loss_and_grads(size_t i, const T* y, size_t n, double huber_delta) {
+    const T inv_n = T(1) / static_cast<T>(n);
+    const T delta = static_cast<T>(huber_delta);
+    T* q = &q_out_[i * n];
+    T* dq = &dq_[i * n];
+    q_[i].forward(x_[kBatchInput].data(), n, q);
+    double loss = 0;
+    for (size_t b = 0; b < n; ++b) {
+      const T td = q[b] - y[b];
+      const T ad = td < T(0) ? -td : td;
+      if (delta > T(0) && ad > delta) {
+        loss += static_cast<double>(delta * (ad - T(0.5) * delta));
+        dq[b] = (td > T(0) ? delta : -delta) * inv_n;
+      } else {
+        loss += static_cast<double>(T(0.5) * td * td);
+        dq[b] = td * inv_n;
+      }
+    }
+    loss_[i] = loss / static_cast<double>(n);
+    q_[i].zero_grad();
+    q_[i].backward(dq, n, nullptr);
+  }
+  // The critics' summed loss; *q_mean (if given) = mean_b Q_1(s_b, a_b).
+  double total_loss(size_t n, double* q_mean) const {
     double total = 0;
     for (size_t i = 0; i < count(); ++i) total += loss_[i];
     if (q_mean) {
@@ -365,37 +423,36 @@ class Critics {
     }
     return total;
   }
-
-  // The value an actor maximises, through the online networks: values()[b] = min_i Q_i(s_b,
-  // a_b) (use_min) or Q_1(s_b, a_b), and action_grads()[b] = weight * d values()[b] / d a_b
-  // (through the smaller critic of each row). The networks' gradients are not touched.
-  void value_and_action_grad(const T* obs, const T* act, size_t n, bool use_min, T weight) {
-    join(obs, act, n);
-    const size_t used = use_min ? count() : 1;
-    each(used, [&](size_t i) { q_[i].forward(x_.data(), n, &q_out_[i * n]); });
+  // Online network i on the actor's input, keeping what action_grad() needs.
+  void value_forward(size_t i, size_t n) { q_[i].forward(x_[kActorInput].data(), n, &vq_[i * n]); }
+  // values() from the first `used` networks' values, and each network's share of the
+  // gradient: weight for the network that gave a row's value, 0 for the others.
+  void value_choice(size_t n, size_t used, T weight) {
     if (used == 1) {
-      std::copy(q_out_.begin(), q_out_.begin() + n, value_.begin());
-      std::fill(dq_.begin(), dq_.begin() + n, weight);
-    } else {
-      min_over_critics(n, value_.data());
-      for (size_t b = 0; b < n; ++b) {
-        size_t k = 0;
-        for (size_t i = 1; i < used; ++i)
-          if (q_out_[i * n + b] < q_out_[k * n + b]) k = i;
-        for (size_t i = 0; i < used; ++i) dq_[i * n + b] = i == k ? weight : T(0);
-      }
+      std::copy(vq_.begin(), vq_.begin() + static_cast<std::ptrdiff_t>(n), value_.begin());
+      std::fill(dq_.begin(), dq_.begin() + static_cast<std::ptrdiff_t>(n), weight);
+      return;
     }
-    each(used, [&](size_t i) {
-      T* g = i == 0 ? g_action_.data() : &dx_[i * n * A_];
-      q_[i].input_gradient(&dq_[i * n], n, g, D_, A_);  // the action columns only
-    });
+    min_over_critics(vq_, n, value_.data());
+    for (size_t b = 0; b < n; ++b) {
+      size_t k = 0;
+      for (size_t i = 1; i < used; ++i)
+        if (vq_[i * n + b] < vq_[k * n + b]) k = i;
+      for (size_t i = 0; i < used; ++i) dq_[i * n + b] = i == k ? weight : T(0);
+    }
+  }
+  // Network i's share of action_grads(), through its action columns only.
+  void action_grad(size_t i, size_t n) {
+    T* g = i == 0 ? g_action_.data() : &dx_[i * n * A_];
+    q_[i].input_gradient(&dq_[i * n], n, g, D_, A_);
+  }
+  // action_grads() = the sum of the first `used` networks' shares, in order.
+  void sum_action_grads(size_t n, size_t used) {
     for (size_t i = 1; i < used; ++i) {
       const T* g = &dx_[i * n * A_];
       for (size_t k = 0; k < n * A_; ++k) g_action_[k] = g_action_[k] + g[k];
     }
   }
-  const T* values() const { return value_.data(); }
-  const T* action_grads() const { return g_action_.data(); }
 
   // Every target network moves towards its online network: tau * online + (1 - tau) * target.
   void polyak(double tau) {
@@ -416,27 +473,18 @@ class Critics {
   }
 
  private:
-  // x_ = [obs_b, act_b] per row.
-  void join(const T* obs, const T* act, size_t n) {
-    const size_t W = D_ + A_;
+  // out[b] = min_i q[i][b] (q: [count][n]), the first network winning ties.
+  void min_over_critics(const std::vector<T>& q, size_t n, T* out) const {
     for (size_t b = 0; b < n; ++b) {
-      copy_short(obs + b * D_, D_, &x_[b * W]);
-      copy_short(act + b * A_, A_, &x_[b * W + D_]);
-    }
-  }
-
-  // out[b] = min_i q_out_[i][b], the first network winning ties.
-  void min_over_critics(size_t n, T* out) const {
-    for (size_t b = 0; b < n; ++b) {
-      T m = q_out_[b];
-      for (size_t i = 1; i < count(); ++i) m = q_out_[i * n + b] < m ? q_out_[i * n + b] : m;
+      T m = q[b];
+      for (size_t i = 1; i < count(); ++i) m = q[i * n + b] < m ? q[i * n + b] : m;
       out[b] = m;
     }
   }
 
   size_t D_, A_;
   std::vector<BasicMlp<T>> q_, target_;
-  std::vector<T> x_, dx_, q_out_, dq_, value_, g_action_;
+  std::vector<T> x_[3], dx_, tq_, q_out_, vq_, dq_, value_, g_action_;
   std::vector<double> loss_;
   std::unique_ptr<WorkerPool> pool_;
 };
@@ -537,8 +585,8 @@ template <class T>
 void soft_q_target(SquashedGaussianActor<T>& actor, Critics<T>& critics,
                    const TransitionBatch<T>& b, const T* noise, T alpha, T discount, T* y) {
   actor.sample_detached(b.next_obs.data(), b.n, noise);
-  critics.target_min(b.next_obs.data(), actor.actions(), b.n, y);
-  const T* logp = actor.log_probs();
+  critics.target_min(b.next_obs.data(), actor.detached_actions(), b.n, y);
+  const T* logp = actor.detached_log_probs();
   for (size_t i = 0; i < b.n; ++i)
     y[i] = b.reward[i] + (T(1) - b.terminated[i]) * (discount * (y[i] - alpha * logp[i]));
 }
@@ -660,16 +708,19 @@ class CriticOptimisers {
   // is one task. Returns the loss; *q_mean as loss_and_grads gives it.
   double update(Critics<float>& critics, const float* obs, const float* act, const float* y,
                 size_t n, double huber_delta, double* q_mean, double max_grad_norm, double tau) {
-    auto step_and_follow = [&](size_t i) {
-      opt_[i].step(critics.q(i).params(), critics.q(i).grads());
-      if (tau > 0) critics.target(i).polyak_update(critics.q(i), tau);
-    };
+    auto step_and_follow = [&](size_t i) { step_one(critics, i, tau); };
     if (max_grad_norm <= 0)
       return critics.loss_and_grads(obs, act, y, n, huber_delta, q_mean, step_and_follow);
     const double loss = critics.loss_and_grads(obs, act, y, n, huber_delta, q_mean);
     clip_grad_norm(critics, max_grad_norm);  // joins the critics' gradients: a second hand-over
     critics.each(step_and_follow);
     return loss;
+  }
+  // Critic i's part of update() after its gradients (Critics::critic_loss_and_grads): its
+  // Adam step, then its target's Polyak step when tau > 0.
+  void step_one(Critics<float>& critics, size_t i, double tau) {
+    opt_[i].step(critics.q(i).params(), critics.q(i).grads());
+    if (tau > 0) critics.target(i).polyak_update(critics.q(i), tau);
   }
   void set_lr(double lr) {
     for (Adam& a : opt_) a.set_lr(lr);
@@ -683,6 +734,227 @@ class CriticOptimisers {
  private:
   std::vector<Adam> opt_;
 };
+
+// ---- Twin critics side by side for a whole step (ff_sac and ff_td3 with two threads) ------
+//
+// One pool job per gradient step instead of one per phase: each critic, with its target and
+// optimiser, stays on its own thread for the whole step, and the actor's update runs on the
+// worker, beside the training thread's share. The two threads hand small things over through
+// Handoffs (actions, values, targets, action gradients). Memory one thread writes and the
+// other then reads makes the writer's next write wait for the other core
+// (docs/benchmarks.md, "#12's 4x, second look"), so the networks never cross. The numbers
+// are those of the steps in order (soft_q_target, CriticOptimisers::update, sac_actor_loss /
+// dpg_actor_loss): every piece computes the same sums on the same inputs. Needs
+// critics.pool()->side_by_side().
+namespace side_by_side {
+
+enum Event {
+  kNextAction,
+  kTargetValue2,
+  kTarget,
+  kSample,
+  kNorm1,
+  kNorm2,
+  kValue2,
+  kShares,
+  kGrad1
+};
+
+// Critic i's loss, gradients, clipping by the norm over both critics' gradients (the other
+// thread's critic posts its norm), Adam step and, with tau > 0, its target's Polyak step.
+inline void update_critic(Critics<float>& critics, CriticOptimisers& q_opt, size_t i,
+                          const float* y, size_t n, double max_grad_norm, double tau, Handoffs& h,
+                          double* norms) {
+  critics.critic_loss_and_grads(i, y, n, 0.0);
+  if (max_grad_norm > 0) {
+    Mlp& q = critics.q(i);
+    norms[i] = global_norm(q.grads(), q.num_params());
+    h.post(i == 0 ? kNorm1 : kNorm2);
+    h.wait(i == 0 ? kNorm2 : kNorm1);
+    const double norm = std::sqrt(norms[0] * norms[0] + norms[1] * norms[1]);
+    if (norm > max_grad_norm) {
+      const float s = static_cast<float>(max_grad_norm / norm);
+      for (size_t p = 0; p < q.num_params(); ++p) q.grads()[p] *= s;
+    }
+  }
+  q_opt.step_one(critics, i, tau);
+}
+
+// training() on the calling thread and worker() on the pool's worker, as one job; a side that
+// throws releases the other's waits.
+template <class A, class B>
+void run(Critics<float>& critics, Handoffs& h, A&& training, B&& worker) {
+  auto guarded = [&h](auto& f) {
+    try {
+      f();
+    } catch (...) {
+      h.fail();
+      throw;
+    }
+  };
+  h.begin();
+  critics.pool()->both([&] { guarded(training); }, [&] { guarded(worker); });
+}
+
+}  // namespace side_by_side
+
+// What one SAC gradient step measures (ff_sac's metrics).
+struct SacStepLosses {
+  double q_loss = 0, q_value = 0, actor_loss = 0, entropy = 0;
+};
+
+// One SAC gradient step side by side:
+//   training thread                          worker
+//   a' ~ pi(.|s') (sample_detached)           a~ ~ pi(.|s) (sample, kept for backward)
+//   Qtarget_1(s', a')                         Qtarget_2(s', a')
+//   y = r + gamma (1 - d)(min - alpha logp')
+//   critic 1: loss, gradients, Adam, Polyak   critic 2: the same
+//   Q_1(s, a~)                                Q_2(s, a~)
+//   the min's gradient shares
+//   dQ_1/da~                                  dQ_2/da~; their sum; the actor's backward
+//                                             (where its sample's activations are),
+//                                             clipping and Adam
+inline SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor,
+                                           Critics<float>& critics, CriticOptimisers& q_opt,
+                                           Adam& actor_opt, const TransitionBatch<float>& b,
+                                           const float* noise_target, const float* noise_actor,
+                                           float alpha, float discount, double max_grad_norm,
+                                           double tau, float* y, Handoffs& h) {
+  using namespace side_by_side;
+  using C = Critics<float>;
+  const size_t n = b.n;
+  const float inv_n = 1.0f / static_cast<float>(n);
+  double norms[2] = {0, 0};
+  critics.join(C::kBatchInput, b.obs.data(), b.action.data(), n);
+  run(
+      critics, h,
+      [&] {
+        actor.sample_detached(b.next_obs.data(), n, noise_target);
+        critics.join(C::kTargetInput, b.next_obs.data(), actor.detached_actions(), n);
+        h.post(kNextAction);
+        critics.target_value(0, n);
+        h.wait(kTargetValue2);
+        critics.min_target(n, y);
+        const float* logp = actor.detached_log_probs();
+        for (size_t i = 0; i < n; ++i)
+          y[i] = b.reward[i] + (1.0f - b.terminated[i]) * (discount * (y[i] - alpha * logp[i]));
+        h.post(kTarget);
+        update_critic(critics, q_opt, 0, y, n, max_grad_norm, tau, h, norms);
+        h.wait(kSample);
+        critics.value_forward(0, n);
+        h.wait(kValue2);
+        critics.value_choice(n, 2, -inv_n);
+        h.post(kShares);
+        critics.action_grad(0, n);
+        h.post(kGrad1);
+      },
+      [&] {
+        actor.sample(b.obs.data(), n, noise_actor);
+        critics.join(C::kActorInput, b.obs.data(), actor.actions(), n);
+        h.post(kSample);
+        h.wait(kNextAction);
+        critics.target_value(1, n);
+        h.post(kTargetValue2);
+        h.wait(kTarget);
+        update_critic(critics, q_opt, 1, y, n, max_grad_norm, tau, h, norms);
+        critics.value_forward(1, n);
+        h.post(kValue2);
+        h.wait(kShares);
+        critics.action_grad(1, n);
+        h.wait(kGrad1);
+        critics.sum_action_grads(n, 2);
+        actor.net().zero_grad();
+        actor.backward(alpha * inv_n, critics.action_grads(), n);
+        if (max_grad_norm > 0)
+          clip_grad_norm(actor.net().grads(), actor.net().num_params(), max_grad_norm);
+        actor_opt.step(actor.net().params(), actor.net().grads());
+      });
+
+  SacStepLosses out;
+  out.q_loss = critics.total_loss(n, &out.q_value);
+  double loss = 0, logp_sum = 0;
+  const float* logp = actor.log_probs();
+  for (size_t i = 0; i < n; ++i) {
+    loss += static_cast<double>(alpha * logp[i] - critics.values()[i]);
+    logp_sum += static_cast<double>(logp[i]);
+  }
+  out.actor_loss = loss / static_cast<double>(n);
+  out.entropy = -logp_sum / static_cast<double>(n);
+  return out;
+}
+
+// One TD3 gradient step side by side (smoothed_target's noise given; policy_update: the
+// delayed actor step and the targets' Polyak steps are due):
+//   training thread                          worker
+//   a' = smoothed mu_target(s')               (policy update) mu(s), kept for backward
+//   Qtarget_1(s', a')                         Qtarget_2(s', a')
+//   y = clip(r) + gamma (1 - d) min
+//   critic 1: loss, gradients, Adam(, Polyak) critic 2: the same
+//   (policy update) Q_1(s, mu(s)), dQ_1/da    the actor's backward, clipping and Adam
+// The target actor's Polyak step follows on the training thread. Returns the actor's loss
+// (policy update) and sets *q_loss, *q_value.
+inline double td3_step_side_by_side(DeterministicActor<float>& actor,
+                                    DeterministicActor<float>& target_actor,
+                                    Critics<float>& critics, CriticOptimisers& q_opt,
+                                    Adam& actor_opt, TransitionBatch<float>& b, const float* noise,
+                                    float policy_noise, float noise_clip, float discount,
+                                    float max_abs_reward, double max_grad_norm, double tau,
+                                    bool policy_update, float* y, Handoffs& h, double* q_loss,
+                                    double* q_value) {
+  using namespace side_by_side;
+  using C = Critics<float>;
+  const size_t n = b.n;
+  const float weight = -1.0f / static_cast<float>(n);
+  const double critic_tau = policy_update ? tau : 0.0;
+  double norms[2] = {0, 0};
+  critics.join(C::kBatchInput, b.obs.data(), b.action.data(), n);
+  run(
+      critics, h,
+      [&] {
+        target_action(target_actor, b, noise, policy_noise, noise_clip);
+        critics.join(C::kTargetInput, b.next_obs.data(), b.next_action.data(), n);
+        h.post(kNextAction);
+        critics.target_value(0, n);
+        h.wait(kTargetValue2);
+        critics.min_target(n, y);
+        for (size_t i = 0; i < n; ++i)
+          y[i] = clamp(b.reward[i], -max_abs_reward, max_abs_reward) +
+                 (1.0f - b.terminated[i]) * (discount * y[i]);
+        h.post(kTarget);
+        update_critic(critics, q_opt, 0, y, n, max_grad_norm, critic_tau, h, norms);
+        if (!policy_update) return;
+        h.wait(kSample);
+        critics.value_forward(0, n);
+        critics.value_choice(n, 1, weight);
+        critics.action_grad(0, n);
+        h.post(kGrad1);
+      },
+      [&] {
+        if (policy_update) {
+          actor.forward(b.obs.data(), n);
+          critics.join(C::kActorInput, b.obs.data(), actor.actions(), n);
+          h.post(kSample);
+        }
+        h.wait(kNextAction);
+        critics.target_value(1, n);
+        h.post(kTargetValue2);
+        h.wait(kTarget);
+        update_critic(critics, q_opt, 1, y, n, max_grad_norm, critic_tau, h, norms);
+        if (!policy_update) return;
+        h.wait(kGrad1);
+        actor.net().zero_grad();
+        actor.backward(critics.action_grads(), n);
+        if (max_grad_norm > 0)
+          clip_grad_norm(actor.net().grads(), actor.net().num_params(), max_grad_norm);
+        actor_opt.step(actor.net().params(), actor.net().grads());
+      });
+  *q_loss = critics.total_loss(n, q_value);
+  if (!policy_update) return 0;
+  target_actor.net().polyak_update(actor.net(), tau);
+  double s = 0;
+  for (size_t i = 0; i < n; ++i) s += static_cast<double>(critics.values()[i]);
+  return -s / static_cast<double>(n);
+}
 
 // The critics and their targets as "q1/params", "q1_target/params", ... (or "q/params").
 inline void append_critic_tensors(Critics<float>& critics, TensorList& out) {

@@ -140,6 +140,7 @@ class FfSac final : public OffPolicyLearner {
         batch_(B_, obs_dim(), A_),
         indices_(B_),
         noise_(std::max(B_, num_envs()) * A_),
+        actor_noise_(B_ * A_),
         y_(B_),
         unit_(num_envs() * A_) {
     if (env().is_discrete())
@@ -168,7 +169,7 @@ class FfSac final : public OffPolicyLearner {
     } else {
       fill_normal(explore_rng_, noise_.data(), n);
       actor_.sample_detached(obs, num_envs(), noise_.data());
-      std::copy(actor_.actions(), actor_.actions() + n, unit_.begin());
+      std::copy(actor_.detached_actions(), actor_.detached_actions() + n, unit_.begin());
     }
     for (size_t i = 0; i < n; ++i) actions[i] = box_.to_env(unit_[i]);
   }
@@ -183,6 +184,17 @@ class FfSac final : public OffPolicyLearner {
     buffer().sample(sample_rng_, B_, indices_.data());
     batch_.gather(buffer(), indices_.data(), box_);
     const float alpha = this->alpha();
+
+    // With two threads: the same step, each critic on its own thread (sac_step_side_by_side).
+    if (critics_.pool() && critics_.pool()->side_by_side()) {
+      fill_normal(noise_rng_, noise_.data(), B_ * A_);
+      fill_normal(noise_rng_, actor_noise_.data(), B_ * A_);
+      const SacStepLosses l = sac_step_side_by_side(
+          actor_, critics_, q_opt_, actor_opt_, batch_, noise_.data(), actor_noise_.data(), alpha,
+          nstep().bootstrap_discount(), sys_.max_grad_norm, sys_.tau, y_.data(), handoffs_);
+      temperature_step(l.q_loss, l.q_value, l.actor_loss, l.entropy);
+      return;
+    }
 
     // Soft target y = r + gamma (1 - terminated)(min_i Qtarget_i(s', a') - alpha log pi(a'|s')),
     // a' ~ pi(.|s') from the current actor.
@@ -206,8 +218,12 @@ class FfSac final : public OffPolicyLearner {
     if (sys_.max_grad_norm > 0)
       clip_grad_norm(actor_.net().grads(), actor_.net().num_params(), sys_.max_grad_norm);
     actor_opt_.step(actor_.net().params(), actor_.net().grads());
+    temperature_step(q_loss, q_value, actor_loss, entropy);
+  }
 
-    // Temperature: mean(-alpha (log pi(a~|s) + target_entropy)) on the actor's samples.
+  // Temperature: mean(-alpha (log pi(a~|s) + target_entropy)) on the actor's samples; and the
+  // step's metrics.
+  void temperature_step(double q_loss, double q_value, double actor_loss, double entropy) {
     Metrics& m = interval_train();
     if (sys_.autotune) {
       float g = 0;
@@ -268,7 +284,8 @@ class FfSac final : public OffPolicyLearner {
   // Per-step scratch, sized once.
   TransitionBatch<float> batch_;
   std::vector<uint32_t> indices_;
-  std::vector<float> noise_, y_, unit_;
+  std::vector<float> noise_, actor_noise_, y_, unit_;
+  Handoffs handoffs_;
 };
 
 }  // namespace

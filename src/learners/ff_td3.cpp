@@ -186,6 +186,22 @@ class FfTd3 final : public OffPolicyLearner {
     buffer().sample(sample_rng_, B_, indices_.data());
     batch_.gather(buffer(), indices_.data(), box_);
 
+    // With two threads: the same step, each critic on its own thread (td3_step_side_by_side).
+    const bool policy_update = grad_steps() % sys_.policy_frequency == 0;
+    if (critics_.pool() && critics_.pool()->side_by_side()) {
+      fill_normal(noise_rng_, noise_.data(), B_ * A_);
+      double q_loss = 0, q_value = 0;
+      const double actor_loss = td3_step_side_by_side(
+          actor_, actor_target_, critics_, q_opt_, actor_opt_, batch_, noise_.data(),
+          static_cast<float>(sys_.policy_noise), static_cast<float>(sys_.noise_clip),
+          nstep().bootstrap_discount(), static_cast<float>(sys_.max_abs_reward), sys_.max_grad_norm,
+          sys_.tau, policy_update, y_.data(), handoffs_, &q_loss, &q_value);
+      Metrics& m = interval_train();
+      m.append("q_loss", q_loss).append("q_value", q_value);
+      if (policy_update) m.append("actor_loss", actor_loss);
+      return;
+    }
+
     // Clipped double-Q target at the smoothed target action
     //   a' = clip(mu_target(s') + clip(policy_noise * N(0, 1), +-noise_clip), -1, 1),
     //   y = clip(r) + gamma (1 - terminated) min_i Qtarget_i(s', a').
@@ -197,7 +213,6 @@ class FfTd3 final : public OffPolicyLearner {
 
     // Critics: sum_i mean (Q_i(s, a) - y)^2 / 2, one clipped Adam step; at a policy update
     // their targets follow too (the actor's loss reads only the online critics).
-    const bool policy_update = grad_steps() % sys_.policy_frequency == 0;
     double q_value = 0;
     const double q_loss =
         q_opt_.update(critics_, batch_.obs.data(), batch_.action.data(), y_.data(), B_, 0.0,
@@ -258,6 +273,7 @@ class FfTd3 final : public OffPolicyLearner {
   TransitionBatch<float> batch_;
   std::vector<uint32_t> indices_;
   std::vector<float> noise_, y_, unit_;
+  Handoffs handoffs_;
 };
 
 }  // namespace
