@@ -812,14 +812,15 @@ struct SacStepLosses {
 //   Q_1(s, a~)                                Q_2(s, a~)
 //   the min's gradient shares
 //   dQ_1/da~                                  dQ_2/da~; their sum; the actor's backward
-//                                             (where its sample's activations are),
-//                                             clipping and Adam
-inline SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor,
-                                           Critics<float>& critics, CriticOptimisers& q_opt,
-                                           Adam& actor_opt, const TransitionBatch<float>& b,
-                                           const float* noise_target, const float* noise_actor,
-                                           float alpha, float discount, double max_grad_norm,
-                                           double tau, float* y, Handoffs& h) {
+//   idle(): whatever the caller has for the     (where its sample's activations are),
+//   time the worker still needs                 clipping and Adam
+template <class Idle>
+SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics<float>& critics,
+                                    CriticOptimisers& q_opt, Adam& actor_opt,
+                                    const TransitionBatch<float>& b, const float* noise_target,
+                                    const float* noise_actor, float alpha, float discount,
+                                    double max_grad_norm, double tau, float* y, Handoffs& h,
+                                    Idle&& idle) {
   using namespace side_by_side;
   using C = Critics<float>;
   const size_t n = b.n;
@@ -847,6 +848,7 @@ inline SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor,
         h.post(kShares);
         critics.action_grad(0, n);
         h.post(kGrad1);
+        idle();
       },
       [&] {
         actor.sample(b.obs.data(), n, noise_actor);
