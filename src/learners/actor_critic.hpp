@@ -109,15 +109,27 @@ struct TransitionBatch {
         next_obs(batch * D),
         next_action(batch * A) {}
 
-  // Fills the batch with the transitions at idx[0..n) of the buffer (actions mapped to [-1, 1]).
+  // Fills the batch with the transitions at idx[0..n) of the buffer (actions mapped to [-1, 1]);
+  // in two halves that may run side by side: the observations and actions (gather_now), and
+  // what followed them (gather_next: rewards, terminations, next observations).
   void gather(const ReplayBuffer& buf, const uint32_t* idx, const ActionBox& box) {
+    gather_now(buf, idx, box);
+    gather_next(buf, idx);
+  }
+  void gather_now(const ReplayBuffer& buf, const uint32_t* idx, const ActionBox& box) {
     const size_t D = obs_dim, A = action_dim;
     for (size_t i = 0; i < n; ++i) {
       const size_t j = idx[i];
       copy_short(buf.obs(j), D, &obs[i * D]);
-      copy_short(buf.next_obs(j), D, &next_obs[i * D]);
       for (size_t d = 0; d < A; ++d)
         action[i * A + d] = static_cast<T>(box.to_unit(buf.cont_action(j)[d]));
+    }
+  }
+  void gather_next(const ReplayBuffer& buf, const uint32_t* idx) {
+    const size_t D = obs_dim;
+    for (size_t i = 0; i < n; ++i) {
+      const size_t j = idx[i];
+      copy_short(buf.next_obs(j), D, &next_obs[i * D]);
       reward[i] = static_cast<T>(buf.reward(j));
       terminated[i] = buf.terminated(j) ? T(1) : T(0);
     }
@@ -757,7 +769,8 @@ enum Event {
   kNorm2,
   kValue2,
   kShares,
-  kGrad1
+  kGrad1,
+  kBatch
 };
 
 // Critic i's loss, gradients, clipping by the norm over both critics' gradients (the other
@@ -803,8 +816,9 @@ struct SacStepLosses {
   double q_loss = 0, q_value = 0, actor_loss = 0, entropy = 0;
 };
 
-// One SAC gradient step side by side:
+// One SAC gradient step side by side, on the transitions idx[0..n) of buf:
 //   training thread                          worker
+//   gather s', r, d                           gather s, a
 //   a' ~ pi(.|s') (sample_detached)           a~ ~ pi(.|s) (sample, kept for backward)
 //   Qtarget_1(s', a')                         Qtarget_2(s', a')
 //   y = r + gamma (1 - d)(min - alpha logp')
@@ -817,19 +831,20 @@ struct SacStepLosses {
 template <class Idle>
 SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics<float>& critics,
                                     CriticOptimisers& q_opt, Adam& actor_opt,
-                                    const TransitionBatch<float>& b, const float* noise_target,
-                                    const float* noise_actor, float alpha, float discount,
-                                    double max_grad_norm, double tau, float* y, Handoffs& h,
-                                    Idle&& idle) {
+                                    TransitionBatch<float>& b, const ReplayBuffer& buf,
+                                    const uint32_t* idx, const ActionBox& box,
+                                    const float* noise_target, const float* noise_actor,
+                                    float alpha, float discount, double max_grad_norm, double tau,
+                                    float* y, Handoffs& h, Idle&& idle) {
   using namespace side_by_side;
   using C = Critics<float>;
   const size_t n = b.n;
   const float inv_n = 1.0f / static_cast<float>(n);
   double norms[2] = {0, 0};
-  critics.join(C::kBatchInput, b.obs.data(), b.action.data(), n);
   run(
       critics, h,
       [&] {
+        b.gather_next(buf, idx);
         actor.sample_detached(b.next_obs.data(), n, noise_target);
         critics.join(C::kTargetInput, b.next_obs.data(), actor.detached_actions(), n);
         h.post(kNextAction);
@@ -840,6 +855,7 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         for (size_t i = 0; i < n; ++i)
           y[i] = b.reward[i] + (1.0f - b.terminated[i]) * (discount * (y[i] - alpha * logp[i]));
         h.post(kTarget);
+        h.wait(kBatch);
         update_critic(critics, q_opt, 0, y, n, max_grad_norm, tau, h, norms);
         h.wait(kSample);
         critics.value_forward(0, n);
@@ -851,9 +867,12 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         idle();
       },
       [&] {
+        b.gather_now(buf, idx, box);
         actor.sample(b.obs.data(), n, noise_actor);
         critics.join(C::kActorInput, b.obs.data(), actor.actions(), n);
         h.post(kSample);
+        critics.join(C::kBatchInput, b.obs.data(), b.action.data(), n);
+        h.post(kBatch);
         h.wait(kNextAction);
         critics.target_value(1, n);
         h.post(kTargetValue2);
@@ -885,34 +904,40 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
   return out;
 }
 
-// One TD3 gradient step side by side (smoothed_target's noise given; policy_update: the
-// delayed actor step and the targets' Polyak steps are due):
+// One TD3 gradient step side by side, on the transitions idx[0..n) of buf (the target
+// smoothing's noise given; policy_update: the delayed actor step and the targets' Polyak
+// steps are due):
 //   training thread                          worker
-//   a' = smoothed mu_target(s')               (policy update) mu(s), kept for backward
+//   gather s', r, d                           gather s, a
+//   a' = smoothed mu_target(s')               (policy update) mu(s), kept for backward;
+//                                             (else) idle()
 //   Qtarget_1(s', a')                         Qtarget_2(s', a')
 //   y = clip(r) + gamma (1 - d) min
 //   critic 1: loss, gradients, Adam(, Polyak) critic 2: the same
-//   (policy update) Q_1(s, mu(s)), dQ_1/da    the actor's backward, clipping and Adam
-// The target actor's Polyak step follows on the training thread. Returns the actor's loss
-// (policy update) and sets *q_loss, *q_value.
-inline double td3_step_side_by_side(DeterministicActor<float>& actor,
-                                    DeterministicActor<float>& target_actor,
-                                    Critics<float>& critics, CriticOptimisers& q_opt,
-                                    Adam& actor_opt, TransitionBatch<float>& b, const float* noise,
-                                    float policy_noise, float noise_clip, float discount,
-                                    float max_abs_reward, double max_grad_norm, double tau,
-                                    bool policy_update, float* y, Handoffs& h, double* q_loss,
-                                    double* q_value) {
+//   (policy update) Q_1(s, mu(s)), dQ_1/da,   the actor's backward, clipping and Adam
+//   then idle()
+// idle() runs once per step, on whichever thread waits for the other. The target actor's
+// Polyak step follows on the training thread. Returns the actor's loss (policy update) and
+// sets *q_loss, *q_value.
+template <class Idle>
+double td3_step_side_by_side(DeterministicActor<float>& actor,
+                             DeterministicActor<float>& target_actor, Critics<float>& critics,
+                             CriticOptimisers& q_opt, Adam& actor_opt, TransitionBatch<float>& b,
+                             const ReplayBuffer& buf, const uint32_t* idx, const ActionBox& box,
+                             const float* noise, float policy_noise, float noise_clip,
+                             float discount, float max_abs_reward, double max_grad_norm,
+                             double tau, bool policy_update, float* y, Handoffs& h,
+                             double* q_loss, double* q_value, Idle&& idle) {
   using namespace side_by_side;
   using C = Critics<float>;
   const size_t n = b.n;
   const float weight = -1.0f / static_cast<float>(n);
   const double critic_tau = policy_update ? tau : 0.0;
   double norms[2] = {0, 0};
-  critics.join(C::kBatchInput, b.obs.data(), b.action.data(), n);
   run(
       critics, h,
       [&] {
+        b.gather_next(buf, idx);
         target_action(target_actor, b, noise, policy_noise, noise_clip);
         critics.join(C::kTargetInput, b.next_obs.data(), b.next_action.data(), n);
         h.post(kNextAction);
@@ -923,6 +948,7 @@ inline double td3_step_side_by_side(DeterministicActor<float>& actor,
           y[i] = clamp(b.reward[i], -max_abs_reward, max_abs_reward) +
                  (1.0f - b.terminated[i]) * (discount * y[i]);
         h.post(kTarget);
+        h.wait(kBatch);
         update_critic(critics, q_opt, 0, y, n, max_grad_norm, critic_tau, h, norms);
         if (!policy_update) return;
         h.wait(kSample);
@@ -930,13 +956,18 @@ inline double td3_step_side_by_side(DeterministicActor<float>& actor,
         critics.value_choice(n, 1, weight);
         critics.action_grad(0, n);
         h.post(kGrad1);
+        idle();  // the worker still has the actor's step
       },
       [&] {
+        b.gather_now(buf, idx, box);
         if (policy_update) {
           actor.forward(b.obs.data(), n);
           critics.join(C::kActorInput, b.obs.data(), actor.actions(), n);
           h.post(kSample);
         }
+        critics.join(C::kBatchInput, b.obs.data(), b.action.data(), n);
+        h.post(kBatch);
+        if (!policy_update) idle();  // while the target action is computed
         h.wait(kNextAction);
         critics.target_value(1, n);
         h.post(kTargetValue2);

@@ -183,7 +183,6 @@ class FfSac final : public OffPolicyLearner {
       alpha_opt_.set_lr(alpha_lr_.at(slot));
     }
     buffer().sample(sample_rng_, B_, indices_.data());
-    batch_.gather(buffer(), indices_.data(), box_);
     const float alpha = this->alpha();
 
     // With two threads: the same step, each critic on its own thread (sac_step_side_by_side).
@@ -198,12 +197,14 @@ class FfSac final : public OffPolicyLearner {
       }
       ahead_ = false;
       const SacStepLosses l = sac_step_side_by_side(
-          actor_, critics_, q_opt_, actor_opt_, batch_, step_noise_.data(),
-          step_noise_.data() + B_ * A_, alpha, nstep().bootstrap_discount(), sys_.max_grad_norm,
-          sys_.tau, y_.data(), handoffs_, [this] { draw_ahead(); });
+          actor_, critics_, q_opt_, actor_opt_, batch_, buffer(), indices_.data(), box_,
+          step_noise_.data(), step_noise_.data() + B_ * A_, alpha, nstep().bootstrap_discount(),
+          sys_.max_grad_norm, sys_.tau, y_.data(), handoffs_, [this] { draw_ahead(); });
       temperature_step(l.q_loss, l.q_value, l.actor_loss, l.entropy);
       return;
     }
+
+    batch_.gather(buffer(), indices_.data(), box_);
 
     // Soft target y = r + gamma (1 - terminated)(min_i Qtarget_i(s', a') - alpha log pi(a'|s')),
     // a' ~ pi(.|s') from the current actor.
