@@ -925,9 +925,9 @@ double td3_step_side_by_side(DeterministicActor<float>& actor,
                              CriticOptimisers& q_opt, Adam& actor_opt, TransitionBatch<float>& b,
                              const ReplayBuffer& buf, const uint32_t* idx, const ActionBox& box,
                              const float* noise, float policy_noise, float noise_clip,
-                             float discount, float max_abs_reward, double max_grad_norm,
-                             double tau, bool policy_update, float* y, Handoffs& h,
-                             double* q_loss, double* q_value, Idle&& idle) {
+                             float discount, float max_abs_reward, double max_grad_norm, double tau,
+                             bool policy_update, float* y, Handoffs& h, double* q_loss,
+                             double* q_value, Idle&& idle) {
   using namespace side_by_side;
   using C = Critics<float>;
   const size_t n = b.n;
