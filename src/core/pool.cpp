@@ -118,8 +118,7 @@ void WorkerPool::claim_and_run(uint32_t job, size_t home) noexcept {
 
 void Handoffs::wait(int k) const {
   for (unsigned spins = 0; event_[k].v.load(std::memory_order_acquire) != round_; ++spins) {
-    if (failed_.load(std::memory_order_acquire))
-      throw std::runtime_error("the other task of the step failed");
+    if (failed_.load(std::memory_order_acquire)) throw Abandoned();
     if (spins < 4096)
       cpu_relax();
     else

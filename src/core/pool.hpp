@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <exception>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -96,14 +97,17 @@ class WorkerPool {
 };
 
 // Hand-overs between the two tasks of one WorkerPool job that run side by side for a whole
-// step (WorkerPool::side_by_side() must hold: a task that waits for one that never runs would
-// wait for ever): post(k) says that what event k stands for is done and its memory written;
-// wait(k) returns once it is (acquire/release: the memory is visible). begin() starts a new
-// round, before the job. If a task fails it calls fail(), and the other's waits throw instead
-// of waiting for ever. Each event has its own cache line, written by one thread only.
+// step (see run_side_by_side): post(k) says that what event k stands for is done and its memory
+// written; wait(k) returns once it is (acquire/release: the memory is visible). begin() starts a
+// new round, before the job. If a task fails it calls fail(), and the other's waits throw
+// Handoffs::Abandoned instead of waiting for ever. Each event has its own cache line, written by
+// one thread only.
 class Handoffs {
  public:
   static constexpr int kEvents = 12;
+  struct Abandoned : std::runtime_error {
+    Abandoned() : std::runtime_error("the other task of the step failed") {}
+  };
   void begin() {
     ++round_;
     failed_.store(false, std::memory_order_relaxed);
@@ -120,6 +124,38 @@ class Handoffs {
   uint64_t round_ = 0;
   alignas(64) std::atomic<bool> failed_{false};
 };
+
+// a() on the calling thread and b() on a worker, as one job, synchronised through h (a new
+// round). Needs pool.side_by_side(): a task that waits for one that never runs would wait for
+// ever. If a task throws, the other's waits are released, and the exception that caused it
+// reaches the caller (not the other task's Handoffs::Abandoned).
+template <class A, class B>
+void run_side_by_side(WorkerPool& pool, Handoffs& h, A&& a, B&& b) {
+  std::exception_ptr error[2];
+  auto guarded = [&](auto& f, int k) {
+    try {
+      f();
+    } catch (...) {
+      error[k] = std::current_exception();
+      h.fail();
+    }
+  };
+  h.begin();
+  pool.both([&] { guarded(a, 0); }, [&] { guarded(b, 1); });
+  auto abandoned = [](const std::exception_ptr& e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const Handoffs::Abandoned&) {
+      return true;
+    } catch (...) {
+      return false;
+    }
+  };
+  for (const std::exception_ptr& e : error)
+    if (e && !abandoned(e)) std::rethrow_exception(e);
+  for (const std::exception_ptr& e : error)
+    if (e) std::rethrow_exception(e);
+}
 
 // Names the calling thread (as `top -H`, `ps -L` and perf show it), at most 15 characters;
 // does nothing where threads have no names.

@@ -793,22 +793,6 @@ inline void update_critic(Critics<float>& critics, CriticOptimisers& q_opt, size
   q_opt.step_one(critics, i, tau);
 }
 
-// training() on the calling thread and worker() on the pool's worker, as one job; a side that
-// throws releases the other's waits.
-template <class A, class B>
-void run(Critics<float>& critics, Handoffs& h, A&& training, B&& worker) {
-  auto guarded = [&h](auto& f) {
-    try {
-      f();
-    } catch (...) {
-      h.fail();
-      throw;
-    }
-  };
-  h.begin();
-  critics.pool()->both([&] { guarded(training); }, [&] { guarded(worker); });
-}
-
 }  // namespace side_by_side
 
 // What one SAC gradient step measures (ff_sac's metrics).
@@ -841,8 +825,8 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
   const size_t n = b.n;
   const float inv_n = 1.0f / static_cast<float>(n);
   double norms[2] = {0, 0};
-  run(
-      critics, h,
+  run_side_by_side(
+      *critics.pool(), h,
       [&] {
         b.gather_next(buf, idx);
         actor.sample_detached(b.next_obs.data(), n, noise_target);
@@ -934,8 +918,8 @@ double td3_step_side_by_side(DeterministicActor<float>& actor,
   const float weight = -1.0f / static_cast<float>(n);
   const double critic_tau = policy_update ? tau : 0.0;
   double norms[2] = {0, 0};
-  run(
-      critics, h,
+  run_side_by_side(
+      *critics.pool(), h,
       [&] {
         b.gather_next(buf, idx);
         target_action(target_actor, b, noise, policy_noise, noise_clip);
