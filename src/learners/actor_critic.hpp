@@ -84,6 +84,37 @@ void fill_normal(Pcg64& rng, T* out, size_t n) {
   for (size_t i = 0; i < n; ++i) out[i] = static_cast<T>(rng.normal());
 }
 
+// Normal noise for the next gradient step drawn ahead, by a thread that would otherwise wait
+// (the side-by-side steps), from a copy of the stream: take() gives the numbers the step
+// would draw, and moves the stream past them, only if the stream is still where the copy was
+// made (a restore in between moves it); otherwise it draws them. The checkpoints hold the
+// stream as without.
+class NoiseAhead {
+ public:
+  explicit NoiseAhead(size_t count) : ahead_(count) {}
+  // noise = the next noise.size() numbers of rng.
+  void take(Pcg64& rng, std::vector<float>& noise) {
+    if (ready_ && noise.size() == ahead_.size() && rng.state() == from_.state()) {
+      noise.swap(ahead_);
+      rng = to_;
+    } else {
+      fill_normal(rng, noise.data(), noise.size());
+    }
+    ready_ = false;
+  }
+  void draw(const Pcg64& rng) {
+    from_ = rng;
+    to_ = rng;
+    fill_normal(to_, ahead_.data(), ahead_.size());
+    ready_ = true;
+  }
+
+ private:
+  std::vector<float> ahead_;
+  Pcg64 from_, to_;
+  bool ready_ = false;
+};
+
 // n uniform actions in [-1, 1) from rng, in order (the warm-up policy).
 template <class T>
 void fill_uniform_actions(Pcg64& rng, T* out, size_t n) {
@@ -591,6 +622,13 @@ class TanhActorPolicy final : public Policy {
 
 // ---- The losses, for float (the learners) and double (the gradient checks) ----------------
 
+// y[i] = r + discount * (1 - terminated) * (y[i] - alpha * logp[i]), y holding the min.
+template <class T>
+void soft_target_from_min(const TransitionBatch<T>& b, const T* logp, T alpha, T discount, T* y) {
+  for (size_t i = 0; i < b.n; ++i)
+    y[i] = b.reward[i] + (T(1) - b.terminated[i]) * (discount * (y[i] - alpha * logp[i]));
+}
+
 // SAC's soft target, a' ~ pi(.|s') drawn with `noise` [n][A] from the current actor:
 //   y = r + discount * (1 - terminated) * (min_i Qtarget_i(s', a') - alpha * log pi(a'|s')).
 template <class T>
@@ -598,9 +636,22 @@ void soft_q_target(SquashedGaussianActor<T>& actor, Critics<T>& critics,
                    const TransitionBatch<T>& b, const T* noise, T alpha, T discount, T* y) {
   actor.sample_detached(b.next_obs.data(), b.n, noise);
   critics.target_min(b.next_obs.data(), actor.detached_actions(), b.n, y);
-  const T* logp = actor.detached_log_probs();
-  for (size_t i = 0; i < b.n; ++i)
-    y[i] = b.reward[i] + (T(1) - b.terminated[i]) * (discount * (y[i] - alpha * logp[i]));
+  soft_target_from_min(b, actor.detached_log_probs(), alpha, discount, y);
+}
+
+// The loss's value from the actor's samples and the critics' values(); *entropy (if given)
+// = -mean log pi.
+template <class T>
+double sac_actor_loss_value(const SquashedGaussianActor<T>& actor, const Critics<T>& critics,
+                            size_t n, T alpha, double* entropy) {
+  double loss = 0, logp_sum = 0;
+  const T* logp = actor.log_probs();
+  for (size_t i = 0; i < n; ++i) {
+    loss += static_cast<double>(alpha * logp[i] - critics.values()[i]);
+    logp_sum += static_cast<double>(logp[i]);
+  }
+  if (entropy) *entropy = -logp_sum / static_cast<double>(n);
+  return loss / static_cast<double>(n);
 }
 
 // SAC's actor loss, a~ = actor sample for `noise` (reparameterised), with the critics as they
@@ -614,16 +665,9 @@ double sac_actor_loss(SquashedGaussianActor<T>& actor, Critics<T>& critics, cons
   actor.sample(obs, n, noise);
   const T inv_n = T(1) / static_cast<T>(n);
   critics.value_and_action_grad(obs, actor.actions(), n, true, -inv_n);
-  double loss = 0, logp_sum = 0;
-  const T* logp = actor.log_probs();
-  for (size_t i = 0; i < n; ++i) {
-    loss += static_cast<double>(alpha * logp[i] - critics.values()[i]);
-    logp_sum += static_cast<double>(logp[i]);
-  }
   actor.net().zero_grad();
   actor.backward(alpha * inv_n, critics.action_grads(), n);
-  if (entropy) *entropy = -logp_sum / static_cast<double>(n);
-  return loss / static_cast<double>(n);
+  return sac_actor_loss_value(actor, critics, n, alpha, entropy);
 }
 
 // SAC's temperature loss (Haarnoja et al. 2018b, eq. 18, as CleanRL and RLtools):
@@ -654,15 +698,29 @@ void target_action(DeterministicActor<T>& target_actor, TransitionBatch<T>& b, c
   }
 }
 
+// y[i] = clip(r, +-max_abs_reward) + discount * (1 - terminated) * y[i], y holding the min.
+template <class T>
+void clipped_target_from_min(const TransitionBatch<T>& b, T discount, T max_abs_reward, T* y) {
+  for (size_t i = 0; i < b.n; ++i)
+    y[i] = clamp(b.reward[i], -max_abs_reward, max_abs_reward) +
+           (T(1) - b.terminated[i]) * (discount * y[i]);
+}
+
 // TD3's (and DDPG's) target at b.next_action: y = clip(r, +-max_abs_reward) + discount *
 // (1 - terminated) * min_i Qtarget_i(s', a').
 template <class T>
 void clipped_q_target(Critics<T>& critics, const TransitionBatch<T>& b, T discount,
                       T max_abs_reward, T* y) {
   critics.target_min(b.next_obs.data(), b.next_action.data(), b.n, y);
-  for (size_t i = 0; i < b.n; ++i)
-    y[i] = clamp(b.reward[i], -max_abs_reward, max_abs_reward) +
-           (T(1) - b.terminated[i]) * (discount * y[i]);
+  clipped_target_from_min(b, discount, max_abs_reward, y);
+}
+
+// The loss's value, -mean of the critics' values().
+template <class T>
+double dpg_actor_loss_value(const Critics<T>& critics, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; ++i) s += static_cast<double>(critics.values()[i]);
+  return -s / static_cast<double>(n);
 }
 
 // The deterministic policy gradient loss L = -mean_b Q_1(s_b, mu(s_b)) (TD3 and DDPG: the
@@ -671,11 +729,9 @@ template <class T>
 double dpg_actor_loss(DeterministicActor<T>& actor, Critics<T>& critics, const T* obs, size_t n) {
   actor.forward(obs, n);
   critics.value_and_action_grad(obs, actor.actions(), n, false, -T(1) / static_cast<T>(n));
-  double s = 0;
-  for (size_t i = 0; i < n; ++i) s += static_cast<double>(critics.values()[i]);
   actor.net().zero_grad();
   actor.backward(critics.action_grads(), n);
-  return -s / static_cast<double>(n);
+  return dpg_actor_loss_value(critics, n);
 }
 
 // ---- Optimisation (float) ---------------------------------------------------------------
@@ -685,24 +741,30 @@ inline std::string critic_name(const std::string& prefix, size_t i, size_t count
   return prefix + (count == 1 ? std::string("q") : "q" + std::to_string(i + 1));
 }
 
+// sqrt(sum_i norms[i]^2), in order: the global norm of several networks' gradients from theirs.
+inline double joint_norm(const double* norms, size_t count) {
+  double sq = 0;
+  for (size_t i = 0; i < count; ++i) sq += norms[i] * norms[i];
+  return std::sqrt(sq);
+}
+// Scales q's gradients by max_norm / norm when norm (their global norm with the others')
+// exceeds max_norm.
+inline void clip_to(Mlp& q, double norm, double max_norm) {
+  if (!(max_norm > 0 && norm > max_norm)) return;
+  const float s = static_cast<float>(max_norm / norm);
+  for (size_t p = 0; p < q.num_params(); ++p) q.grads()[p] *= s;
+}
+
 // optax.chain(clip_by_global_norm(max_norm), adam) over the critics, which share one
 // optimiser in Stoix: the norm is taken over all their gradients together. max_norm <= 0
 // disables clipping (and returns 0). Returns the norm before clipping.
 inline double clip_grad_norm(Critics<float>& critics, double max_norm) {
   if (max_norm <= 0) return 0;  // off: not even the norm is needed
-  double sq = 0;
-  for (size_t i = 0; i < critics.count(); ++i) {
-    const double n = global_norm(critics.q(i).grads(), critics.q(i).num_params());
-    sq += n * n;
-  }
-  const double norm = std::sqrt(sq);
-  if (max_norm > 0 && norm > max_norm) {
-    const float s = static_cast<float>(max_norm / norm);
-    for (size_t i = 0; i < critics.count(); ++i) {
-      Mlp& q = critics.q(i);
-      for (size_t p = 0; p < q.num_params(); ++p) q.grads()[p] *= s;
-    }
-  }
+  double norms[2] = {0, 0};  // a learner has one or two critics
+  for (size_t i = 0; i < critics.count(); ++i)
+    norms[i] = global_norm(critics.q(i).grads(), critics.q(i).num_params());
+  const double norm = joint_norm(norms, critics.count());
+  for (size_t i = 0; i < critics.count(); ++i) clip_to(critics.q(i), norm, max_norm);
   return norm;
 }
 
@@ -779,16 +841,12 @@ inline void update_critic(Critics<float>& critics, CriticOptimisers& q_opt, size
                           const float* y, size_t n, double max_grad_norm, double tau, Handoffs& h,
                           double* norms) {
   critics.critic_loss_and_grads(i, y, n, 0.0);
-  if (max_grad_norm > 0) {
+  if (max_grad_norm > 0) {  // clip_grad_norm(critics), each critic on its own thread
     Mlp& q = critics.q(i);
     norms[i] = global_norm(q.grads(), q.num_params());
     h.post(i == 0 ? kNorm1 : kNorm2);
     h.wait(i == 0 ? kNorm2 : kNorm1);
-    const double norm = std::sqrt(norms[0] * norms[0] + norms[1] * norms[1]);
-    if (norm > max_grad_norm) {
-      const float s = static_cast<float>(max_grad_norm / norm);
-      for (size_t p = 0; p < q.num_params(); ++p) q.grads()[p] *= s;
-    }
+    clip_to(q, joint_norm(norms, 2), max_grad_norm);
   }
   q_opt.step_one(critics, i, tau);
 }
@@ -835,9 +893,7 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         critics.target_value(0, n);
         h.wait(kTargetValue2);
         critics.min_target(n, y);
-        const float* logp = actor.detached_log_probs();
-        for (size_t i = 0; i < n; ++i)
-          y[i] = b.reward[i] + (1.0f - b.terminated[i]) * (discount * (y[i] - alpha * logp[i]));
+        soft_target_from_min(b, actor.detached_log_probs(), alpha, discount, y);
         h.post(kTarget);
         h.wait(kBatch);
         update_critic(critics, q_opt, 0, y, n, max_grad_norm, tau, h, norms);
@@ -877,14 +933,7 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
 
   SacStepLosses out;
   out.q_loss = critics.total_loss(n, &out.q_value);
-  double loss = 0, logp_sum = 0;
-  const float* logp = actor.log_probs();
-  for (size_t i = 0; i < n; ++i) {
-    loss += static_cast<double>(alpha * logp[i] - critics.values()[i]);
-    logp_sum += static_cast<double>(logp[i]);
-  }
-  out.actor_loss = loss / static_cast<double>(n);
-  out.entropy = -logp_sum / static_cast<double>(n);
+  out.actor_loss = sac_actor_loss_value(actor, critics, n, alpha, &out.entropy);
   return out;
 }
 
@@ -928,9 +977,7 @@ double td3_step_side_by_side(DeterministicActor<float>& actor,
         critics.target_value(0, n);
         h.wait(kTargetValue2);
         critics.min_target(n, y);
-        for (size_t i = 0; i < n; ++i)
-          y[i] = clamp(b.reward[i], -max_abs_reward, max_abs_reward) +
-                 (1.0f - b.terminated[i]) * (discount * y[i]);
+        clipped_target_from_min(b, discount, max_abs_reward, y);
         h.post(kTarget);
         h.wait(kBatch);
         update_critic(critics, q_opt, 0, y, n, max_grad_norm, critic_tau, h, norms);
@@ -968,9 +1015,7 @@ double td3_step_side_by_side(DeterministicActor<float>& actor,
   *q_loss = critics.total_loss(n, q_value);
   if (!policy_update) return 0;
   target_actor.net().polyak_update(actor.net(), tau);
-  double s = 0;
-  for (size_t i = 0; i < n; ++i) s += static_cast<double>(critics.values()[i]);
-  return -s / static_cast<double>(n);
+  return dpg_actor_loss_value(critics, n);
 }
 
 // The critics and their targets as "q1/params", "q1_target/params", ... (or "q/params").

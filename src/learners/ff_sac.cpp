@@ -143,7 +143,7 @@ class FfSac final : public OffPolicyLearner {
         y_(B_),
         unit_(num_envs() * A_),
         step_noise_(2 * B_ * A_),
-        ahead_noise_(2 * B_ * A_) {
+        ahead_(2 * B_ * A_) {
     if (env().is_discrete())
       throw ConfigError("system.system_name = ff_sac needs continuous actions, but " +
                         cfg.env.scenario_name + " has discrete actions");
@@ -186,20 +186,13 @@ class FfSac final : public OffPolicyLearner {
     const float alpha = this->alpha();
 
     // With two threads: the same step, each critic on its own thread (sac_step_side_by_side).
-    // The noise of the step: the target's, then the actor's, drawn ahead (see draw_ahead())
-    // when the stream is where it was then.
+    // The noise of the step: the target's, then the actor's (drawn ahead, see NoiseAhead).
     if (critics_.pool() && critics_.pool()->side_by_side()) {
-      if (ahead_ && noise_rng_.state() == ahead_from_.state()) {
-        step_noise_.swap(ahead_noise_);
-        noise_rng_ = ahead_to_;
-      } else {
-        fill_normal(noise_rng_, step_noise_.data(), 2 * B_ * A_);
-      }
-      ahead_ = false;
+      ahead_.take(noise_rng_, step_noise_);
       const SacStepLosses l = sac_step_side_by_side(
           actor_, critics_, q_opt_, actor_opt_, batch_, buffer(), indices_.data(), box_,
           step_noise_.data(), step_noise_.data() + B_ * A_, alpha, nstep().bootstrap_discount(),
-          sys_.max_grad_norm, sys_.tau, y_.data(), handoffs_, [this] { draw_ahead(); });
+          sys_.max_grad_norm, sys_.tau, y_.data(), handoffs_, [this] { ahead_.draw(noise_rng_); });
       temperature_step(l.q_loss, l.q_value, l.actor_loss, l.entropy);
       return;
     }
@@ -229,16 +222,6 @@ class FfSac final : public OffPolicyLearner {
       clip_grad_norm(actor_.net().grads(), actor_.net().num_params(), sys_.max_grad_norm);
     actor_opt_.step(actor_.net().params(), actor_.net().grads());
     temperature_step(q_loss, q_value, actor_loss, entropy);
-  }
-
-  // The next step's noise from a copy of the stream, on the training thread while the worker
-  // finishes the actor's step: the same numbers the next step would draw, taken only if the
-  // stream has not moved (a restore) in between, so the checkpoints hold the stream as without.
-  void draw_ahead() {
-    ahead_from_ = noise_rng_;
-    ahead_to_ = noise_rng_;
-    fill_normal(ahead_to_, ahead_noise_.data(), 2 * B_ * A_);
-    ahead_ = true;
   }
 
   // Temperature: mean(-alpha (log pi(a~|s) + target_entropy)) on the actor's samples; and the
@@ -305,11 +288,10 @@ class FfSac final : public OffPolicyLearner {
   TransitionBatch<float> batch_;
   std::vector<uint32_t> indices_;
   std::vector<float> noise_, y_, unit_;
-  // Two threads: the step's noise [2][B][A] (the target's, the actor's), and the next step's
-  // drawn ahead from ahead_from_ (leaving the stream at ahead_to_).
-  std::vector<float> step_noise_, ahead_noise_;
-  Pcg64 ahead_from_, ahead_to_;
-  bool ahead_ = false;
+  // Two threads: the step's noise [2][B][A] (the target's, the actor's), drawn ahead by the
+  // training thread while the worker finishes the actor's step.
+  std::vector<float> step_noise_;
+  NoiseAhead ahead_;
   Handoffs handoffs_;
 };
 

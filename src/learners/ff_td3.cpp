@@ -144,7 +144,7 @@ class FfTd3 final : public OffPolicyLearner {
         noise_(B_ * A_),
         y_(B_),
         unit_(num_envs() * A_),
-        ahead_noise_(B_ * A_) {
+        ahead_(B_ * A_) {
     if (env().is_discrete())
       throw ConfigError("system.system_name = ff_td3 needs continuous actions, but " +
                         cfg.env.scenario_name + " has discrete actions");
@@ -187,24 +187,17 @@ class FfTd3 final : public OffPolicyLearner {
     buffer().sample(sample_rng_, B_, indices_.data());
 
     // With two threads: the same step, each critic on its own thread (td3_step_side_by_side),
-    // the target smoothing's noise drawn ahead (see draw_ahead()) when the stream is where it
-    // was then.
+    // the target smoothing's noise drawn ahead by whichever thread waits (NoiseAhead).
     const bool policy_update = grad_steps() % sys_.policy_frequency == 0;
     if (critics_.pool() && critics_.pool()->side_by_side()) {
-      if (ahead_ && noise_rng_.state() == ahead_from_.state()) {
-        noise_.swap(ahead_noise_);
-        noise_rng_ = ahead_to_;
-      } else {
-        fill_normal(noise_rng_, noise_.data(), B_ * A_);
-      }
-      ahead_ = false;
+      ahead_.take(noise_rng_, noise_);
       double q_loss = 0, q_value = 0;
       const double actor_loss = td3_step_side_by_side(
           actor_, actor_target_, critics_, q_opt_, actor_opt_, batch_, buffer(), indices_.data(),
           box_, noise_.data(), static_cast<float>(sys_.policy_noise),
           static_cast<float>(sys_.noise_clip), nstep().bootstrap_discount(),
           static_cast<float>(sys_.max_abs_reward), sys_.max_grad_norm, sys_.tau, policy_update,
-          y_.data(), handoffs_, &q_loss, &q_value, [this] { draw_ahead(); });
+          y_.data(), handoffs_, &q_loss, &q_value, [this] { ahead_.draw(noise_rng_); });
       Metrics& m = interval_train();
       m.append("q_loss", q_loss).append("q_value", q_value);
       if (policy_update) m.append("actor_loss", actor_loss);
@@ -239,16 +232,6 @@ class FfTd3 final : public OffPolicyLearner {
     actor_opt_.step(actor_.net().params(), actor_.net().grads());
     actor_target_.net().polyak_update(actor_.net(), sys_.tau);
     m.append("actor_loss", actor_loss);
-  }
-
-  // The next step's smoothing noise from a copy of the stream, by whichever thread waits for
-  // the other: the same numbers the next step would draw, taken only if the stream has not
-  // moved (a restore) in between, so the checkpoints hold the stream as without.
-  void draw_ahead() {
-    ahead_from_ = noise_rng_;
-    ahead_to_ = noise_rng_;
-    fill_normal(ahead_to_, ahead_noise_.data(), B_ * A_);
-    ahead_ = true;
   }
 
   int threads() const override { return critics_.threads(); }
@@ -294,11 +277,7 @@ class FfTd3 final : public OffPolicyLearner {
   TransitionBatch<float> batch_;
   std::vector<uint32_t> indices_;
   std::vector<float> noise_, y_, unit_;
-  // Two threads: the next step's smoothing noise drawn ahead from ahead_from_ (leaving the
-  // stream at ahead_to_).
-  std::vector<float> ahead_noise_;
-  Pcg64 ahead_from_, ahead_to_;
-  bool ahead_ = false;
+  NoiseAhead ahead_;  // two threads: the next step's smoothing noise
   Handoffs handoffs_;
 };
 
