@@ -760,7 +760,7 @@ inline void clip_to(Mlp& q, double norm, double max_norm) {
 // disables clipping (and returns 0). Returns the norm before clipping.
 inline double clip_grad_norm(Critics<float>& critics, double max_norm) {
   if (max_norm <= 0) return 0;  // off: not even the norm is needed
-  double norms[2] = {0, 0};  // a learner has one or two critics
+  double norms[2] = {0, 0};     // a learner has one or two critics
   for (size_t i = 0; i < critics.count(); ++i)
     norms[i] = global_norm(critics.q(i).grads(), critics.q(i).num_params());
   const double norm = joint_norm(norms, critics.count());
