@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -622,6 +623,95 @@ TEST_CASE(
     CHECK(a == b);
     CHECK(a != c);
     CHECK(a == two);  // the twin critics side by side: the same bytes
+  }
+}
+
+TEST_CASE("offpolicy: a batch prepared ahead is taken only when it is the step's own") {
+  // BatchAhead draws the next step's indices from a copy of the stream for the predicted
+  // buffer size and gathers them before the environment step adds its transition; the step
+  // may take them only if they are exactly what it would draw and gather itself.
+  const ActionBox box(-2.0f, 2.0f);
+  auto filled = [](size_t rows) {
+    auto buf = std::make_unique<ReplayBuffer>(64, 2, 1);
+    for (size_t i = 0; i < rows; ++i) {
+      const float o[] = {float(i), -float(i)}, n[] = {float(i) + 0.5f, 0.0f}, a[] = {0.01f * i};
+      buf->add(o, n, 0, a, float(i), i % 7 == 0);
+    }
+    return buf;
+  };
+  int taken = 0, refused = 0;
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    CAPTURE(seed);
+    auto buf = filled(40);
+    Pcg64 rng(seed);
+    BatchAhead<float> ahead(8, 2, 1);
+    ahead.prepare(rng, *buf, 41, box);  // one transition will come first
+    REQUIRE(ahead.ready());
+    const float o[] = {99, 99}, a[] = {0.5f};
+    buf->add(o, o, 0, a, 99.0f, true);  // row 40
+    Pcg64 expect = rng;
+    std::vector<uint32_t> want(8), idx(8);
+    buf->sample(expect, want.size(), want.data());
+    TransitionBatch<float> own(8, 2, 1), b(8, 2, 1);
+    own.gather(*buf, want.data(), box);
+    const bool newest_drawn = std::count(want.begin(), want.end(), 40u) > 0;
+    const auto before = rng.state();
+    if (ahead.take(rng, *buf, idx.data(), b)) {
+      ++taken;
+      CHECK_FALSE(newest_drawn);
+      CHECK(idx == want);
+      CHECK(rng.state() == expect.state());
+      CHECK(b.obs == own.obs);
+      CHECK(b.action == own.action);
+      CHECK(b.reward == own.reward);
+      CHECK(b.terminated == own.terminated);
+      CHECK(b.next_obs == own.next_obs);
+    } else {
+      ++refused;
+      CHECK(newest_drawn);  // the gathered row was stale
+      CHECK(rng.state() == before);
+    }
+    CHECK_FALSE(ahead.take(rng, *buf, idx.data(), b));  // taken or refused, it is gone
+  }
+  CHECK(taken > 100);
+  CHECK(refused > 10);
+
+  // A stream that moved, or a size that did not come true, is refused too.
+  auto buf = filled(40);
+  TransitionBatch<float> b(8, 2, 1);
+  std::vector<uint32_t> idx(8);
+  BatchAhead<float> ahead(8, 2, 1);
+  Pcg64 rng(3);
+  ahead.prepare(rng, *buf, 40, box);
+  rng.next_u64();
+  CHECK_FALSE(ahead.take(rng, *buf, idx.data(), b));
+  Pcg64 rng2(3);
+  ahead.prepare(rng2, *buf, 41, box);  // nothing added: still 40
+  CHECK_FALSE(ahead.take(rng2, *buf, idx.data(), b));
+  ahead.prepare(rng2, *buf, 40, box);
+  ahead.clear();  // a restore
+  CHECK_FALSE(ahead.take(rng2, *buf, idx.data(), b));
+  ahead.prepare(rng2, *buf, 40, box);
+  CHECK(ahead.take(rng2, *buf, idx.data(), b));
+}
+
+TEST_CASE(
+    "offpolicy: 2 threads train to 1 thread's bytes when the batch prepared ahead is often "
+    "stale") {
+  // A buffer barely larger than the batch (most prepared batches hold a row that the next
+  // environment steps overwrite), several environments and steps per update and two gradient
+  // steps per update (the second prepared without an environment step in between).
+  for (const char* name : {"sac_pendulum.ini", "td3_pendulum.ini"}) {
+    CAPTURE(name);
+    auto run = [&](int threads) {
+      return edgerl::testing::trained_state(
+          name,
+          {"arch.total_timesteps=600", "arch.num_evaluation=2", "arch.num_envs=2",
+           "system.rollout_length=3", "system.epochs=2", "system.total_buffer_size=150",
+           "system.warmup_steps=120", "arch.num_threads=" + std::to_string(threads)},
+          2);
+    };
+    CHECK(run(1) == run(2));
   }
 }
 

@@ -107,6 +107,49 @@ TEST_CASE("replay buffer overwrites the oldest transitions and samples only stor
   for (int c : counts) CHECK(std::abs(c - 1000) < 150);
 }
 
+TEST_CASE("replay buffer: written_since names the rows the adds since then wrote") {
+  ReplayBuffer buf(5, 1, 0);
+  auto add = [&](int i) {
+    const float o[] = {float(i)};
+    buf.add(o, o, 0, nullptr, 0.0f, false);
+  };
+  for (int i = 0; i < 3; ++i) add(i);  // rows 0, 1, 2
+  const uint64_t then = buf.adds();
+  const uint32_t all[] = {0, 1, 2, 3, 4};
+  CHECK_FALSE(buf.written_since(then, all, 5));  // nothing added since
+  add(3);
+  add(4);  // rows 3 and 4
+  const uint32_t old_rows[] = {0, 1, 2, 2, 0};
+  CHECK_FALSE(buf.written_since(then, old_rows, 5));
+  const uint32_t row3[] = {0, 3}, row4[] = {4};
+  CHECK(buf.written_since(then, row3, 2));
+  CHECK(buf.written_since(then, row4, 1));
+  add(5);  // wraps round: row 0
+  const uint32_t row0[] = {0}, rows12[] = {1, 2};
+  CHECK(buf.written_since(then, row0, 1));
+  CHECK_FALSE(buf.written_since(then, rows12, 2));
+  add(6);
+  add(7);  // rows 1, 2: five adds since, every row
+  const uint32_t row2[] = {2};
+  CHECK(buf.written_since(then, row2, 1));
+  CHECK(buf.written_since(buf.adds() - 7, row2, 1));  // more adds than rows
+  CHECK_FALSE(buf.written_since(buf.adds(), all, 5));
+}
+
+TEST_CASE("replay buffer: sample_from draws what sample draws at that size") {
+  ReplayBuffer buf(50, 1, 0);
+  for (int i = 0; i < 37; ++i) {
+    const float o[] = {float(i)};
+    buf.add(o, o, 0, nullptr, 0.0f, false);
+  }
+  Pcg64 a(7), b(7);
+  std::vector<uint32_t> x(200), y(200);
+  buf.sample(a, x.size(), x.data());
+  ReplayBuffer::sample_from(37, b, y.size(), y.data());
+  CHECK(x == y);
+  CHECK(a.state() == b.state());
+}
+
 TEST_CASE("replay buffer state round-trips through its tensors") {
   ReplayBuffer a(4, 1, 0), b(4, 1, 0);
   for (int i = 0; i < 6; ++i) {

@@ -167,6 +167,60 @@ struct TransitionBatch {
   }
 };
 
+// The next gradient step's transitions, drawn and gathered ahead by a thread that would
+// otherwise wait for the other one (as NoiseAhead draws its noise). The indices come from a
+// copy of the sampling stream for the buffer size predicted for then; take() hands them over
+// only if the stream has not moved since, the size came true and none of the drawn rows has
+// been written since, so that the step is the one it would have been. Whatever the caller
+// computed ahead from batch() (a joined input, a critic's forward pass) holds exactly when
+// take() returns true.
+template <class T>
+class BatchAhead {
+ public:
+  BatchAhead(size_t n, size_t D, size_t A) : batch_(n, D, A), idx_(n) {}
+
+  // Draws the indices buf.sample(rng, ...) would draw once the buffer holds size_then
+  // transitions, and gathers their rows as they are now.
+  void prepare(const Pcg64& rng, const ReplayBuffer& buf, size_t size_then,
+               const ActionBox& box) {
+    ready_ = false;
+    if (size_then == 0 || size_then > buf.capacity()) return;
+    from_ = rng;
+    to_ = rng;
+    ReplayBuffer::sample_from(size_then, to_, idx_.size(), idx_.data());
+    size_ = size_then;
+    adds_ = buf.adds();
+    batch_.gather(buf, idx_.data(), box);
+    ready_ = true;
+  }
+  bool ready() const { return ready_; }
+  const TransitionBatch<T>& batch() const { return batch_; }
+
+  // If the prepared batch is this step's: idx = its indices, rng advanced past them, b swapped
+  // with it; returns whether it was. Either way nothing stays prepared.
+  bool take(Pcg64& rng, const ReplayBuffer& buf, uint32_t* idx, TransitionBatch<T>& b) {
+    const bool ok = ready_ && b.n == batch_.n && buf.size() == size_ &&
+                    rng.state() == from_.state() &&
+                    !buf.written_since(adds_, idx_.data(), idx_.size());
+    ready_ = false;
+    if (!ok) return false;
+    rng = to_;
+    std::copy(idx_.begin(), idx_.end(), idx);
+    std::swap(b, batch_);
+    return true;
+  }
+  // Forgets what was prepared (after a restore).
+  void clear() { ready_ = false; }
+
+ private:
+  TransitionBatch<T> batch_;
+  std::vector<uint32_t> idx_;
+  Pcg64 from_, to_;
+  size_t size_ = 0;
+  uint64_t adds_ = 0;
+  bool ready_ = false;
+};
+
 // SAC's actor: obs -> [mean (A), log_std (A)]; a = tanh(mean + exp(log_std) * noise). The
 // log-std is clamped to [log_std_min, log_std_max] with zero gradient outside (RLtools'
 // bounds). sample() keeps what backward() needs.
@@ -432,13 +486,20 @@ class Critics {
   }
   // out[b] = min_i of the target values, the first network winning ties.
   void min_target(size_t n, T* out) const { min_over_critics(tq_, n, out); }
+  // Critic i on the batch input, keeping what its backward pass needs: the first part of
+  // critic_loss_and_grads(), which may run ahead of the rest (BatchAhead).
+  void critic_forward(size_t i, size_t n) {
+    q_[i].forward(x_[kBatchInput].data(), n, &q_out_[i * n]);
+  }
   // Critic i's loss (loss_and_grads) on the batch input: zeroes its gradients and fills them.
-  void critic_loss_and_grads(size_t i, const T* y, size_t n, double huber_delta) {
+  // `forwarded`: critic_forward(i, n) has run on this input, and nothing has run critic i since.
+  void critic_loss_and_grads(size_t i, const T* y, size_t n, double huber_delta,
+                             bool forwarded = false) {
     const T inv_n = T(1) / static_cast<T>(n);
     const T delta = static_cast<T>(huber_delta);
     T* q = &q_out_[i * n];
     T* dq = &dq_[i * n];
-    q_[i].forward(x_[kBatchInput].data(), n, q);
+    if (!forwarded) critic_forward(i, n);
     double loss = 0;
     for (size_t b = 0; b < n; ++b) {
       const T td = q[b] - y[b];
@@ -832,15 +893,16 @@ enum Event {
   kValue2,
   kShares,
   kGrad1,
-  kBatch
+  kBatch,
+  kForward2
 };
 
 // Critic i's loss, gradients, clipping by the norm over both critics' gradients (the other
 // thread's critic posts its norm), Adam step and, with tau > 0, its target's Polyak step.
 inline void update_critic(Critics<float>& critics, CriticOptimisers& q_opt, size_t i,
                           const float* y, size_t n, double max_grad_norm, double tau, Handoffs& h,
-                          double* norms) {
-  critics.critic_loss_and_grads(i, y, n, 0.0);
+                          double* norms, bool forwarded = false) {
+  critics.critic_loss_and_grads(i, y, n, 0.0, forwarded);
   if (max_grad_norm > 0) {  // clip_grad_norm(critics), each critic on its own thread
     Mlp& q = critics.q(i);
     norms[i] = global_norm(q.grads(), q.num_params());
@@ -851,7 +913,39 @@ inline void update_critic(Critics<float>& critics, CriticOptimisers& q_opt, size
   q_opt.step_one(critics, i, tau);
 }
 
+// The worker's critic update (critic 2) with its forward pass posted (kForward2): from then on
+// the training thread may join the next batch's input over this one (prepare_ahead).
+inline void update_critic_2(Critics<float>& critics, CriticOptimisers& q_opt, const float* y,
+                            size_t n, double max_grad_norm, double tau, Handoffs& h,
+                            double* norms) {
+  critics.critic_forward(1, n);
+  h.post(kForward2);
+  update_critic(critics, q_opt, 1, y, n, max_grad_norm, tau, h, norms, true);
+}
+
 }  // namespace side_by_side
+
+// The indices of a step with two threads: the batch prepared ahead if it is this step's
+// (BatchAhead::take; then b holds it, its critic input is joined and critic 1 has run forward
+// on it), else drawn now. Returns whether it was prepared.
+inline bool take_or_sample(BatchAhead<float>& ahead, Pcg64& rng, const ReplayBuffer& buf,
+                           uint32_t* idx, TransitionBatch<float>& b) {
+  if (ahead.take(rng, buf, idx, b)) return true;
+  buf.sample(rng, b.n, idx);
+  return false;
+}
+
+// The next step's batch drawn and gathered ahead, for a buffer of size_then transitions
+// (BatchAhead::prepare), its critic input joined and critic 1 run forward on it: the first
+// part of that step's critic 1 update, done while the training thread would wait.
+inline void prepare_ahead(BatchAhead<float>& ahead, Critics<float>& critics, const Pcg64& rng,
+                          const ReplayBuffer& buf, size_t size_then, const ActionBox& box) {
+  ahead.prepare(rng, buf, size_then, box);
+  if (!ahead.ready()) return;
+  const TransitionBatch<float>& nb = ahead.batch();
+  critics.join(Critics<float>::kBatchInput, nb.obs.data(), nb.action.data(), nb.n);
+  critics.critic_forward(0, nb.n);
+}
 
 // What one SAC gradient step measures (ff_sac's metrics).
 struct SacStepLosses {
@@ -868,16 +962,22 @@ struct SacStepLosses {
 //   Q_1(s, a~)                                Q_2(s, a~)
 //   the min's gradient shares
 //   dQ_1/da~                                  dQ_2/da~; their sum; the actor's backward
-//   idle(): whatever the caller has for the     (where its sample's activations are),
-//   time the worker still needs                 clipping and Adam
-template <class Idle>
+//   idle(), then prepare(): whatever the      (where its sample's activations are),
+//   caller has for the time the worker        clipping and Adam
+//   still needs
+// prepared: b holds the batch, its critic input is joined and critic 1 has run forward on it,
+// all done ahead by the last step's prepare() (take_or_sample, prepare_ahead); then neither
+// thread gathers, and critic 1's update starts at its loss. prepare() may overwrite the batch
+// input (the worker's critic has read it by then).
+template <class Idle, class Prepare>
 SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics<float>& critics,
                                     CriticOptimisers& q_opt, Adam& actor_opt,
                                     TransitionBatch<float>& b, const ReplayBuffer& buf,
                                     const uint32_t* idx, const ActionBox& box,
                                     const float* noise_target, const float* noise_actor,
                                     float alpha, float discount, double max_grad_norm, double tau,
-                                    float* y, Handoffs& h, Idle&& idle) {
+                                    float* y, bool prepared, Handoffs& h, Idle&& idle,
+                                    Prepare&& prepare) {
   using namespace side_by_side;
   using C = Critics<float>;
   const size_t n = b.n;
@@ -886,7 +986,7 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
   run_side_by_side(
       *critics.pool(), h,
       [&] {
-        b.gather_next(buf, idx);
+        if (!prepared) b.gather_next(buf, idx);
         actor.sample_detached(b.next_obs.data(), n, noise_target);
         critics.join(C::kTargetInput, b.next_obs.data(), actor.detached_actions(), n);
         h.post(kNextAction);
@@ -896,7 +996,7 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         soft_target_from_min(b, actor.detached_log_probs(), alpha, discount, y);
         h.post(kTarget);
         h.wait(kBatch);
-        update_critic(critics, q_opt, 0, y, n, max_grad_norm, tau, h, norms);
+        update_critic(critics, q_opt, 0, y, n, max_grad_norm, tau, h, norms, prepared);
         h.wait(kSample);
         critics.value_forward(0, n);
         h.wait(kValue2);
@@ -905,19 +1005,21 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         critics.action_grad(0, n);
         h.post(kGrad1);
         idle();
+        h.wait(kForward2);
+        prepare();
       },
       [&] {
-        b.gather_now(buf, idx, box);
+        if (!prepared) b.gather_now(buf, idx, box);
         actor.sample(b.obs.data(), n, noise_actor);
         critics.join(C::kActorInput, b.obs.data(), actor.actions(), n);
         h.post(kSample);
-        critics.join(C::kBatchInput, b.obs.data(), b.action.data(), n);
+        if (!prepared) critics.join(C::kBatchInput, b.obs.data(), b.action.data(), n);
         h.post(kBatch);
         h.wait(kNextAction);
         critics.target_value(1, n);
         h.post(kTargetValue2);
         h.wait(kTarget);
-        update_critic(critics, q_opt, 1, y, n, max_grad_norm, tau, h, norms);
+        update_critic_2(critics, q_opt, y, n, max_grad_norm, tau, h, norms);
         critics.value_forward(1, n);
         h.post(kValue2);
         h.wait(kShares);
@@ -949,18 +1051,21 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
 //   critic 1: loss, gradients, Adam(, Polyak) critic 2: the same
 //   (policy update) Q_1(s, mu(s)), dQ_1/da,   the actor's backward, clipping and Adam
 //   then idle()
-// idle() runs once per step, on whichever thread waits for the other. The target actor's
-// Polyak step follows on the training thread. Returns the actor's loss (policy update) and
-// sets *q_loss, *q_value.
-template <class Idle>
+//   prepare()
+// idle() runs once per step, on whichever thread waits for the other. prepared and prepare()
+// as for sac_step_side_by_side: prepare() runs last on the training thread (without a policy
+// update, while the worker's critic, which has run forward ahead of nothing, finishes). The
+// target actor's Polyak step follows on the training thread. Returns the actor's loss (policy
+// update) and sets *q_loss, *q_value.
+template <class Idle, class Prepare>
 double td3_step_side_by_side(DeterministicActor<float>& actor,
                              DeterministicActor<float>& target_actor, Critics<float>& critics,
                              CriticOptimisers& q_opt, Adam& actor_opt, TransitionBatch<float>& b,
                              const ReplayBuffer& buf, const uint32_t* idx, const ActionBox& box,
                              const float* noise, float policy_noise, float noise_clip,
                              float discount, float max_abs_reward, double max_grad_norm, double tau,
-                             bool policy_update, float* y, Handoffs& h, double* q_loss,
-                             double* q_value, Idle&& idle) {
+                             bool policy_update, float* y, bool prepared, Handoffs& h,
+                             double* q_loss, double* q_value, Idle&& idle, Prepare&& prepare) {
   using namespace side_by_side;
   using C = Critics<float>;
   const size_t n = b.n;
@@ -970,7 +1075,7 @@ double td3_step_side_by_side(DeterministicActor<float>& actor,
   run_side_by_side(
       *critics.pool(), h,
       [&] {
-        b.gather_next(buf, idx);
+        if (!prepared) b.gather_next(buf, idx);
         target_action(target_actor, b, noise, policy_noise, noise_clip);
         critics.join(C::kTargetInput, b.next_obs.data(), b.next_action.data(), n);
         h.post(kNextAction);
@@ -980,30 +1085,33 @@ double td3_step_side_by_side(DeterministicActor<float>& actor,
         clipped_target_from_min(b, discount, max_abs_reward, y);
         h.post(kTarget);
         h.wait(kBatch);
-        update_critic(critics, q_opt, 0, y, n, max_grad_norm, critic_tau, h, norms);
-        if (!policy_update) return;
-        h.wait(kSample);
-        critics.value_forward(0, n);
-        critics.value_choice(n, 1, weight);
-        critics.action_grad(0, n);
-        h.post(kGrad1);
-        idle();  // the worker still has the actor's step
+        update_critic(critics, q_opt, 0, y, n, max_grad_norm, critic_tau, h, norms, prepared);
+        if (policy_update) {
+          h.wait(kSample);
+          critics.value_forward(0, n);
+          critics.value_choice(n, 1, weight);
+          critics.action_grad(0, n);
+          h.post(kGrad1);
+          idle();  // the worker still has the actor's step
+        }
+        h.wait(kForward2);
+        prepare();
       },
       [&] {
-        b.gather_now(buf, idx, box);
+        if (!prepared) b.gather_now(buf, idx, box);
         if (policy_update) {
           actor.forward(b.obs.data(), n);
           critics.join(C::kActorInput, b.obs.data(), actor.actions(), n);
           h.post(kSample);
         }
-        critics.join(C::kBatchInput, b.obs.data(), b.action.data(), n);
+        if (!prepared) critics.join(C::kBatchInput, b.obs.data(), b.action.data(), n);
         h.post(kBatch);
         if (!policy_update) idle();  // while the target action is computed
         h.wait(kNextAction);
         critics.target_value(1, n);
         h.post(kTargetValue2);
         h.wait(kTarget);
-        update_critic(critics, q_opt, 1, y, n, max_grad_norm, critic_tau, h, norms);
+        update_critic_2(critics, q_opt, y, n, max_grad_norm, critic_tau, h, norms);
         if (!policy_update) return;
         h.wait(kGrad1);
         actor.net().zero_grad();

@@ -143,7 +143,8 @@ class FfSac final : public OffPolicyLearner {
         y_(B_),
         unit_(num_envs() * A_),
         step_noise_(2 * B_ * A_),
-        ahead_(2 * B_ * A_) {
+        ahead_(2 * B_ * A_),
+        next_batch_(B_, obs_dim(), A_) {
     if (env().is_discrete())
       throw ConfigError("system.system_name = ff_sac needs continuous actions, but " +
                         cfg.env.scenario_name + " has discrete actions");
@@ -182,21 +183,30 @@ class FfSac final : public OffPolicyLearner {
       q_opt_.set_lr(q_lr_.at(slot));
       alpha_opt_.set_lr(alpha_lr_.at(slot));
     }
-    buffer().sample(sample_rng_, B_, indices_.data());
     const float alpha = this->alpha();
 
     // With two threads: the same step, each critic on its own thread (sac_step_side_by_side).
-    // The noise of the step: the target's, then the actor's (drawn ahead, see NoiseAhead).
+    // While the worker finishes the actor's step, the training thread draws the next step's
+    // noise (the target's, then the actor's: NoiseAhead) and its batch, joins the batch's
+    // critic input and runs the first critic forward on it (BatchAhead).
     if (critics_.pool() && critics_.pool()->side_by_side()) {
+      const bool prepared =
+          take_or_sample(next_batch_, sample_rng_, buffer(), indices_.data(), batch_);
       ahead_.take(noise_rng_, step_noise_);
       const SacStepLosses l = sac_step_side_by_side(
           actor_, critics_, q_opt_, actor_opt_, batch_, buffer(), indices_.data(), box_,
           step_noise_.data(), step_noise_.data() + B_ * A_, alpha, nstep().bootstrap_discount(),
-          sys_.max_grad_norm, sys_.tau, y_.data(), handoffs_, [this] { ahead_.draw(noise_rng_); });
+          sys_.max_grad_norm, sys_.tau, y_.data(), prepared, handoffs_,
+          [this] { ahead_.draw(noise_rng_); },
+          [this, epoch] {
+            prepare_ahead(next_batch_, critics_, sample_rng_, buffer(), next_buffer_size(epoch),
+                          box_);
+          });
       temperature_step(l.q_loss, l.q_value, l.actor_loss, l.entropy);
       return;
     }
 
+    buffer().sample(sample_rng_, B_, indices_.data());
     batch_.gather(buffer(), indices_.data(), box_);
 
     // Soft target y = r + gamma (1 - terminated)(min_i Qtarget_i(s', a') - alpha log pi(a'|s')),
@@ -270,6 +280,7 @@ class FfSac final : public OffPolicyLearner {
       throw std::runtime_error(
           "rng/explore, rng/sample or rng/noise holds an invalid generator state");
     if (!std::isfinite(log_alpha_)) throw std::runtime_error("log_alpha is not finite");
+    next_batch_.clear();
   }
 
   const SacConfig sys_;
@@ -292,6 +303,7 @@ class FfSac final : public OffPolicyLearner {
   // training thread while the worker finishes the actor's step.
   std::vector<float> step_noise_;
   NoiseAhead ahead_;
+  BatchAhead<float> next_batch_;
   Handoffs handoffs_;
 };
 

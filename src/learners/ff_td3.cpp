@@ -144,7 +144,8 @@ class FfTd3 final : public OffPolicyLearner {
         noise_(B_ * A_),
         y_(B_),
         unit_(num_envs() * A_),
-        ahead_(B_ * A_) {
+        ahead_(B_ * A_),
+        next_batch_(B_, obs_dim(), A_) {
     if (env().is_discrete())
       throw ConfigError("system.system_name = ff_td3 needs continuous actions, but " +
                         cfg.env.scenario_name + " has discrete actions");
@@ -184,12 +185,15 @@ class FfTd3 final : public OffPolicyLearner {
       actor_opt_.set_lr(actor_lr_.at(slot));
       q_opt_.set_lr(q_lr_.at(slot));
     }
-    buffer().sample(sample_rng_, B_, indices_.data());
 
     // With two threads: the same step, each critic on its own thread (td3_step_side_by_side),
-    // the target smoothing's noise drawn ahead by whichever thread waits (NoiseAhead).
+    // the target smoothing's noise drawn ahead by whichever thread waits (NoiseAhead), and the
+    // next step's batch, its critic input and the first critic's forward pass on it prepared
+    // at the training thread's end (BatchAhead).
     const bool policy_update = grad_steps() % sys_.policy_frequency == 0;
     if (critics_.pool() && critics_.pool()->side_by_side()) {
+      const bool prepared =
+          take_or_sample(next_batch_, sample_rng_, buffer(), indices_.data(), batch_);
       ahead_.take(noise_rng_, noise_);
       double q_loss = 0, q_value = 0;
       const double actor_loss = td3_step_side_by_side(
@@ -197,13 +201,18 @@ class FfTd3 final : public OffPolicyLearner {
           box_, noise_.data(), static_cast<float>(sys_.policy_noise),
           static_cast<float>(sys_.noise_clip), nstep().bootstrap_discount(),
           static_cast<float>(sys_.max_abs_reward), sys_.max_grad_norm, sys_.tau, policy_update,
-          y_.data(), handoffs_, &q_loss, &q_value, [this] { ahead_.draw(noise_rng_); });
+          y_.data(), prepared, handoffs_, &q_loss, &q_value, [this] { ahead_.draw(noise_rng_); },
+          [this, epoch] {
+            prepare_ahead(next_batch_, critics_, sample_rng_, buffer(), next_buffer_size(epoch),
+                          box_);
+          });
       Metrics& m = interval_train();
       m.append("q_loss", q_loss).append("q_value", q_value);
       if (policy_update) m.append("actor_loss", actor_loss);
       return;
     }
 
+    buffer().sample(sample_rng_, B_, indices_.data());
     batch_.gather(buffer(), indices_.data(), box_);
 
     // Clipped double-Q target at the smoothed target action
@@ -261,6 +270,7 @@ class FfTd3 final : public OffPolicyLearner {
       throw std::runtime_error(
           "rng/explore, rng/sample or rng/noise holds an invalid generator state");
     if (!explore_.finite()) throw std::runtime_error("explore/ou is not finite");
+    next_batch_.clear();
   }
 
   const Td3Config sys_;
@@ -278,6 +288,7 @@ class FfTd3 final : public OffPolicyLearner {
   std::vector<uint32_t> indices_;
   std::vector<float> noise_, y_, unit_;
   NoiseAhead ahead_;  // two threads: the next step's smoothing noise
+  BatchAhead<float> next_batch_;  // two threads: the next step's batch
   Handoffs handoffs_;
 };
 

@@ -72,6 +72,13 @@ void OffPolicyLearner::update() {
   }
 }
 
+size_t OffPolicyLearner::next_buffer_size(int64_t epoch) const {
+  if (epoch + 1 < settings_.epochs) return buffer_.size();
+  const uint64_t added = static_cast<uint64_t>(steps_per_update_);
+  return static_cast<size_t>(
+      std::min<uint64_t>(buffer_.capacity(), static_cast<uint64_t>(buffer_.size()) + added));
+}
+
 // One vector step with the behaviour policy; every transition goes through the n-step writer
 // with its true next observation (the final one where the episode ended).
 void OffPolicyLearner::step_envs() {

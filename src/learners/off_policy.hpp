@@ -72,6 +72,10 @@ class OffPolicyLearner : public System {
   // 0 for discrete actions.
   size_t action_dim() const { return action_dim_; }
   const OffPolicySettings& settings() const { return settings_; }
+  // The buffer's size at the gradient step after this one (`epoch` of `epochs`), if each
+  // environment step in between stores one transition (as with n_step = 1): a guess, for work
+  // prepared ahead that checks it before use (BatchAhead).
+  size_t next_buffer_size(int64_t epoch) const;
 
  private:
   void update() final;

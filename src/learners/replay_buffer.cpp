@@ -37,7 +37,24 @@ void ReplayBuffer::add(const float* obs, const float* next_obs, int32_t action,
 
 void ReplayBuffer::sample(Pcg64& rng, size_t batch, uint32_t* indices) const {
   if (size_ == 0) throw std::logic_error("sampling from an empty replay buffer");
-  for (size_t b = 0; b < batch; ++b) indices[b] = static_cast<uint32_t>(rng.below(size_));
+  sample_from(size_, rng, batch, indices);
+}
+
+void ReplayBuffer::sample_from(uint64_t size, Pcg64& rng, size_t batch, uint32_t* indices) {
+  for (size_t b = 0; b < batch; ++b) indices[b] = static_cast<uint32_t>(rng.below(size));
+}
+
+bool ReplayBuffer::written_since(uint64_t adds_then, const uint32_t* indices, size_t n) const {
+  const uint64_t written = adds_ - adds_then;
+  if (written == 0) return false;
+  if (written >= capacity_) return true;
+  // The last `written` rows before pos_, in ring order: row i was written iff it lies within
+  // `written` rows behind pos_.
+  for (size_t b = 0; b < n; ++b) {
+    const uint64_t back = (pos_ + capacity_ - 1 - indices[b]) % capacity_;
+    if (back < written) return true;
+  }
+  return false;
 }
 
 bool ReplayBuffer::consistent() const {

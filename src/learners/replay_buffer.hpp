@@ -28,6 +28,14 @@ class ReplayBuffer {
 
   // Draws `batch` indices uniformly (with replacement) from the stored transitions.
   void sample(Pcg64& rng, size_t batch, uint32_t* indices) const;
+  // What sample() draws when the buffer holds `size` transitions (for a draw made ahead).
+  static void sample_from(uint64_t size, Pcg64& rng, size_t batch, uint32_t* indices);
+
+  // add() calls of this object so far (not state: a restore leaves it).
+  uint64_t adds() const { return adds_; }
+  // Whether any row indices[0..n) has been written by the add() calls since adds() was
+  // adds_then (every row, if it has wrapped round since).
+  bool written_since(uint64_t adds_then, const uint32_t* indices, size_t n) const;
 
   size_t size() const { return static_cast<size_t>(size_); }
   size_t capacity() const { return capacity_; }
