@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <set>
 #include <vector>
 
@@ -142,4 +143,32 @@ TEST_CASE("UTC times are computed without gmtime (a 32-bit time_t ends in 2038)"
   CHECK(edgerl::utc_text(1767225600000, false) == "2026-01-01 00:00:00");
   CHECK(edgerl::utc_text(4102444799999, false) == "2099-12-31 23:59:59");
   CHECK(edgerl::utc_text(951782400000, true) == "20000229000000");  // a leap day
+}
+
+TEST_CASE("rng: normals() gives normal()'s numbers and leaves the same state, cache and all") {
+  for (uint64_t seed : {0u, 1u, 42u}) {
+    for (size_t n : {0u, 1u, 2u, 3u, 7u, 8u, 16u, 63u, 64u, 65u, 200u, 1001u}) {
+      for (int skip = 0; skip < 3; ++skip) {  // with and without a cached normal first
+        CAPTURE(seed);
+        CAPTURE(n);
+        CAPTURE(skip);
+        Pcg64 a(seed), b(seed);
+        for (int k = 0; k < skip; ++k) {
+          a.normal();
+          b.normal();
+        }
+        std::vector<double> want(n), got(n + 1, 7.0);
+        for (double& x : want) x = a.normal();
+        b.normals(got.data(), n);
+        bool same = true;
+        for (size_t i = 0; i < n; ++i)
+          same = same && std::memcmp(&want[i], &got[i], sizeof(double)) == 0;
+        CHECK(same);
+        CHECK(got[n] == 7.0);  // nothing written past n
+        CHECK(a.state() == b.state());
+        const double x = a.normal(), y = b.normal();
+        CHECK(std::memcmp(&x, &y, sizeof x) == 0);
+      }
+    }
+  }
 }

@@ -57,6 +57,9 @@ class Pcg64 {
   double uniform(double lo, double hi);
   // Standard normal (Marsaglia's polar method with a portable log). Not numpy's ziggurat.
   double normal();
+  // out[0..n) = n calls of normal(), to the same numbers and the same state, with the logs of
+  // several pairs computed side by side (SIMD lanes).
+  void normals(double* out, size_t n);
   // Unbiased integer in [0, n) (Lemire's multiply-and-reject). n must be > 0.
   uint64_t below(uint64_t n);
   // Index drawn from unnormalised non-negative weights w[0..n) (inverse CDF, fixed order).

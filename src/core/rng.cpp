@@ -161,6 +161,87 @@ double Pcg64::uniform(double lo, double hi) {
   return lo + (hi - lo) * uniform();
 }
 
+namespace {
+
+// Lanes of doubles side by side: the target's vector width (GCC's and clang's vector
+// extensions; a target without such vectors gets them as scalar code, with the same results).
+#if defined(__AVX512F__)
+constexpr size_t kLanes = 8;
+#elif defined(__AVX__)
+constexpr size_t kLanes = 4;
+#else
+constexpr size_t kLanes = 2;
+#endif
+typedef double VD __attribute__((vector_size(kLanes * sizeof(double))));
+typedef int64_t VI __attribute__((vector_size(kLanes * sizeof(double))));
+
+// f[p] = sqrt(-2 log(r2[p]) / r2[p]), the polar method's factor, for r2 in [2^-104, 1) (normal
+// numbers): portable_log's operations in its order in every lane (frexp by the exponent bits,
+// which is exact for normal numbers), so each f[p] has the bits normal() gives it.
+void polar_factors(const double* r2, double* f, size_t n) {
+  for (size_t p0 = 0; p0 < n; p0 += kLanes) {
+    double in[kLanes];
+    for (size_t j = 0; j < kLanes; ++j) in[j] = p0 + j < n ? r2[p0 + j] : 0.5;
+    VD x, m;
+    VI bits;
+    std::memcpy(&x, in, sizeof x);
+    std::memcpy(&bits, &x, sizeof bits);
+    VI e = ((bits >> 52) & 0x7ff) - 1022;  // x = m * 2^e, m in [0.5, 1)
+    const VI mbits = (bits & static_cast<int64_t>(0x800fffffffffffffULL)) |
+                     (static_cast<int64_t>(1022) << 52);
+    std::memcpy(&m, &mbits, sizeof m);
+    const VI low = m < 0.70710678118654752440;  // -1 where m < sqrt(1/2)
+    m = low ? m * 2.0 : m;
+    e += low;
+    const VD z = (m - 1.0) / (m + 1.0);
+    const VD z2 = z * z;
+    VD term = z, sum = VD{};
+    for (int k = 0; k < 13; ++k) {
+      sum += term / static_cast<double>(2 * k + 1);
+      term *= z2;
+    }
+    constexpr double kLn2Hi = 6.93147180369123816490e-01;
+    constexpr double kLn2Lo = 1.90821492927058770002e-10;
+    const VD de = __builtin_convertvector(e, VD);
+    const VD log = de * kLn2Hi + (2.0 * sum + de * kLn2Lo);
+    const VD q = -2.0 * log / x;
+    double out[kLanes];
+    std::memcpy(out, &q, sizeof out);
+    for (size_t j = 0; j < kLanes && p0 + j < n; ++j) f[p0 + j] = std::sqrt(out[j]);
+  }
+}
+
+}  // namespace
+
+void Pcg64::normals(double* out, size_t n) {
+  size_t i = 0;
+  if (n > 0 && w_[4] == 1) out[i++] = normal();  // the cached one
+  constexpr size_t kPairs = 32;
+  double x1[kPairs], x2[kPairs], r2[kPairs], f[kPairs];
+  while (i < n) {
+    const size_t pairs = std::min(kPairs, (n - i + 1) / 2);
+    // normal()'s loop, without its unpredictable branch: a rejected pair is overwritten.
+    for (size_t p = 0; p < pairs;) {
+      const double a = 2.0 * uniform() - 1.0, b = 2.0 * uniform() - 1.0, r = a * a + b * b;
+      x1[p] = a;
+      x2[p] = b;
+      r2[p] = r;
+      p += r < 1.0 && r != 0.0;
+    }
+    polar_factors(r2, f, pairs);
+    for (size_t p = 0; p < pairs; ++p) {
+      // normal(): returns f * x2 and caches f * x1 (the cache's bits stay when it is used).
+      out[i++] = f[p] * x2[p];
+      const double cached = f[p] * x1[p];
+      std::memcpy(&w_[5], &cached, sizeof cached);
+      if (i < n)
+        out[i++] = cached;
+      else
+        w_[4] = 1;
+    }
+  }
+}
+
 double Pcg64::normal() {
   if (w_[4] == 1) {
     w_[4] = 0;

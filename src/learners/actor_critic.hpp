@@ -81,7 +81,12 @@ struct ActionBox {
 // n standard normals from rng, in order.
 template <class T>
 void fill_normal(Pcg64& rng, T* out, size_t n) {
-  for (size_t i = 0; i < n; ++i) out[i] = static_cast<T>(rng.normal());
+  double chunk[64];
+  for (size_t i = 0; i < n; i += 64) {
+    const size_t m = std::min<size_t>(64, n - i);
+    rng.normals(chunk, m);
+    for (size_t j = 0; j < m; ++j) out[i + j] = static_cast<T>(chunk[j]);
+  }
 }
 
 // Normal noise for the next gradient step drawn ahead, by a thread that would otherwise wait
