@@ -126,6 +126,14 @@ void Handoffs::wait(int k) const {
   }
 }
 
+void Handoffs::wait(int k, WriteAhead& ahead) const {
+  while (event_[k].v.load(std::memory_order_acquire) != round_) {
+    if (failed_.load(std::memory_order_acquire)) throw Abandoned();
+    if (!ahead.step()) return wait(k);
+    for (int i = 0; i < 3; ++i) cpu_relax();  // ~50-150 ns between steps, by CPU
+  }
+}
+
 bool WorkerPool::side_by_side() const {
   return !workers_.empty() && !t_in_task;
 }

@@ -476,6 +476,7 @@ class Critics {
   // into its own buffer and each set of outputs has its own, so that the pieces of different
   // phases may overlap.
   enum Input { kTargetInput = 0, kBatchInput = 1, kActorInput = 2 };
+  const T* input(Input which) const { return x_[which].data(); }
   // The input `which` = [obs_b, act_b] per row.
   void join(Input which, const T* obs, const T* act, size_t n) {
     const size_t W = D_ + A_;
@@ -1023,13 +1024,19 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         h.wait(kNextAction);
         critics.target_value(1, n);
         h.post(kTargetValue2);
-        h.wait(kTarget);
+        // The training thread has read the actor's parameters (its sample), which this
+        // thread's Adam step will write: ask for them while waiting; then for the actor input,
+        // which the training thread reads until kShares and this thread writes next step.
+        WriteAhead own;
+        own.add(actor.net().params(), actor.net().num_params() * sizeof(float));
+        h.wait(kTarget, own);
         update_critic_2(critics, q_opt, y, n, max_grad_norm, tau, h, norms);
         critics.value_forward(1, n);
         h.post(kValue2);
-        h.wait(kShares);
+        h.wait(kShares, own);
+        own.add(critics.input(C::kActorInput), n * (b.obs_dim + b.action_dim) * sizeof(float));
         critics.action_grad(1, n);
-        h.wait(kGrad1);
+        h.wait(kGrad1, own);
         critics.sum_action_grads(n, 2);
         actor.net().zero_grad();
         actor.backward(alpha * inv_n, critics.action_grads(), n);
@@ -1112,13 +1119,18 @@ double td3_step_side_by_side(DeterministicActor<float>& actor,
         if (!prepared) critics.join(C::kBatchInput, b.obs.data(), b.action.data(), n);
         h.post(kBatch);
         if (!policy_update) idle();  // while the target action is computed
-        h.wait(kNextAction);
+        // The training thread read the actor's parameters after the last step (acting, the
+        // target actor's Polyak step); this thread's Adam step will write them: ask for them
+        // while waiting.
+        WriteAhead own;
+        if (policy_update) own.add(actor.net().params(), actor.net().num_params() * sizeof(float));
+        h.wait(kNextAction, own);
         critics.target_value(1, n);
         h.post(kTargetValue2);
-        h.wait(kTarget);
+        h.wait(kTarget, own);
         update_critic_2(critics, q_opt, y, n, max_grad_norm, critic_tau, h, norms);
         if (!policy_update) return;
-        h.wait(kGrad1);
+        h.wait(kGrad1, own);
         actor.net().zero_grad();
         actor.backward(critics.action_grads(), n);
         if (max_grad_norm > 0)
