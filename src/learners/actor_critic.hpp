@@ -538,17 +538,24 @@ class Critics {
   // values() from the first `used` networks' values, and each network's share of the
   // gradient: weight for the network that gave a row's value, 0 for the others.
   void value_choice(size_t n, size_t used, T weight) {
+    for (size_t i = 0; i < used; ++i) value_share(i, n, used, weight);
+  }
+  // Network i's part of value_choice(): its share of the gradient (the first network's part
+  // also fills values()). Each network's part writes only its own memory, so the networks'
+  // threads may each compute theirs.
+  void value_share(size_t i, size_t n, size_t used, T weight) {
+    T* dq = &dq_[i * n];
     if (used == 1) {
       std::copy(vq_.begin(), vq_.begin() + static_cast<std::ptrdiff_t>(n), value_.begin());
-      std::fill(dq_.begin(), dq_.begin() + static_cast<std::ptrdiff_t>(n), weight);
+      std::fill(dq, dq + n, weight);
       return;
     }
-    min_over_critics(vq_, n, value_.data());
+    if (i == 0) min_over_critics(vq_, n, value_.data());
     for (size_t b = 0; b < n; ++b) {
-      size_t k = 0;
-      for (size_t i = 1; i < used; ++i)
-        if (vq_[i * n + b] < vq_[k * n + b]) k = i;
-      for (size_t i = 0; i < used; ++i) dq_[i * n + b] = i == k ? weight : T(0);
+      size_t k = 0;  // the network that gives row b's value, the first one winning ties
+      for (size_t j = 1; j < used; ++j)
+        if (vq_[j * n + b] < vq_[k * n + b]) k = j;
+      dq[b] = i == k ? weight : T(0);
     }
   }
   // Network i's share of action_grads(), through its action columns only.
@@ -891,13 +898,13 @@ namespace side_by_side {
 
 enum Event {
   kNextAction,
+  kTargetValue1,
   kTargetValue2,
-  kTarget,
   kSample,
   kNorm1,
   kNorm2,
+  kValue1,
   kValue2,
-  kShares,
   kGrad1,
   kBatch,
   kForward2
@@ -963,15 +970,17 @@ struct SacStepLosses {
 //   gather s', r, d                           gather s, a
 //   a' ~ pi(.|s') (sample_detached)           a~ ~ pi(.|s) (sample, kept for backward)
 //   Qtarget_1(s', a')                         Qtarget_2(s', a')
-//   y = r + gamma (1 - d)(min - alpha logp')
+//   y = r + gamma (1 - d)(min - alpha logp')  the same y, computed again
 //   critic 1: loss, gradients, Adam, Polyak   critic 2: the same
 //   Q_1(s, a~)                                Q_2(s, a~)
-//   the min's gradient shares
+//   critic 1's share of the min's gradient    critic 2's share
 //   dQ_1/da~                                  dQ_2/da~; their sum; the actor's backward
 //   idle(), then prepare(): whatever the      (where its sample's activations are),
 //   caller has for the time the worker        clipping and Adam
 //   still needs
-// prepared: b holds the batch, its critic input is joined and critic 1 has run forward on it,
+// y: room for 2n targets (each thread computes them from the other's target values instead of
+// waiting for them). prepared: b holds the batch, its critic input is joined and critic 1 has
+// run forward on it,
 // all done ahead by the last step's prepare() (take_or_sample, prepare_ahead); then neither
 // thread gathers, and critic 1's update starts at its loss. prepare() may overwrite the batch
 // input (the worker's critic has read it by then).
@@ -997,17 +1006,17 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         critics.join(C::kTargetInput, b.next_obs.data(), actor.detached_actions(), n);
         h.post(kNextAction);
         critics.target_value(0, n);
+        h.post(kTargetValue1);
         h.wait(kTargetValue2);
         critics.min_target(n, y);
         soft_target_from_min(b, actor.detached_log_probs(), alpha, discount, y);
-        h.post(kTarget);
         h.wait(kBatch);
         update_critic(critics, q_opt, 0, y, n, max_grad_norm, tau, h, norms, prepared);
         h.wait(kSample);
         critics.value_forward(0, n);
+        h.post(kValue1);
         h.wait(kValue2);
-        critics.value_choice(n, 2, -inv_n);
-        h.post(kShares);
+        critics.value_share(0, n, 2, -inv_n);
         critics.action_grad(0, n);
         h.post(kGrad1);
         idle();
@@ -1026,15 +1035,19 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         h.post(kTargetValue2);
         // The training thread has read the actor's parameters (its sample), which this
         // thread's Adam step will write: ask for them while waiting; then for the actor input,
-        // which the training thread reads until kShares and this thread writes next step.
+        // which the training thread reads until kValue1 and this thread writes next step.
         WriteAhead own;
         own.add(actor.net().params(), actor.net().num_params() * sizeof(float));
-        h.wait(kTarget, own);
-        update_critic_2(critics, q_opt, y, n, max_grad_norm, tau, h, norms);
+        h.wait(kTargetValue1, own);
+        float* y2 = y + n;
+        critics.min_target(n, y2);
+        soft_target_from_min(b, actor.detached_log_probs(), alpha, discount, y2);
+        update_critic_2(critics, q_opt, y2, n, max_grad_norm, tau, h, norms);
         critics.value_forward(1, n);
         h.post(kValue2);
-        h.wait(kShares, own);
+        h.wait(kValue1, own);
         own.add(critics.input(C::kActorInput), n * (b.obs_dim + b.action_dim) * sizeof(float));
+        critics.value_share(1, n, 2, -inv_n);
         critics.action_grad(1, n);
         h.wait(kGrad1, own);
         critics.sum_action_grads(n, 2);
@@ -1059,13 +1072,13 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
 //   a' = smoothed mu_target(s')               (policy update) mu(s), kept for backward;
 //                                             (else) idle()
 //   Qtarget_1(s', a')                         Qtarget_2(s', a')
-//   y = clip(r) + gamma (1 - d) min
+//   y = clip(r) + gamma (1 - d) min           the same y, computed again
 //   critic 1: loss, gradients, Adam(, Polyak) critic 2: the same
 //   (policy update) Q_1(s, mu(s)), dQ_1/da,   the actor's backward, clipping and Adam
 //   then idle()
 //   prepare()
-// idle() runs once per step, on whichever thread waits for the other. prepared and prepare()
-// as for sac_step_side_by_side: prepare() runs last on the training thread (without a policy
+// idle() runs once per step, on whichever thread waits for the other. y (2n), prepared and
+// prepare() as for sac_step_side_by_side: prepare() runs last on the training thread (without a policy
 // update, while the worker's critic, which has run forward ahead of nothing, finishes). The
 // target actor's Polyak step follows on the training thread. Returns the actor's loss (policy
 // update) and sets *q_loss, *q_value.
@@ -1092,16 +1105,16 @@ double td3_step_side_by_side(DeterministicActor<float>& actor,
         critics.join(C::kTargetInput, b.next_obs.data(), b.next_action.data(), n);
         h.post(kNextAction);
         critics.target_value(0, n);
+        h.post(kTargetValue1);
         h.wait(kTargetValue2);
         critics.min_target(n, y);
         clipped_target_from_min(b, discount, max_abs_reward, y);
-        h.post(kTarget);
         h.wait(kBatch);
         update_critic(critics, q_opt, 0, y, n, max_grad_norm, critic_tau, h, norms, prepared);
         if (policy_update) {
           h.wait(kSample);
           critics.value_forward(0, n);
-          critics.value_choice(n, 1, weight);
+          critics.value_share(0, n, 1, weight);
           critics.action_grad(0, n);
           h.post(kGrad1);
           idle();  // the worker still has the actor's step
@@ -1127,8 +1140,11 @@ double td3_step_side_by_side(DeterministicActor<float>& actor,
         h.wait(kNextAction, own);
         critics.target_value(1, n);
         h.post(kTargetValue2);
-        h.wait(kTarget, own);
-        update_critic_2(critics, q_opt, y, n, max_grad_norm, critic_tau, h, norms);
+        h.wait(kTargetValue1, own);
+        float* y2 = y + n;
+        critics.min_target(n, y2);
+        clipped_target_from_min(b, discount, max_abs_reward, y2);
+        update_critic_2(critics, q_opt, y2, n, max_grad_norm, critic_tau, h, norms);
         if (!policy_update) return;
         h.wait(kGrad1, own);
         actor.net().zero_grad();

@@ -140,7 +140,7 @@ class FfSac final : public OffPolicyLearner {
         batch_(B_, obs_dim(), A_),
         indices_(B_),
         noise_(std::max(B_, num_envs()) * A_),
-        y_(B_),
+        y_(2 * B_),  // two threads: each computes the targets
         unit_(num_envs() * A_),
         step_noise_(2 * B_ * A_),
         ahead_(2 * B_ * A_),

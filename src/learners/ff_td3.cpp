@@ -142,7 +142,7 @@ class FfTd3 final : public OffPolicyLearner {
         batch_(B_, obs_dim(), A_),
         indices_(B_),
         noise_(B_ * A_),
-        y_(B_),
+        y_(2 * B_),  // two threads: each computes the targets
         unit_(num_envs() * A_),
         ahead_(B_ * A_),
         next_batch_(B_, obs_dim(), A_) {
