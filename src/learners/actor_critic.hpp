@@ -926,14 +926,12 @@ inline void update_critic(Critics<float>& critics, CriticOptimisers& q_opt, size
   q_opt.step_one(critics, i, tau);
 }
 
-// The worker's critic update (critic 2) with its forward pass posted (kForward2): from then on
-// the training thread may join the next batch's input over this one (prepare_ahead).
-inline void update_critic_2(Critics<float>& critics, CriticOptimisers& q_opt, const float* y,
-                            size_t n, double max_grad_norm, double tau, Handoffs& h,
-                            double* norms) {
+// Critic 2's forward pass on the batch input, run by the worker while it would wait for
+// critic 1's target values; posted (kForward2): from then on the training thread may join the
+// next batch's input over this one (prepare_ahead).
+inline void forward_critic_2(Critics<float>& critics, size_t n, Handoffs& h) {
   critics.critic_forward(1, n);
   h.post(kForward2);
-  update_critic(critics, q_opt, 1, y, n, max_grad_norm, tau, h, norms, true);
 }
 
 }  // namespace side_by_side
@@ -1033,6 +1031,7 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         h.wait(kNextAction);
         critics.target_value(1, n);
         h.post(kTargetValue2);
+        forward_critic_2(critics, n, h);
         // The training thread has read the actor's parameters (its sample), which this
         // thread's Adam step will write: ask for them while waiting; then for the actor input,
         // which the training thread reads until kValue1 and this thread writes next step.
@@ -1042,7 +1041,7 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         float* y2 = y + n;
         critics.min_target(n, y2);
         soft_target_from_min(b, actor.detached_log_probs(), alpha, discount, y2);
-        update_critic_2(critics, q_opt, y2, n, max_grad_norm, tau, h, norms);
+        update_critic(critics, q_opt, 1, y2, n, max_grad_norm, tau, h, norms, true);
         critics.value_forward(1, n);
         h.post(kValue2);
         h.wait(kValue1, own);
@@ -1140,11 +1139,12 @@ double td3_step_side_by_side(DeterministicActor<float>& actor,
         h.wait(kNextAction, own);
         critics.target_value(1, n);
         h.post(kTargetValue2);
+        forward_critic_2(critics, n, h);
         h.wait(kTargetValue1, own);
         float* y2 = y + n;
         critics.min_target(n, y2);
         clipped_target_from_min(b, discount, max_abs_reward, y2);
-        update_critic_2(critics, q_opt, y2, n, max_grad_norm, critic_tau, h, norms);
+        update_critic(critics, q_opt, 1, y2, n, max_grad_norm, critic_tau, h, norms, true);
         if (!policy_update) return;
         h.wait(kGrad1, own);
         actor.net().zero_grad();
