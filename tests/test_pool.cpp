@@ -193,3 +193,35 @@ TEST_CASE("pool: a task that fails releases the other's waits, and its error rea
       });
   CHECK(got == 1);
 }
+
+TEST_CASE("pool: the task placement tries the other assignment and keeps it only if faster") {
+  using edgerl::TaskPlacement;
+  TaskPlacement p;
+  auto run = [&](int steps, double here, double there) {
+    for (int i = 0; i < steps; ++i) p.record(p.swapped() ? there : here);
+  };
+  CHECK_FALSE(p.swapped());
+  run(TaskPlacement::kKeep - 1, 1.0, 0.5);
+  CHECK_FALSE(p.swapped());
+  run(1, 1.0, 0.5);
+  CHECK(p.swapped());  // probing the other assignment
+  run(TaskPlacement::kProbe, 1.0, 0.5);
+  CHECK(p.swapped());  // it was faster: kept
+  run(TaskPlacement::kKeep + TaskPlacement::kProbe, 1.0, 0.5);
+  CHECK(p.swapped());  // the probe back was slower: still swapped
+  // Speeds change: now the first assignment is faster by more than the margin.
+  run(TaskPlacement::kKeep + TaskPlacement::kProbe, 0.5, 1.0);
+  CHECK_FALSE(p.swapped());
+  // Equal speeds: no change (a probe must be clearly faster).
+  for (int k = 0; k < 3; ++k) {
+    run(TaskPlacement::kKeep + TaskPlacement::kProbe, 1.0, 0.99);
+    CHECK_FALSE(p.swapped());
+  }
+  // The settling steps after a change count for neither side.
+  TaskPlacement q;
+  for (int i = 0; i < TaskPlacement::kKeep; ++i) q.record(1.0);
+  REQUIRE(q.swapped());
+  for (int i = 0; i < TaskPlacement::kProbe; ++i)
+    q.record(i < TaskPlacement::kSettle ? 100.0 : 0.5);  // slow while the caches refill
+  CHECK(q.swapped());
+}

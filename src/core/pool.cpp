@@ -116,6 +116,24 @@ void WorkerPool::claim_and_run(uint32_t job, size_t home) noexcept {
   }
 }
 
+void TaskPlacement::record(double seconds) {
+  if (++steps_ > kSettle) sum_ += seconds;
+  if (!probing_ && steps_ == kKeep) {
+    kept_ = sum_ / (kKeep - kSettle);
+    probing_ = true;
+  } else if (probing_ && steps_ == kProbe) {
+    // Back unless clearly faster: the two are often within noise of each other, and each
+    // change of assignment costs its settling steps.
+    if (sum_ / (kProbe - kSettle) >= 0.98 * kept_) swapped_ = !swapped_;
+    probing_ = false;
+  } else {
+    return;
+  }
+  if (probing_) swapped_ = !swapped_;
+  steps_ = 0;
+  sum_ = 0;
+}
+
 void Handoffs::wait(int k) const {
   for (unsigned spins = 0; event_[k].v.load(std::memory_order_acquire) != round_; ++spins) {
     if (failed_.load(std::memory_order_acquire)) throw Abandoned();

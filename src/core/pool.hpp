@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -145,6 +146,26 @@ class WriteAhead {
   size_t n_ = 0;
 };
 
+// Which thread runs which task of run_side_by_side. Each task keeps its memory in its own
+// core's caches, so the heavier task is best on the faster core; on a virtual machine the two
+// cores' speeds differ with the host's load, and the difference changes within seconds. So
+// after every kKeep steps this tries the other assignment for kProbe steps and keeps it if its
+// steps were faster (the first kSettle steps of either count for neither: the caches refill).
+// Only timing depends on it, never a result.
+class TaskPlacement {
+ public:
+  static constexpr int kKeep = 1024, kProbe = 128, kSettle = 16;
+  // Whether the worker runs the first task (and the calling thread the second).
+  bool swapped() const { return swapped_; }
+  // One step took `seconds` under the current assignment.
+  void record(double seconds);
+
+ private:
+  bool swapped_ = false, probing_ = false;
+  int steps_ = 0;
+  double sum_ = 0, kept_ = 0;
+};
+
 class Handoffs {
  public:
   static constexpr int kEvents = 12;
@@ -160,6 +181,7 @@ class Handoffs {
   // wait(k), meanwhile asking for `ahead`'s lines.
   void wait(int k, WriteAhead& ahead) const;
   void fail() { failed_.store(true, std::memory_order_release); }
+  TaskPlacement& placement() { return placement_; }
 
  private:
   struct alignas(64) Event {
@@ -168,10 +190,11 @@ class Handoffs {
   Event event_[kEvents];
   uint64_t round_ = 0;
   alignas(64) std::atomic<bool> failed_{false};
+  TaskPlacement placement_;
 };
 
-// a() on the calling thread and b() on a worker, as one job, synchronised through h (a new
-// round). Needs pool.side_by_side(): a task that waits for one that never runs would wait for
+// a() and b() on the calling thread and a worker (which runs which: h's TaskPlacement), as one
+// job, synchronised through h (a new round). Needs pool.side_by_side(): a task that waits for one that never runs would wait for
 // ever. If a task throws, the other's waits are released, and the exception that caused it
 // reaches the caller (not the other task's Handoffs::Abandoned).
 template <class A, class B>
@@ -186,7 +209,13 @@ void run_side_by_side(WorkerPool& pool, Handoffs& h, A&& a, B&& b) {
     }
   };
   h.begin();
-  pool.both([&] { guarded(a, 0); }, [&] { guarded(b, 1); });
+  const auto start = std::chrono::steady_clock::now();
+  if (h.placement().swapped())
+    pool.both([&] { guarded(b, 1); }, [&] { guarded(a, 0); });
+  else
+    pool.both([&] { guarded(a, 0); }, [&] { guarded(b, 1); });
+  h.placement().record(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   auto abandoned = [](const std::exception_ptr& e) {
     try {
       std::rethrow_exception(e);
