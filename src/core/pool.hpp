@@ -194,9 +194,9 @@ class Handoffs {
 };
 
 // a() and b() on the calling thread and a worker (which runs which: h's TaskPlacement), as one
-// job, synchronised through h (a new round). Needs pool.side_by_side(): a task that waits for one that never runs would wait for
-// ever. If a task throws, the other's waits are released, and the exception that caused it
-// reaches the caller (not the other task's Handoffs::Abandoned).
+// job, synchronised through h (a new round). Needs pool.side_by_side(): a task that waits for one
+// that never runs would wait for ever. If a task throws, the other's waits are released, and the
+// exception that caused it reaches the caller (not the other task's Handoffs::Abandoned).
 template <class A, class B>
 void run_side_by_side(WorkerPool& pool, Handoffs& h, A&& a, B&& b) {
   std::exception_ptr error[2];

@@ -187,8 +187,8 @@ void polar_factors(const double* r2, double* f, size_t n) {
     std::memcpy(&x, in, sizeof x);
     std::memcpy(&bits, &x, sizeof bits);
     VI e = ((bits >> 52) & 0x7ff) - 1022;  // x = m * 2^e, m in [0.5, 1)
-    const VI mbits = (bits & static_cast<int64_t>(0x800fffffffffffffULL)) |
-                     (static_cast<int64_t>(1022) << 52);
+    const VI mbits =
+        (bits & static_cast<int64_t>(0x800fffffffffffffULL)) | (static_cast<int64_t>(1022) << 52);
     std::memcpy(&m, &mbits, sizeof m);
     const VI low = m < 0.70710678118654752440;  // -1 where m < sqrt(1/2)
     m = low ? m * 2.0 : m;

@@ -186,8 +186,7 @@ class BatchAhead {
 
   // Draws the indices buf.sample(rng, ...) would draw once the buffer holds size_then
   // transitions, and gathers their rows as they are now.
-  void prepare(const Pcg64& rng, const ReplayBuffer& buf, size_t size_then,
-               const ActionBox& box) {
+  void prepare(const Pcg64& rng, const ReplayBuffer& buf, size_t size_then, const ActionBox& box) {
     ready_ = false;
     if (size_then == 0 || size_then > buf.capacity()) return;
     from_ = rng;
@@ -964,24 +963,25 @@ struct SacStepLosses {
 };
 
 // One SAC gradient step side by side, on the transitions idx[0..n) of buf:
-//   training thread                          worker
+//   training thread (task 1)                 worker (task 2)
 //   gather s', r, d                           gather s, a
 //   a' ~ pi(.|s') (sample_detached)           a~ ~ pi(.|s) (sample, kept for backward)
-//   Qtarget_1(s', a')                         Qtarget_2(s', a')
+//   Qtarget_1(s', a')                         Qtarget_2(s', a'); Q_2(s, a), kept for backward
 //   y = r + gamma (1 - d)(min - alpha logp')  the same y, computed again
-//   critic 1: loss, gradients, Adam, Polyak   critic 2: the same
+//   critic 1: (Q_1(s, a)) loss, gradients,    critic 2: loss, gradients, Adam, Polyak
+//   Adam, Polyak
 //   Q_1(s, a~)                                Q_2(s, a~)
 //   critic 1's share of the min's gradient    critic 2's share
 //   dQ_1/da~                                  dQ_2/da~; their sum; the actor's backward
 //   idle(), then prepare(): whatever the      (where its sample's activations are),
 //   caller has for the time the worker        clipping and Adam
 //   still needs
-// y: room for 2n targets (each thread computes them from the other's target values instead of
-// waiting for them). prepared: b holds the batch, its critic input is joined and critic 1 has
-// run forward on it,
-// all done ahead by the last step's prepare() (take_or_sample, prepare_ahead); then neither
-// thread gathers, and critic 1's update starts at its loss. prepare() may overwrite the batch
-// input (the worker's critic has read it by then).
+// y: room for 2n targets (each thread computes them from the other's target values rather than
+// wait for them). prepared: b holds the batch, its critic input is joined and critic 1 has run
+// forward on it, all done ahead by the last step's prepare() (take_or_sample, prepare_ahead);
+// then neither thread gathers and critic 1's update starts at its loss. prepare() may overwrite
+// the batch input once critic 2 has run forward on it (kForward2). Which thread runs which task
+// is the Handoffs' TaskPlacement's choice; "training thread" is task 1's usual place.
 template <class Idle, class Prepare>
 SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics<float>& critics,
                                     CriticOptimisers& q_opt, Adam& actor_opt,
@@ -1066,21 +1066,19 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
 // One TD3 gradient step side by side, on the transitions idx[0..n) of buf (the target
 // smoothing's noise given; policy_update: the delayed actor step and the targets' Polyak
 // steps are due):
-//   training thread                          worker
+//   training thread (task 1)                 worker (task 2)
 //   gather s', r, d                           gather s, a
 //   a' = smoothed mu_target(s')               (policy update) mu(s), kept for backward;
 //                                             (else) idle()
-//   Qtarget_1(s', a')                         Qtarget_2(s', a')
+//   Qtarget_1(s', a')                         Qtarget_2(s', a'); Q_2(s, a), kept for backward
 //   y = clip(r) + gamma (1 - d) min           the same y, computed again
 //   critic 1: loss, gradients, Adam(, Polyak) critic 2: the same
-//   (policy update) Q_1(s, mu(s)), dQ_1/da,   the actor's backward, clipping and Adam
-//   then idle()
+//   (policy update) Q_1(s, mu(s)), dQ_1/da,   (policy update) the actor's backward, clipping
+//   then idle()                               and Adam
 //   prepare()
-// idle() runs once per step, on whichever thread waits for the other. y (2n), prepared and
-// prepare() as for sac_step_side_by_side: prepare() runs last on the training thread (without a policy
-// update, while the worker's critic, which has run forward ahead of nothing, finishes). The
-// target actor's Polyak step follows on the training thread. Returns the actor's loss (policy
-// update) and sets *q_loss, *q_value.
+// idle() runs once per step, on whichever thread waits for the other; y (2n), prepared and
+// prepare() are as for sac_step_side_by_side. The target actor's Polyak step follows on the
+// calling thread. Returns the actor's loss (policy update) and sets *q_loss, *q_value.
 template <class Idle, class Prepare>
 double td3_step_side_by_side(DeterministicActor<float>& actor,
                              DeterministicActor<float>& target_actor, Critics<float>& critics,

@@ -287,7 +287,7 @@ class FfTd3 final : public OffPolicyLearner {
   TransitionBatch<float> batch_;
   std::vector<uint32_t> indices_;
   std::vector<float> noise_, y_, unit_;
-  NoiseAhead ahead_;  // two threads: the next step's smoothing noise
+  NoiseAhead ahead_;              // two threads: the next step's smoothing noise
   BatchAhead<float> next_batch_;  // two threads: the next step's batch
   Handoffs handoffs_;
 };
