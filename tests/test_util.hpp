@@ -67,7 +67,8 @@ inline TrainSummary quiet_train(const std::string& builtin, const std::string& d
 }
 
 // The bytes of every tensor of a learner built from a built-in config with overrides, after
-// `intervals` evaluation intervals of training (no files, no evaluation).
+// `intervals` evaluation intervals of training (no files, no evaluation), then the names and
+// values of the metrics it logged.
 inline std::vector<std::vector<uint8_t>> trained_state(const std::string& builtin,
                                                        const std::vector<std::string>& overrides,
                                                        int64_t intervals) {
@@ -82,6 +83,13 @@ inline std::vector<std::vector<uint8_t>> trained_state(const std::string& builti
     const uint8_t* p = static_cast<const uint8_t*>(t.data);
     bytes.emplace_back(p, p + t.size_bytes());
   }
+  // What it logged (losses, values, episode returns) must be as reproducible as the state.
+  for (const Metrics* m : {&train, &act})
+    for (const Metrics::Entry& e : m->entries()) {
+      const uint8_t* p = reinterpret_cast<const uint8_t*>(e.values.data());
+      bytes.emplace_back(e.name.begin(), e.name.end());
+      bytes.emplace_back(p, p + e.values.size() * sizeof(double));
+    }
   return bytes;
 }
 

@@ -521,16 +521,19 @@ class Critics {
     q_[i].zero_grad();
     q_[i].backward(dq, n, nullptr);
   }
-  // The critics' summed loss; *q_mean (if given) = mean_b Q_1(s_b, a_b).
+  // The critics' summed loss; *q_mean (if given) = q_mean(n).
   double total_loss(size_t n, double* q_mean) const {
     double total = 0;
     for (size_t i = 0; i < count(); ++i) total += loss_[i];
-    if (q_mean) {
-      double s = 0;
-      for (size_t b = 0; b < n; ++b) s += static_cast<double>(q_out_[b]);
-      *q_mean = s / static_cast<double>(n);
-    }
+    if (q_mean) *q_mean = this->q_mean(n);
     return total;
+  }
+  // mean_b Q_1(s_b, a_b) of the last critic_forward(0, n) (which a batch prepared ahead
+  // replaces: read it before).
+  double q_mean(size_t n) const {
+    double s = 0;
+    for (size_t b = 0; b < n; ++b) s += static_cast<double>(q_out_[b]);
+    return s / static_cast<double>(n);
   }
   // Online network i on the actor's input, keeping what action_grad() needs.
   void value_forward(size_t i, size_t n) { q_[i].forward(x_[kActorInput].data(), n, &vq_[i * n]); }
@@ -996,6 +999,7 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
   const size_t n = b.n;
   const float inv_n = 1.0f / static_cast<float>(n);
   double norms[2] = {0, 0};
+  SacStepLosses out;
   run_side_by_side(
       *critics.pool(), h,
       [&] {
@@ -1010,6 +1014,7 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         soft_target_from_min(b, actor.detached_log_probs(), alpha, discount, y);
         h.wait(kBatch);
         update_critic(critics, q_opt, 0, y, n, max_grad_norm, tau, h, norms, prepared);
+        out.q_value = critics.q_mean(n);  // before prepare() runs critic 1 on the next batch
         h.wait(kSample);
         critics.value_forward(0, n);
         h.post(kValue1);
@@ -1057,8 +1062,7 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         actor_opt.step(actor.net().params(), actor.net().grads());
       });
 
-  SacStepLosses out;
-  out.q_loss = critics.total_loss(n, &out.q_value);
+  out.q_loss = critics.total_loss(n, nullptr);
   out.actor_loss = sac_actor_loss_value(actor, critics, n, alpha, &out.entropy);
   return out;
 }
@@ -1108,6 +1112,7 @@ double td3_step_side_by_side(DeterministicActor<float>& actor,
         clipped_target_from_min(b, discount, max_abs_reward, y);
         h.wait(kBatch);
         update_critic(critics, q_opt, 0, y, n, max_grad_norm, critic_tau, h, norms, prepared);
+        *q_value = critics.q_mean(n);  // before prepare() runs critic 1 on the next batch
         if (policy_update) {
           h.wait(kSample);
           critics.value_forward(0, n);
@@ -1151,7 +1156,7 @@ double td3_step_side_by_side(DeterministicActor<float>& actor,
           clip_grad_norm(actor.net().grads(), actor.net().num_params(), max_grad_norm);
         actor_opt.step(actor.net().params(), actor.net().grads());
       });
-  *q_loss = critics.total_loss(n, q_value);
+  *q_loss = critics.total_loss(n, nullptr);
   if (!policy_update) return 0;
   target_actor.net().polyak_update(actor.net(), tau);
   return dpg_actor_loss_value(critics, n);
