@@ -350,7 +350,8 @@ TEST_CASE("backward and input_gradient equal plain loops bit for bit, dense and 
   // dx as backward and leaves the parameter gradients alone.
   for (const std::vector<size_t>& widths :
        {std::vector<size_t>{7, 37, 70, 3}, std::vector<size_t>{4, 64, 64, 1},
-        std::vector<size_t>{3, 64, 64, 2}}) {
+        std::vector<size_t>{3, 64, 64, 2},
+        std::vector<size_t>{5, 130, 256, 2}}) {  // several mask words; rows in pairs
     for (Activation act : {Activation::tanh, Activation::relu}) {
       Mlp net(widths, act, 1.0);
       Pcg64 rng(5);

@@ -450,15 +450,108 @@ inline void sparse_tile(const T* a, const uint64_t* masks, size_t K, const T* b,
   for (int v = 0; v < NV; ++v) land(c + n0 + v * L, acc[v], bias, n0 + v * L, into, relu_after);
 }
 
+// The set bits of masks[0..words), in ascending order.
+class SetBits {
+ public:
+  SetBits(const uint64_t* masks, size_t words)
+      : masks_(masks), words_(words), cur_(words > 0 ? masks[0] : 0) {
+    skip();
+  }
+  bool any() const { return cur_ != 0; }
+  size_t next() {
+    const size_t k = w_ * 64 + static_cast<size_t>(__builtin_ctzll(cur_));
+    cur_ &= cur_ - 1;
+    skip();
+    return k;
+  }
+
+ private:
+  void skip() {
+    while (cur_ == 0 && w_ + 1 < words_) cur_ = masks_[++w_];
+  }
+  const uint64_t* masks_;
+  size_t words_, w_ = 0;
+  uint64_t cur_;
+};
+
+// sparse_tile for two rows at once, their non-zeros taken in step while both have some: each
+// row's sums are the same sums in the same order, but the two rows' chains of adds overlap and
+// the loop ends (a mispredicted branch) once per two rows.
+template <class T, int NV>
+inline void sparse_tile2(const T* a0, const T* a1, const uint64_t* m0, const uint64_t* m1, size_t K,
+                         const T* b, size_t ldb, T* c0, T* c1, const T* bias, size_t n0, Into into,
+                         bool relu_after) {
+  using V = typename Simd<T>::V;
+  constexpr size_t L = Simd<T>::kLanes;
+  V x[NV], y[NV];
+  for (int v = 0; v < NV; ++v) x[v] = y[v] = V{};
+  const T* bn = b + n0;
+  auto step = [&](V* acc, const T* row, size_t k) {
+    const T sk = row[k];
+    const T* bk = bn + k * ldb;
+    for (int v = 0; v < NV; ++v) acc[v] += sk * load(bk + v * L);
+  };
+  if (K <= 64) {  // one word per row: the plain bit loops
+    uint64_t w0 = m0[0], w1 = m1[0];
+    for (; w0 != 0 && w1 != 0; w0 &= w0 - 1, w1 &= w1 - 1) {
+      const size_t k0 = static_cast<size_t>(__builtin_ctzll(w0));
+      const size_t k1 = static_cast<size_t>(__builtin_ctzll(w1));
+      step(x, a0, k0);
+      step(y, a1, k1);
+    }
+    for (; w0 != 0; w0 &= w0 - 1) step(x, a0, static_cast<size_t>(__builtin_ctzll(w0)));
+    for (; w1 != 0; w1 &= w1 - 1) step(y, a1, static_cast<size_t>(__builtin_ctzll(w1)));
+  } else {
+    const size_t words = (K + 63) / 64;
+    SetBits i0(m0, words), i1(m1, words);
+    while (i0.any() && i1.any()) {
+      const size_t k0 = i0.next(), k1 = i1.next();
+      step(x, a0, k0);
+      step(y, a1, k1);
+    }
+    while (i0.any()) step(x, a0, i0.next());
+    while (i1.any()) step(y, a1, i1.next());
+  }
+  for (int v = 0; v < NV; ++v) {
+    land(c0 + n0 + v * L, x[v], bias, n0 + v * L, into, relu_after);
+    land(c1 + n0 + v * L, y[v], bias, n0 + v * L, into, relu_after);
+  }
+}
+
 // C[m][n] (into) sum_k A[m][k] B[k][n] for m < M, n < N, over the non-zero A[m][k] only, then
 // C = act(C) row by row (only with ldc == N); A's rows are contiguous (a[m * lda + k]).
-// masks: scratch of (K + 63) / 64 words.
+// masks: scratch of 2 * ((K + 63) / 64) words. Rows go in pairs (sparse_tile2) for the whole
+// vectors of columns, one by one for the rest.
 template <class T>
 void sparse_gemm(const T* a, size_t lda, const T* b, size_t ldb, T* c, size_t ldc, const T* bias,
                  size_t M, size_t N, size_t K, Into into, Activation act, uint64_t* masks) {
   constexpr size_t L = Simd<T>::kLanes;
   const bool r = act == Activation::relu;
-  for (size_t m = 0; m < M; ++m) {
+  const size_t words = (K + 63) / 64;
+  size_t m = 0;
+  if (N % L == 0 && N >= L) {
+    uint64_t* masks1 = masks + words;
+    for (; m + 2 <= M; m += 2) {
+      const T* a0 = a + m * lda;
+      const T* a1 = a0 + lda;
+      T* c0 = c + m * ldc;
+      T* c1 = c0 + ldc;
+      nonzero_masks(a0, K, masks);
+      nonzero_masks(a1, K, masks1);
+      size_t n0 = 0;
+      for (; n0 + 4 * L <= N; n0 += 4 * L)
+        sparse_tile2<T, 4>(a0, a1, masks, masks1, K, b, ldb, c0, c1, bias, n0, into, r);
+      if (n0 + 2 * L <= N) {
+        sparse_tile2<T, 2>(a0, a1, masks, masks1, K, b, ldb, c0, c1, bias, n0, into, r);
+        n0 += 2 * L;
+      }
+      if (n0 + L <= N)
+        sparse_tile2<T, 1>(a0, a1, masks, masks1, K, b, ldb, c0, c1, bias, n0, into, r);
+      activate_rows(act, c0, N);
+      activate_rows(act, c1, N);
+    }
+  }
+  for (; m < M; ++m) {
     const T* am = a + m * lda;
     T* cm = c + m * ldc;
     nonzero_masks(am, K, masks);
@@ -507,7 +600,7 @@ struct Scratch {
     grow(b, rows * width);
     grow(xt, rows * width);
     grow(wt, width * width);
-    const size_t words = (std::max(rows, width) + 63) / 64;
+    const size_t words = 2 * ((std::max(rows, width) + 63) / 64);  // two rows' (sparse_gemm)
     if (masks.size() < words) masks.resize(words);
   }
 
