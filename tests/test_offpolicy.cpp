@@ -695,6 +695,14 @@ TEST_CASE("offpolicy: a batch prepared ahead is taken only when it is the step's
   CHECK(ahead.take(rng2, *buf, idx.data(), b));
 }
 
+// trained_state of a built-in config for two intervals with `overrides` and arch.num_threads.
+static std::vector<std::vector<uint8_t>> state_with_threads(const char* name,
+                                                            std::vector<std::string> overrides,
+                                                            int threads) {
+  overrides.push_back("arch.num_threads=" + std::to_string(threads));
+  return edgerl::testing::trained_state(name, overrides, 2);
+}
+
 TEST_CASE(
     "offpolicy: 2 threads train to 1 thread's bytes when the batch prepared ahead is often "
     "stale") {
@@ -703,15 +711,11 @@ TEST_CASE(
   // steps per update (the second prepared without an environment step in between).
   for (const char* name : {"sac_pendulum.ini", "td3_pendulum.ini"}) {
     CAPTURE(name);
-    auto run = [&](int threads) {
-      return edgerl::testing::trained_state(
-          name,
-          {"arch.total_timesteps=600", "arch.num_evaluation=2", "arch.num_envs=2",
-           "system.rollout_length=3", "system.epochs=2", "system.total_buffer_size=150",
-           "system.warmup_steps=120", "arch.num_threads=" + std::to_string(threads)},
-          2);
-    };
-    CHECK(run(1) == run(2));
+    const std::vector<std::string> o = {"arch.total_timesteps=600", "arch.num_evaluation=2",
+                                        "arch.num_envs=2",          "system.rollout_length=3",
+                                        "system.epochs=2",          "system.total_buffer_size=150",
+                                        "system.warmup_steps=120"};
+    CHECK(state_with_threads(name, o, 1) == state_with_threads(name, o, 2));
   }
 }
 
@@ -721,15 +725,10 @@ TEST_CASE("offpolicy: with gradient clipping too, 2 threads train to 1 thread's 
   // clipping; every learning rate and clipping threshold takes part.
   for (const char* name : {"sac_pendulum.ini", "td3_pendulum.ini"}) {
     CAPTURE(name);
-    auto run = [&](int threads) {
-      return edgerl::testing::trained_state(
-          name,
-          {"arch.total_timesteps=600", "arch.num_evaluation=2", "system.max_grad_norm=0.05",
-           "arch.num_threads=" + std::to_string(threads)},
-          2);
-    };
-    const auto one = run(1);
-    CHECK(one == run(2));
+    const std::vector<std::string> o = {"arch.total_timesteps=600", "arch.num_evaluation=2",
+                                        "system.max_grad_norm=0.05"};
+    const auto one = state_with_threads(name, o, 1);
+    CHECK(one == state_with_threads(name, o, 2));
     const auto unclipped = edgerl::testing::trained_state(
         name, {"arch.total_timesteps=600", "arch.num_evaluation=2", "arch.num_threads=2"}, 2);
     CHECK(one != unclipped);  // the clipping took effect
