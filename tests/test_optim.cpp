@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -72,6 +73,44 @@ TEST_CASE("Adam matches hand-computed steps with bias correction") {
     CHECK(adam.v()[0] == doctest::Approx(v[t]).epsilon(1e-6));
     CHECK(p == doctest::Approx(want[t]).epsilon(1e-6));
   }
+}
+
+TEST_CASE("Adam gives the textbook formula's bits before and after its bias corrections reach 1") {
+  // Adam leaves out the division by a bias correction once it is exactly 1.0f (after ~170
+  // steps for beta1 = 0.9, ~17,000 for beta2 = 0.999); every step must still give the bits of
+  // the formula with both divisions, computed here the plain way.
+  const size_t n = 37;
+  Adam adam(n, AdamOptions{1e-3, 0.9, 0.999, 1e-7});
+  std::vector<float> p(n), ref_p(n), m(n, 0.0f), v(n, 0.0f), g(n);
+  edgerl::Pcg64 rng(7);
+  for (size_t i = 0; i < n; ++i) p[i] = ref_p[i] = static_cast<float>(rng.normal());
+  const float tiny = std::numeric_limits<float>::min();
+  double b1t = 1.0, b2t = 1.0;
+  bool seen_bc1_one = false, seen_bc2_one = false;
+  int mismatches = 0;
+  for (int t = 1; t <= 17600; ++t) {
+    for (size_t i = 0; i < n; ++i) g[i] = static_cast<float>(0.1 * rng.normal());
+    adam.step(p.data(), g.data());
+    b1t *= 0.9;
+    b2t *= 0.999;
+    volatile float bc1 = static_cast<float>(1.0 - b1t), bc2 = static_cast<float>(1.0 - b2t);
+    seen_bc1_one = seen_bc1_one || bc1 == 1.0f;
+    seen_bc2_one = seen_bc2_one || bc2 == 1.0f;
+    for (size_t i = 0; i < n; ++i) {
+      const float mi = 0.1f * g[i] + 0.9f * m[i];
+      const float vi = static_cast<float>(1.0 - 0.999) * (g[i] * g[i]) + 0.999f * v[i];
+      m[i] = std::fabs(mi) < tiny ? 0.0f : mi;
+      v[i] = vi < tiny ? 0.0f : vi;
+      const float m_hat = m[i] / bc1, v_hat = v[i] / bc2;
+      ref_p[i] = ref_p[i] - 1e-3f * (m_hat / (std::sqrt(v_hat) + 1e-7f));
+    }
+    if (std::memcmp(p.data(), ref_p.data(), n * sizeof(float)) != 0) ++mismatches;
+  }
+  CHECK(seen_bc1_one);
+  CHECK(seen_bc2_one);
+  CHECK(mismatches == 0);
+  CHECK(std::memcmp(adam.m(), m.data(), n * sizeof(float)) == 0);
+  CHECK(std::memcmp(adam.v(), v.data(), n * sizeof(float)) == 0);
 }
 
 TEST_CASE("Adam's first step moves each parameter by lr against the gradient's sign") {

@@ -22,6 +22,32 @@ double power(double b, int64_t t) {
   return result;
 }
 
+// The per-parameter update. A bias correction of exactly 1 (beta1^t below half a float ulp of
+// 1 after ~170 steps at 0.9; beta2^t after ~17,000 at 0.999) divides nothing: x / 1 is x in
+// IEEE arithmetic, so leaving that division out gives the same bits, and Adam's loop is bound
+// by its divisions and square root.
+template <bool kCorrect1, bool kCorrect2>
+void adam_update(float* params, const float* grads, float* m, float* v, size_t n, float b1,
+                 float b2, float one_minus_b1, float one_minus_b2, float bc1, float bc2, float eps,
+                 float lr) {
+  // Moments below the smallest normal float are stored as 0: a gradient that stays 0 (a dead
+  // ReLU unit) would otherwise leave m and v decaying through thousands of steps of subnormal
+  // numbers, which are many times slower on some CPUs (issue #15 measured 8x for the whole
+  // step on an Intel Xeon). Flushing here, in code, gives the same bits on every architecture,
+  // which the CPUs' own flush-to-zero modes would not: x86 detects tininess after rounding,
+  // ARM before, so they differ for results just below the smallest normal.
+  const float tiny = std::numeric_limits<float>::min();
+  for (size_t i = 0; i < n; ++i) {
+    const float g = grads[i];
+    const float mi = one_minus_b1 * g + b1 * m[i];
+    const float vi = one_minus_b2 * (g * g) + b2 * v[i];
+    m[i] = std::fabs(mi) < tiny ? 0.0f : mi;
+    v[i] = vi < tiny ? 0.0f : vi;
+    const float m_hat = kCorrect1 ? m[i] / bc1 : m[i], v_hat = kCorrect2 ? v[i] / bc2 : v[i];
+    params[i] = params[i] - lr * (m_hat / (std::sqrt(v_hat) + eps));
+  }
+}
+
 }  // namespace
 
 Adam::Adam(size_t num_params, const AdamOptions& options)
@@ -39,24 +65,11 @@ void Adam::step(float* params, const float* grads) {
   const float bc1 = static_cast<float>(1.0 - power(options_.beta1, step_));
   const float bc2 = static_cast<float>(1.0 - power(options_.beta2, step_));
   const float eps = static_cast<float>(options_.eps), lr = static_cast<float>(options_.lr);
-  float* m = m_.data();
-  float* v = v_.data();
-  // Moments below the smallest normal float are stored as 0: a gradient that stays 0 (a dead
-  // ReLU unit) would otherwise leave m and v decaying through thousands of steps of subnormal
-  // numbers, which are many times slower on some CPUs (issue #15 measured 8x for the whole
-  // step on an Intel Xeon). Flushing here, in code, gives the same bits on every architecture,
-  // which the CPUs' own flush-to-zero modes would not: x86 detects tininess after rounding,
-  // ARM before, so they differ for results just below the smallest normal.
-  const float tiny = std::numeric_limits<float>::min();
-  for (size_t i = 0; i < m_.size(); ++i) {
-    const float g = grads[i];
-    const float mi = one_minus_b1 * g + b1 * m[i];
-    const float vi = one_minus_b2 * (g * g) + b2 * v[i];
-    m[i] = std::fabs(mi) < tiny ? 0.0f : mi;
-    v[i] = vi < tiny ? 0.0f : vi;
-    const float m_hat = m[i] / bc1, v_hat = v[i] / bc2;
-    params[i] = params[i] - lr * (m_hat / (std::sqrt(v_hat) + eps));
-  }
+  auto update = bc1 != 1.0f
+                    ? (bc2 != 1.0f ? adam_update<true, true> : adam_update<true, false>)
+                    : (bc2 != 1.0f ? adam_update<false, true> : adam_update<false, false>);
+  update(params, grads, m_.data(), v_.data(), m_.size(), b1, b2, one_minus_b1, one_minus_b2, bc1,
+         bc2, eps, lr);
 }
 
 void Adam::reset() {
