@@ -65,9 +65,8 @@ void Adam::step(float* params, const float* grads) {
   const float bc1 = static_cast<float>(1.0 - power(options_.beta1, step_));
   const float bc2 = static_cast<float>(1.0 - power(options_.beta2, step_));
   const float eps = static_cast<float>(options_.eps), lr = static_cast<float>(options_.lr);
-  auto update = bc1 != 1.0f
-                    ? (bc2 != 1.0f ? adam_update<true, true> : adam_update<true, false>)
-                    : (bc2 != 1.0f ? adam_update<false, true> : adam_update<false, false>);
+  auto update = bc1 != 1.0f ? (bc2 != 1.0f ? adam_update<true, true> : adam_update<true, false>)
+                            : (bc2 != 1.0f ? adam_update<false, true> : adam_update<false, false>);
   update(params, grads, m_.data(), v_.data(), m_.size(), b1, b2, one_minus_b1, one_minus_b2, bc1,
          bc2, eps, lr);
 }
