@@ -390,6 +390,78 @@ TEST_CASE("backward and input_gradient equal plain loops bit for bit, dense and 
   }
 }
 
+TEST_CASE("transposes computed ahead give backward's bits, for one pass, and go stale never") {
+  // transpose_ahead() (the weights' and the activations' transposes, where a thread would wait)
+  // must leave every number of the next backward or input_gradient unchanged; a forward() of
+  // other rows, or parameters changed by polyak_update / copy_params_from, in between must not
+  // let the pass use transposes of what is gone.
+  for (const std::vector<size_t>& widths :
+       {std::vector<size_t>{4, 64, 64, 1}, std::vector<size_t>{3, 64, 64, 2},
+        std::vector<size_t>{5, 130, 256, 2}}) {
+    for (Activation act : {Activation::tanh, Activation::relu}) {
+      CAPTURE(widths[1]);
+      Mlp net(widths, act, 1.0), other(widths, act, 1.0);
+      Pcg64 rng(9);
+      net.init(rng);
+      other.init(rng);
+      const size_t batch = 100;
+      const std::vector<float> x = random_vector<float>(rng, batch * widths.front());
+      const std::vector<float> x2 = random_vector<float>(rng, batch * widths.front());
+      const std::vector<float> dy = random_vector<float>(rng, batch * widths.back());
+      std::vector<float> y(batch * widths.back()), dx(x.size()), want_grads, want_dx;
+      int stage = 0;
+      auto check_pass = [&](const std::vector<float>& input) {
+        ++stage;
+        CAPTURE(stage);
+        reference_backward(net, input, dy, batch, &want_grads, &want_dx);
+        net.zero_grad();
+        net.backward(dy.data(), batch, dx.data());
+        CHECK(std::vector<float>(net.grads(), net.grads() + net.num_params()) == want_grads);
+        CHECK(dx == want_dx);
+      };
+      net.forward(x.data(), batch, y.data());
+      net.transpose_ahead();
+      check_pass(x);
+      // A second pass without transposing ahead again: the same numbers.
+      net.forward(x.data(), batch, y.data());
+      check_pass(x);
+      // Transposed ahead, then another forward: the pass must use the new activations.
+      net.forward(x.data(), batch, y.data());
+      net.transpose_ahead();
+      net.forward(x2.data(), batch, y.data());
+      check_pass(x2);
+      // Transposed ahead, then new parameters: the pass must use the new weights (with the
+      // activations of the forward before them), as a twin that never transposed ahead does.
+      for (int change = 0; change < 2; ++change) {
+        CAPTURE(change);
+        Mlp twin = net;
+        std::vector<float> dx_twin(x.size());
+        for (Mlp* m : {&net, &twin}) {
+          m->forward(x.data(), batch, y.data());
+          if (m == &net) m->transpose_ahead();
+          if (change == 0)
+            m->polyak_update(other, 0.5);
+          else
+            m->copy_params_from(other);
+          m->zero_grad();
+          m->backward(dy.data(), batch, m == &net ? dx.data() : dx_twin.data());
+        }
+        CHECK(std::vector<float>(net.grads(), net.grads() + net.num_params()) ==
+              std::vector<float>(twin.grads(), twin.grads() + twin.num_params()));
+        CHECK(dx == dx_twin);
+        net.copy_params_from(twin);
+      }
+      // The input gradient alone, transposed ahead.
+      net.forward(x.data(), batch, y.data());
+      net.transpose_ahead();
+      std::vector<float> dx2(x.size());
+      net.input_gradient(dy.data(), batch, dx2.data());
+      reference_backward(net, x, dy, batch, &want_grads, &want_dx);
+      CHECK(dx2 == want_dx);
+    }
+  }
+}
+
 TEST_CASE("backward matches central differences in double for tanh and relu") {
   gradient_check({3, 5, 4, 2}, Activation::tanh, 3);
   gradient_check({6, 17, 9, 19}, Activation::tanh, 7);  // out > in and out < in layers

@@ -76,6 +76,13 @@ class BasicMlp {
   void input_gradient(const T* dy, size_t batch, T* dx, size_t first, size_t count);
   // Grows the workspaces for batches up to max_batch now rather than on first use.
   void reserve(size_t max_batch);
+  // Ahead of the next backward() or input_gradient(), where the calling thread would
+  // otherwise wait: the transposes that pass needs, of the hidden layers' weights and (for a
+  // backward() that takes the sparse path) of the last forward()'s activations. They serve
+  // that one pass; forward(), init(), copy_params_from() and polyak_update() drop them, and
+  // the caller must not change params() before the pass. The pass computes the same numbers
+  // either way.
+  void transpose_ahead();
 
   void zero_grad();
   T* params() { return params_.data(); }
@@ -101,7 +108,8 @@ class BasicMlp {
   void backward_pass(const T* dy, size_t batch, T* dx, bool param_grads, size_t first,
                      size_t count);
   void accumulate_param_grads(const Layer& layer, const T* x, bool x_sparse, const T* g,
-                              size_t batch);
+                              size_t batch, const T* xt_ahead);
+  bool sparse_param_grads(size_t l) const;
 
   std::vector<Layer> layers_;
   AlignedVector<T> params_, grads_;
@@ -111,6 +119,9 @@ class BasicMlp {
   size_t capacity_ = 0, max_width_ = 0, batch_ = 0;
   AlignedVector<T> input_;
   std::vector<AlignedVector<T>> hidden_;
+  // transpose_ahead()'s, per layer (0 unused): W^T [out][in] and the input's x^T [in][batch].
+  std::vector<AlignedVector<T>> wt_ahead_, xt_ahead_;
+  bool wt_ahead_valid_ = false, xt_ahead_valid_ = false;
 };
 
 using Mlp = BasicMlp<float>;

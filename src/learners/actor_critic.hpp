@@ -1009,6 +1009,7 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         h.post(kNextAction);
         critics.target_value(0, n);
         h.post(kTargetValue1);
+        if (prepared) critics.q(0).transpose_ahead();  // for its update, while W may still run
         h.wait(kTargetValue2);
         critics.min_target(n, y);
         soft_target_from_min(b, actor.detached_log_probs(), alpha, discount, y);
@@ -1042,6 +1043,7 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         // which the training thread reads until kValue1 and this thread writes next step.
         WriteAhead own;
         own.add(actor.net().params(), actor.net().num_params() * sizeof(float));
+        critics.q(1).transpose_ahead();
         h.wait(kTargetValue1, own);
         float* y2 = y + n;
         critics.min_target(n, y2);
@@ -1053,6 +1055,7 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         own.add(critics.input(C::kActorInput), n * (b.obs_dim + b.action_dim) * sizeof(float));
         critics.value_share(1, n, 2, -inv_n);
         critics.action_grad(1, n);
+        actor.net().transpose_ahead();  // its parameters and sample are this step's
         h.wait(kGrad1, own);
         critics.sum_action_grads(n, 2);
         actor.net().zero_grad();
@@ -1107,6 +1110,7 @@ double td3_step_side_by_side(DeterministicActor<float>& actor,
         h.post(kNextAction);
         critics.target_value(0, n);
         h.post(kTargetValue1);
+        if (prepared) critics.q(0).transpose_ahead();  // for its update, while W may still run
         h.wait(kTargetValue2);
         critics.min_target(n, y);
         clipped_target_from_min(b, discount, max_abs_reward, y);
@@ -1143,12 +1147,14 @@ double td3_step_side_by_side(DeterministicActor<float>& actor,
         critics.target_value(1, n);
         h.post(kTargetValue2);
         forward_critic_2(critics, n, h);
+        critics.q(1).transpose_ahead();
         h.wait(kTargetValue1, own);
         float* y2 = y + n;
         critics.min_target(n, y2);
         clipped_target_from_min(b, discount, max_abs_reward, y2);
         update_critic(critics, q_opt, 1, y2, n, max_grad_norm, critic_tau, h, norms, true);
         if (!policy_update) return;
+        actor.net().transpose_ahead();  // its parameters and forward pass are this step's
         h.wait(kGrad1, own);
         actor.net().zero_grad();
         actor.backward(critics.action_grads(), n);

@@ -721,6 +721,7 @@ BasicMlp<T>::BasicMlp(std::vector<size_t> widths, Activation hidden, double outp
 
 template <class T>
 void BasicMlp<T>::init(Pcg64& rng) {
+  wt_ahead_valid_ = false;
   for (const Layer& layer : layers_) {
     // torch.nn.init.orthogonal_ on the [out][in] weight: orthonormalise the longer side.
     const size_t out = layer.out, in = layer.in;
@@ -760,6 +761,7 @@ template <class T>
 void BasicMlp<T>::forward(const T* x, size_t batch, T* y) {
   reserve(batch);
   batch_ = batch;
+  xt_ahead_valid_ = false;
   std::copy_n(x, batch * in_dim(), input_.data());
   const T* in = input_.data();
   uint64_t* masks = scratch<T>(batch, max_width_).masks.data();
@@ -797,17 +799,50 @@ void BasicMlp<T>::layer_forward(size_t l, const T* in, size_t batch, T* out,
 }
 
 // dW += x^T g and db += column sums of g for one layer (g = dL/d(pre-activation)).
+// Whether layer l's weight gradients take the sparse path (over its input's non-zeros, from
+// the input transposed).
+template <class T>
+bool BasicMlp<T>::sparse_param_grads(size_t l) const {
+  return l > 0 && layers_[l - 1].activation == Activation::relu && sparse_pays<T>(layers_[l].out);
+}
+
+template <class T>
+void BasicMlp<T>::transpose_ahead() {
+  const size_t L = layers_.size();
+  if (wt_ahead_.size() != L) {
+    wt_ahead_.resize(L);
+    xt_ahead_.resize(L);
+  }
+  for (size_t l = 1; l < L; ++l) {
+    const Layer& layer = layers_[l];
+    AlignedVector<T>& wt = wt_ahead_[l];
+    if (wt.size() < layer.in * layer.out) wt.resize(layer.in * layer.out);
+    transpose(params_.data() + layer.w_offset, layer.in, layer.out, layer.out, wt.data(), layer.in);
+    if (batch_ > 0 && sparse_param_grads(l)) {
+      AlignedVector<T>& xt = xt_ahead_[l];
+      if (xt.size() < layer.in * capacity_) xt.resize(layer.in * capacity_);
+      transpose(hidden_[l - 1].data(), batch_, layer.in, layer.in, xt.data(), batch_);
+    }
+  }
+  wt_ahead_valid_ = true;
+  xt_ahead_valid_ = batch_ > 0;
+}
+
 template <class T>
 void BasicMlp<T>::accumulate_param_grads(const Layer& layer, const T* x, bool x_sparse, const T* g,
-                                         size_t batch) {
+                                         size_t batch, const T* xt_ahead) {
   Scratch<T>& s = scratch<T>(batch, max_width_);
   const size_t in = layer.in, out = layer.out;
   T* gw = grads_.data() + layer.w_offset;
   // dW[i][o] += sum_b x[b][i] g[b][o]; vectorised over the wider of in and out (same sums),
   // or, for a ReLU output x, over the non-zero x[b][i] of x transposed.
   if (x_sparse && sparse_pays<T>(out)) {
-    transpose(x, batch, in, in, s.xt.data(), batch);
-    sparse_gemm(s.xt.data(), batch, g, out, gw, out, static_cast<const T*>(nullptr), in, out, batch,
+    const T* xt = xt_ahead;
+    if (!xt) {
+      transpose(x, batch, in, in, s.xt.data(), batch);
+      xt = s.xt.data();
+    }
+    sparse_gemm(xt, batch, g, out, gw, out, static_cast<const T*>(nullptr), in, out, batch,
                 Into::accumulate, Activation::identity, s.masks.data());
   } else if (out >= in) {
     gemm(Operands<T>{x, 1, in, g, out, gw, out, nullptr}, in, out, batch, Into::accumulate);
@@ -857,25 +892,32 @@ void BasicMlp<T>::backward_pass(const T* dy, size_t batch, T* dx, bool param_gra
   if (batch != batch_)
     throw std::invalid_argument("Mlp::backward: batch differs from the last forward");
   Scratch<T>& s = scratch<T>(batch, max_width_);
-  const T* g = dy;  // dL/d(pre-activation) of layer l
+  const bool wt_ahead = wt_ahead_valid_, xt_ahead = xt_ahead_valid_;
+  wt_ahead_valid_ = xt_ahead_valid_ = false;  // they serve one pass
+  const T* g = dy;                            // dL/d(pre-activation) of layer l
   for (size_t l = layers_.size(); l-- > 0;) {
     const Layer& layer = layers_[l];
     const size_t in = layer.in, out = layer.out;
     const T* x = l == 0 ? input_.data() : hidden_[l - 1].data();
     const bool x_sparse = l > 0 && layers_[l - 1].activation == Activation::relu;
-    if (param_grads) accumulate_param_grads(layer, x, x_sparse, g, batch);
+    if (param_grads)
+      accumulate_param_grads(layer, x, x_sparse, g, batch,
+                             xt_ahead && sparse_param_grads(l) ? xt_ahead_[l].data() : nullptr);
     if (l == 0 && dx == nullptr) break;
     // dX[b][i] = sum_o g[b][o] W[i][o], through W transposed so the i are contiguous (for the
     // input, only the columns first .. first + count).
-    const T* w = params_.data() + layer.w_offset;
-    transpose(w, in, out, out, s.wt.data(), in);
+    const T* wt = s.wt.data();
+    if (wt_ahead && l > 0)
+      wt = wt_ahead_[l].data();
+    else
+      transpose(params_.data() + layer.w_offset, in, out, out, s.wt.data(), in);
     T* next = l == 0 ? dx : (g == s.a.data() ? s.b.data() : s.a.data());
     const size_t col = l == 0 ? first : 0, cols = l == 0 ? count : in;
     if (layer.activation == Activation::relu && sparse_pays<T>(cols))  // g went through the ReLU
-      sparse_gemm(g, out, s.wt.data() + col, in, next, cols, static_cast<const T*>(nullptr), batch,
-                  cols, out, Into::store, Activation::identity, s.masks.data());
+      sparse_gemm(g, out, wt + col, in, next, cols, static_cast<const T*>(nullptr), batch, cols,
+                  out, Into::store, Activation::identity, s.masks.data());
     else
-      gemm(Operands<T>{g, out, 1, s.wt.data() + col, in, next, cols, nullptr}, batch, cols, out,
+      gemm(Operands<T>{g, out, 1, wt + col, in, next, cols, nullptr}, batch, cols, out,
            Into::store);
     if (l > 0) activation_backward(layers_[l - 1].activation, x, next, batch * in);
     g = next;
@@ -899,11 +941,13 @@ template <class T>
 void BasicMlp<T>::copy_params_from(const BasicMlp& other) {
   check_same_shape(other);
   params_ = other.params_;
+  wt_ahead_valid_ = false;
 }
 
 template <class T>
 void BasicMlp<T>::polyak_update(const BasicMlp& online, double tau) {
   check_same_shape(online);
+  wt_ahead_valid_ = false;
   const T a = static_cast<T>(tau), b = static_cast<T>(1.0 - tau);
   const T* src = online.params_.data();
   T* dst = params_.data();
@@ -912,6 +956,7 @@ void BasicMlp<T>::polyak_update(const BasicMlp& online, double tau) {
 
 template <class T>
 void BasicMlp<T>::append_tensors(TensorList& list, const std::string& prefix) {
+  wt_ahead_valid_ = false;  // a restore writes the parameters through the list
   list.push_back(tensor_ref(prefix + "/params", params_.data(), {params_.size()}));
 }
 
