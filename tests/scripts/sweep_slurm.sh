@@ -4,8 +4,10 @@
 # time limit's --signal: it is due a second after a task starts, but slurmctld sends it only at
 # its time-limit check, every 31 s from its start (PERIODIC_TIMEOUT, not configurable). So the
 # array is submitted held and task 0, the longest, is released 5 s before the first
-# check, which it cannot miss however fast the machine is; it saves, exits 75 and requeues
-# itself. Every task must end COMPLETED with the tensors of the same run trained here,
+# check (give or take a second: uptime counts whole seconds). It trains 4M steps, at least
+# 9 s where PPO CartPole runs 430k steps/s on one thread (2M took 4.8 s on a fast Zen 5
+# window and finished before the check), so the check finds it running; it saves, exits 75
+# and requeues itself. Every task must end COMPLETED with the tensors of the same run trained here,
 # uninterrupted (those reference runs train meanwhile, on the cores the held task leaves free).
 # Skipped, with one line, where Slurm is not installed (make deps installs it) or this is not
 # root.
@@ -22,7 +24,7 @@ set -eu
 . "$EDGERL_SRC/tests/script_lib.sh"
 O="arch.num_evaluation=20 arch.num_eval_episodes=4 arch.absolute_metric=false
    logger.loggers.console.enabled=false logger.loggers.tensorboard.enabled=false"
-GRID="arch.total_timesteps=2048000,819200"
+GRID="arch.total_timesteps=4096000,819200"
 # shellcheck disable=SC2086
 # slurmctld's first time-limit check: 31 s after it started (its start, in seconds since boot).
 ctld=$(cat "$(dirname "$SLURM_CONF")/run/slurmctld.pid")
@@ -48,7 +50,7 @@ trap 'kill $alone 2> /dev/null || true' EXIT
 # Requeue tasks 1 and 2 while they train (once each has a checkpoint); a task that finished
 # first is left alone.
 requeued=0
-todo="1:total_timesteps=2048000,seed=2 2:total_timesteps=819200,seed=1"
+todo="1:total_timesteps=4096000,seed=2 2:total_timesteps=819200,seed=1"
 i=0
 while [ -n "$todo" ]; do
   left=""
