@@ -1009,7 +1009,7 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         h.post(kNextAction);
         critics.target_value(0, n);
         h.post(kTargetValue1);
-        if (prepared) critics.q(0).transpose_ahead();  // for its update, while W may still run
+        if (prepared) critics.q(0).transpose_ahead();  // for its update, while the worker runs on
         h.wait(kTargetValue2);
         critics.min_target(n, y);
         soft_target_from_min(b, actor.detached_log_probs(), alpha, discount, y);
@@ -1110,7 +1110,7 @@ double td3_step_side_by_side(DeterministicActor<float>& actor,
         h.post(kNextAction);
         critics.target_value(0, n);
         h.post(kTargetValue1);
-        if (prepared) critics.q(0).transpose_ahead();  // for its update, while W may still run
+        if (prepared) critics.q(0).transpose_ahead();  // for its update, while the worker runs on
         h.wait(kTargetValue2);
         critics.min_target(n, y);
         clipped_target_from_min(b, discount, max_abs_reward, y);
