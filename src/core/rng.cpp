@@ -163,6 +163,24 @@ double Pcg64::uniform(double lo, double hi) {
 
 namespace {
 
+// log(m * 2^e) for m in [sqrt(1/2), sqrt(2)), e given as a double: portable_log's series,
+// log(m) = 2 atanh(z) with z = (m-1)/(m+1), and ln 2 in two parts. V is double, or a vector of
+// doubles (each lane the same operations in the same order).
+template <class V>
+V log_reduced(V m, V de) {
+  const V z = (m - 1.0) / (m + 1.0);
+  const V z2 = z * z;
+  // |z| <= 0.1716, so z^2 <= 0.0295 and 13 odd terms reach double precision.
+  V term = z, sum = V{};
+  for (int k = 0; k < 13; ++k) {
+    sum += term / static_cast<double>(2 * k + 1);
+    term *= z2;
+  }
+  constexpr double kLn2Hi = 6.93147180369123816490e-01;  // high bits of ln 2 (exact * e)
+  constexpr double kLn2Lo = 1.90821492927058770002e-10;
+  return de * kLn2Hi + (2.0 * sum + de * kLn2Lo);
+}
+
 // Lanes of doubles side by side: the target's vector width (GCC's and clang's vector
 // extensions; a target without such vectors gets them as scalar code, with the same results).
 #if defined(__AVX512F__)
@@ -193,18 +211,7 @@ void polar_factors(const double* r2, double* f, size_t n) {
     const VI low = m < 0.70710678118654752440;  // -1 where m < sqrt(1/2)
     m = low ? m * 2.0 : m;
     e += low;
-    const VD z = (m - 1.0) / (m + 1.0);
-    const VD z2 = z * z;
-    VD term = z, sum = VD{};
-    for (int k = 0; k < 13; ++k) {
-      sum += term / static_cast<double>(2 * k + 1);
-      term *= z2;
-    }
-    constexpr double kLn2Hi = 6.93147180369123816490e-01;
-    constexpr double kLn2Lo = 1.90821492927058770002e-10;
-    const VD de = __builtin_convertvector(e, VD);
-    const VD log = de * kLn2Hi + (2.0 * sum + de * kLn2Lo);
-    const VD q = -2.0 * log / x;
+    const VD q = -2.0 * log_reduced(m, __builtin_convertvector(e, VD)) / x;
     double out[kLanes];
     std::memcpy(out, &q, sizeof out);
     for (size_t j = 0; j < kLanes && p0 + j < n; ++j) f[p0 + j] = std::sqrt(out[j]);
@@ -318,18 +325,7 @@ double portable_log(double x) {
     m *= 2.0;
     e -= 1;
   }
-  const double z = (m - 1.0) / (m + 1.0);
-  const double z2 = z * z;
-  // |z| <= 0.1716, so z^2 <= 0.0295 and 13 odd terms reach double precision.
-  double term = z, sum = 0.0;
-  for (int k = 0; k < 13; ++k) {
-    sum += term / static_cast<double>(2 * k + 1);
-    term *= z2;
-  }
-  constexpr double kLn2Hi = 6.93147180369123816490e-01;  // high bits of ln 2 (exact * e)
-  constexpr double kLn2Lo = 1.90821492927058770002e-10;
-  const double de = static_cast<double>(e);
-  return de * kLn2Hi + (2.0 * sum + de * kLn2Lo);
+  return log_reduced(m, static_cast<double>(e));
 }
 
 }  // namespace edgerl
