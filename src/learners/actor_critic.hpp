@@ -909,8 +909,10 @@ enum Event {
   kValue2,
   kGrad1,
   kBatch,
-  kForward2
+  kForward2,
+  kActorPart  // .. kActorPart + kActorParts - 1: the actor's Adam step, part by part
 };
+constexpr size_t kActorParts = 4;
 
 // Critic i's loss, gradients, clipping by the norm over both critics' gradients (the other
 // thread's critic posts its norm), Adam step and, with tau > 0, its target's Polyak step.
@@ -978,28 +980,33 @@ struct SacStepLosses {
 //   dQ_1/da~                                  dQ_2/da~; their sum; the actor's backward
 //   idle(), then prepare(): whatever the      (where its sample's activations are),
 //   caller has for the time the worker        clipping and Adam
-//   still needs
+//   still needs; then done(losses)
 // y: room for 2n targets (each thread computes them from the other's target values rather than
 // wait for them). prepared: b holds the batch, its critic input is joined and critic 1 has run
 // forward on it, all done ahead by the last step's prepare() (take_or_sample, prepare_ahead);
 // then neither thread gathers and critic 1's update starts at its loss. prepare() may overwrite
 // the batch input once critic 2 has run forward on it (kForward2). Which thread runs which task
-// is the Handoffs' TaskPlacement's choice; "training thread" is task 1's usual place.
-template <class Idle, class Prepare>
-SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics<float>& critics,
-                                    CriticOptimisers& q_opt, Adam& actor_opt,
-                                    TransitionBatch<float>& b, const ReplayBuffer& buf,
-                                    const uint32_t* idx, const ActionBox& box,
-                                    const float* noise_target, const float* noise_actor,
-                                    float alpha, float discount, double max_grad_norm, double tau,
-                                    float* y, bool prepared, Handoffs& h, Idle&& idle,
-                                    Prepare&& prepare) {
+// is the Handoffs' TaskPlacement's choice; "training thread" is task 1's usual place. done()
+// gets the step's losses (which the worker's actor step no longer changes) while the worker
+// still runs: the caller's bookkeeping (the temperature's step, metrics) off the step's path.
+template <class Idle, class Prepare, class Done>
+void sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics<float>& critics,
+                           CriticOptimisers& q_opt, Adam& actor_opt, TransitionBatch<float>& b,
+                           const ReplayBuffer& buf, const uint32_t* idx, const ActionBox& box,
+                           const float* noise_target, const float* noise_actor, float alpha,
+                           float discount, double max_grad_norm, double tau, float* y,
+                           bool prepared, Handoffs& h, Idle&& idle, Prepare&& prepare,
+                           Done&& done) {
   using namespace side_by_side;
   using C = Critics<float>;
   const size_t n = b.n;
   const float inv_n = 1.0f / static_cast<float>(n);
   double norms[2] = {0, 0};
-  SacStepLosses out;
+  double q_value = 0;
+  size_t part[kActorParts + 1];  // the Adam step's parts, on cache lines of their own
+  for (size_t k = 0; k <= kActorParts; ++k)
+    part[k] = std::min(actor.net().num_params(),
+                       (actor.net().num_params() * k / kActorParts + 15) / 16 * 16);
   run_side_by_side(
       *critics.pool(), h,
       [&] {
@@ -1015,7 +1022,7 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         soft_target_from_min(b, actor.detached_log_probs(), alpha, discount, y);
         h.wait(kBatch);
         update_critic(critics, q_opt, 0, y, n, max_grad_norm, tau, h, norms, prepared);
-        out.q_value = critics.q_mean(n);  // before prepare() runs critic 1 on the next batch
+        q_value = critics.q_mean(n);  // before prepare() runs critic 1 on the next batch
         h.wait(kSample);
         critics.value_forward(0, n);
         h.post(kValue1);
@@ -1026,6 +1033,21 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         idle();
         h.wait(kForward2);
         prepare();
+        // Both critics' losses are in (kValue2), the values and the sample's log-probabilities
+        // too (value_share, kSample): what follows reads them while the worker finishes.
+        SacStepLosses out;
+        out.q_value = q_value;
+        out.q_loss = critics.total_loss(n, nullptr);
+        out.actor_loss = sac_actor_loss_value(actor, critics, n, alpha, &out.entropy);
+        done(out);
+        // Read the actor's parameters part by part as the worker's Adam step writes them: the
+        // acting and the next step's a' then find them here rather than in the other core.
+        const char* params = reinterpret_cast<const char*>(actor.net().params());
+        for (size_t k = 0; k < kActorParts; ++k) {
+          h.wait(static_cast<int>(kActorPart + k));
+          for (size_t o = part[k] * sizeof(float); o < part[k + 1] * sizeof(float); o += 64)
+            __builtin_prefetch(params + o, 0, 3);
+        }
       },
       [&] {
         if (!prepared) b.gather_now(buf, idx, box);
@@ -1062,12 +1084,14 @@ SacStepLosses sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics
         actor.backward(alpha * inv_n, critics.action_grads(), n);
         if (max_grad_norm > 0)
           clip_grad_norm(actor.net().grads(), actor.net().num_params(), max_grad_norm);
-        actor_opt.step(actor.net().params(), actor.net().grads());
+        float* params = actor.net().params();
+        const float* grads = actor.net().grads();
+        actor_opt.begin_step();
+        for (size_t k = 0; k < kActorParts; ++k) {
+          actor_opt.update(params, grads, part[k], part[k + 1] - part[k]);
+          h.post(static_cast<int>(kActorPart + k));
+        }
       });
-
-  out.q_loss = critics.total_loss(n, nullptr);
-  out.actor_loss = sac_actor_loss_value(actor, critics, n, alpha, &out.entropy);
-  return out;
 }
 
 // One TD3 gradient step side by side, on the transitions idx[0..n) of buf (the target

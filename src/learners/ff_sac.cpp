@@ -188,12 +188,13 @@ class FfSac final : public OffPolicyLearner {
     // With two threads: the same step, each critic on its own thread (sac_step_side_by_side).
     // While the worker finishes the actor's step, the training thread draws the next step's
     // noise (the target's, then the actor's: NoiseAhead) and its batch, joins the batch's
-    // critic input and runs the first critic forward on it (BatchAhead).
+    // critic input and runs the first critic forward on it (BatchAhead); then it takes the
+    // temperature's step and the metrics.
     if (critics_.pool() && critics_.pool()->side_by_side()) {
       const bool prepared =
           take_or_sample(next_batch_, sample_rng_, buffer(), indices_.data(), batch_);
       ahead_.take(noise_rng_, step_noise_);
-      const SacStepLosses l = sac_step_side_by_side(
+      sac_step_side_by_side(
           actor_, critics_, q_opt_, actor_opt_, batch_, buffer(), indices_.data(), box_,
           step_noise_.data(), step_noise_.data() + B_ * A_, alpha, nstep().bootstrap_discount(),
           sys_.max_grad_norm, sys_.tau, y_.data(), prepared, handoffs_,
@@ -201,8 +202,10 @@ class FfSac final : public OffPolicyLearner {
           [this, epoch] {
             prepare_ahead(next_batch_, critics_, sample_rng_, buffer(), next_buffer_size(epoch),
                           box_);
+          },
+          [this](const SacStepLosses& l) {
+            temperature_step(l.q_loss, l.q_value, l.actor_loss, l.entropy);
           });
-      temperature_step(l.q_loss, l.q_value, l.actor_loss, l.entropy);
       return;
     }
 
