@@ -458,6 +458,17 @@ TEST_CASE("transposes computed ahead give backward's bits, for one pass, and go 
       net.input_gradient(dy.data(), batch, dx2.data());
       reference_backward(net, x, dy, batch, &want_grads, &want_dx);
       CHECK(dx2 == want_dx);
+      // Only the weights transposed ahead (for an input gradient): either pass that follows
+      // still gives the plain numbers, a full backward computing the activations' transposes
+      // itself.
+      net.forward(x.data(), batch, y.data());
+      net.transpose_ahead(false);
+      std::fill(dx2.begin(), dx2.end(), 0.0f);
+      net.input_gradient(dy.data(), batch, dx2.data());
+      CHECK(dx2 == want_dx);
+      net.forward(x2.data(), batch, y.data());
+      net.transpose_ahead(false);
+      check_pass(x2);
     }
   }
 }

@@ -82,7 +82,10 @@ class BasicMlp {
   // that one pass; forward(), init(), copy_params_from() and polyak_update() drop them, and
   // the caller must not change params() before the pass. The pass computes the same numbers
   // either way.
-  void transpose_ahead();
+  void transpose_ahead() { transpose_ahead(true); }
+  // Only the weights' transposes when the pass is an input_gradient(), which takes no
+  // parameter gradients (for_param_grads = false).
+  void transpose_ahead(bool for_param_grads);
 
   void zero_grad();
   T* params() { return params_.data(); }

@@ -1026,6 +1026,7 @@ void sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics<float>& 
         h.wait(kSample);
         critics.value_forward(0, n);
         h.post(kValue1);
+        critics.q(0).transpose_ahead(false);  // for action_grad, while the worker runs on
         h.wait(kValue2);
         critics.value_share(0, n, 2, -inv_n);
         critics.action_grad(0, n);
@@ -1073,6 +1074,7 @@ void sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics<float>& 
         update_critic(critics, q_opt, 1, y2, n, max_grad_norm, tau, h, norms, true);
         critics.value_forward(1, n);
         h.post(kValue2);
+        critics.q(1).transpose_ahead(false);  // for action_grad
         h.wait(kValue1, own);
         own.add(critics.input(C::kActorInput), n * (b.obs_dim + b.action_dim) * sizeof(float));
         critics.value_share(1, n, 2, -inv_n);

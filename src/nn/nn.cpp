@@ -807,7 +807,7 @@ bool BasicMlp<T>::sparse_param_grads(size_t l) const {
 }
 
 template <class T>
-void BasicMlp<T>::transpose_ahead() {
+void BasicMlp<T>::transpose_ahead(bool for_param_grads) {
   const size_t L = layers_.size();
   if (wt_ahead_.size() != L) {
     wt_ahead_.resize(L);
@@ -818,14 +818,14 @@ void BasicMlp<T>::transpose_ahead() {
     AlignedVector<T>& wt = wt_ahead_[l];
     if (wt.size() < layer.in * layer.out) wt.resize(layer.in * layer.out);
     transpose(params_.data() + layer.w_offset, layer.in, layer.out, layer.out, wt.data(), layer.in);
-    if (batch_ > 0 && sparse_param_grads(l)) {
+    if (for_param_grads && batch_ > 0 && sparse_param_grads(l)) {
       AlignedVector<T>& xt = xt_ahead_[l];
       if (xt.size() < layer.in * capacity_) xt.resize(layer.in * capacity_);
       transpose(hidden_[l - 1].data(), batch_, layer.in, layer.in, xt.data(), batch_);
     }
   }
   wt_ahead_valid_ = true;
-  xt_ahead_valid_ = batch_ > 0;
+  xt_ahead_valid_ = for_param_grads && batch_ > 0;
 }
 
 template <class T>
