@@ -469,6 +469,38 @@ TEST_CASE("transposes computed ahead give backward's bits, for one pass, and go 
       net.forward(x2.data(), batch, y.data());
       net.transpose_ahead(false);
       check_pass(x2);
+      // The weights' transposes outlive a pass: another forward and backward use them again,
+      // until a write through params() (as an optimiser's step) must drop them.
+      net.forward(x.data(), batch, y.data());
+      check_pass(x);
+      net.forward(x2.data(), batch, y.data());
+      net.transpose_ahead();  // only the activations' now
+      check_pass(x2);
+      {
+        Mlp twin = net;
+        float* p = net.params();
+        float* q = twin.params();
+        for (size_t i = 0; i < net.num_params(); ++i) p[i] = q[i] = p[i] * 0.75f + 0.01f;
+        std::vector<float> dx_twin(x.size());
+        net.forward(x.data(), batch, y.data());
+        net.transpose_ahead();
+        net.zero_grad();
+        net.backward(dy.data(), batch, dx.data());
+        twin.forward(x.data(), batch, y.data());
+        twin.zero_grad();
+        twin.backward(dy.data(), batch, dx_twin.data());
+        CHECK(dx == dx_twin);
+        // Written again after transposing (the pointer taken anew), then a pass: the new
+        // weights' numbers.
+        p = net.params();
+        q = twin.params();
+        for (size_t i = 0; i < net.num_params(); ++i) p[i] = q[i] = p[i] * 0.5f;
+        net.forward(x.data(), batch, y.data());
+        twin.forward(x.data(), batch, y.data());
+        net.input_gradient(dy.data(), batch, dx.data());
+        twin.input_gradient(dy.data(), batch, dx_twin.data());
+        CHECK(dx == dx_twin);
+      }
     }
   }
 }

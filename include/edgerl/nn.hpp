@@ -78,17 +78,22 @@ class BasicMlp {
   void reserve(size_t max_batch);
   // Ahead of the next backward() or input_gradient(), where the calling thread would
   // otherwise wait: the transposes that pass needs, of the hidden layers' weights and (for a
-  // backward() that takes the sparse path) of the last forward()'s activations. They serve
-  // that one pass; forward(), init(), copy_params_from() and polyak_update() drop them, and
-  // the caller must not change params() before the pass. The pass computes the same numbers
-  // either way.
+  // backward() that takes the sparse path) of the last forward()'s activations. The
+  // activations' serve that one pass (forward() drops them too). The weights' serve every
+  // pass until the parameters may change: params() (the writable pointer: take it again
+  // after transposing, before writing), init(), copy_params_from(), polyak_update() and
+  // append_tensors() (a restore) drop them, and a call while they are still good skips
+  // transposing them again. The passes compute the same numbers either way.
   void transpose_ahead() { transpose_ahead(true); }
   // Only the weights' transposes when the pass is an input_gradient(), which takes no
   // parameter gradients (for_param_grads = false).
   void transpose_ahead(bool for_param_grads);
 
   void zero_grad();
-  T* params() { return params_.data(); }
+  T* params() {
+    wt_ahead_valid_ = false;  // the caller may write them
+    return params_.data();
+  }
   const T* params() const { return params_.data(); }
   T* grads() { return grads_.data(); }
   const T* grads() const { return grads_.data(); }

@@ -1043,7 +1043,8 @@ void sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics<float>& 
         done(out);
         // Read the actor's parameters part by part as the worker's Adam step writes them: the
         // acting and the next step's a' then find them here rather than in the other core.
-        const char* params = reinterpret_cast<const char*>(actor.net().params());
+        const char* params =
+            reinterpret_cast<const char*>(static_cast<const Mlp&>(actor.net()).params());
         for (size_t k = 0; k < kActorParts; ++k) {
           h.wait(static_cast<int>(kActorPart + k));
           for (size_t o = part[k] * sizeof(float); o < part[k + 1] * sizeof(float); o += 64)

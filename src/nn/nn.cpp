@@ -816,8 +816,11 @@ void BasicMlp<T>::transpose_ahead(bool for_param_grads) {
   for (size_t l = 1; l < L; ++l) {
     const Layer& layer = layers_[l];
     AlignedVector<T>& wt = wt_ahead_[l];
-    if (wt.size() < layer.in * layer.out) wt.resize(layer.in * layer.out);
-    transpose(params_.data() + layer.w_offset, layer.in, layer.out, layer.out, wt.data(), layer.in);
+    if (!wt_ahead_valid_) {
+      if (wt.size() < layer.in * layer.out) wt.resize(layer.in * layer.out);
+      transpose(params_.data() + layer.w_offset, layer.in, layer.out, layer.out, wt.data(),
+                layer.in);
+    }
     if (for_param_grads && batch_ > 0 && sparse_param_grads(l)) {
       AlignedVector<T>& xt = xt_ahead_[l];
       if (xt.size() < layer.in * capacity_) xt.resize(layer.in * capacity_);
@@ -893,8 +896,8 @@ void BasicMlp<T>::backward_pass(const T* dy, size_t batch, T* dx, bool param_gra
     throw std::invalid_argument("Mlp::backward: batch differs from the last forward");
   Scratch<T>& s = scratch<T>(batch, max_width_);
   const bool wt_ahead = wt_ahead_valid_, xt_ahead = xt_ahead_valid_;
-  wt_ahead_valid_ = xt_ahead_valid_ = false;  // they serve one pass
-  const T* g = dy;                            // dL/d(pre-activation) of layer l
+  xt_ahead_valid_ = false;  // the activations' serve one pass; the weights' stay good
+  const T* g = dy;          // dL/d(pre-activation) of layer l
   for (size_t l = layers_.size(); l-- > 0;) {
     const Layer& layer = layers_[l];
     const size_t in = layer.in, out = layer.out;
