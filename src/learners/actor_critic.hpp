@@ -1081,9 +1081,9 @@ void sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics<float>& 
         critics.value_share(1, n, 2, -inv_n);
         critics.action_grad(1, n);
         actor.net().transpose_ahead();  // its parameters and sample are this step's
+        actor.net().zero_grad();
         h.wait(kGrad1, own);
         critics.sum_action_grads(n, 2);
-        actor.net().zero_grad();
         actor.backward(alpha * inv_n, critics.action_grads(), n);
         if (max_grad_norm > 0)
           clip_grad_norm(actor.net().grads(), actor.net().num_params(), max_grad_norm);
