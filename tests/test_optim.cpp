@@ -113,29 +113,6 @@ TEST_CASE("Adam gives the textbook formula's bits before and after its bias corr
   CHECK(std::memcmp(adam.v(), v.data(), n * sizeof(float)) == 0);
 }
 
-TEST_CASE("Adam's step in parts, in any order, gives step()'s bits") {
-  // The side-by-side SAC step runs the actor's Adam step in parts (begin_step, then update per
-  // range) so that the other thread can read each part as it is done.
-  const size_t n = 1000;
-  Adam whole(n, AdamOptions{1e-3, 0.9, 0.999, 1e-7}), parts(n, AdamOptions{1e-3, 0.9, 0.999, 1e-7});
-  std::vector<float> p(n), q(n), g(n);
-  edgerl::Pcg64 rng(11);
-  for (size_t i = 0; i < n; ++i) p[i] = q[i] = static_cast<float>(rng.normal());
-  for (int t = 1; t <= 400; ++t) {  // across beta1's bias correction reaching 1
-    for (size_t i = 0; i < n; ++i) g[i] = static_cast<float>(0.1 * rng.normal());
-    whole.step(p.data(), g.data());
-    parts.begin_step();
-    parts.update(q.data(), g.data(), 640, n - 640);  // the last part first
-    parts.update(q.data(), g.data(), 0, 320);
-    parts.update(q.data(), g.data(), 320, 320);
-    REQUIRE(std::memcmp(p.data(), q.data(), n * sizeof(float)) == 0);
-  }
-  CHECK(parts.step_count() == whole.step_count());
-  CHECK(std::memcmp(parts.m(), whole.m(), n * sizeof(float)) == 0);
-  CHECK(std::memcmp(parts.v(), whole.v(), n * sizeof(float)) == 0);
-  CHECK_THROWS_AS(parts.update(q.data(), g.data(), 999, 2), std::invalid_argument);
-}
-
 TEST_CASE("Adam's first step moves each parameter by lr against the gradient's sign") {
   Adam adam(4, AdamOptions{0.01, 0.9, 0.999, 1e-8});
   float p[4] = {0.0f, 1.0f, -2.0f, 3.0f};

@@ -31,10 +31,6 @@ class Adam {
 
   // One update of params[0..size()) from grads (same layout), with the current lr.
   void step(float* params, const float* grads);
-  // step() in parts: begin_step() once, then update() for ranges [first, first + count) that
-  // together cover every parameter once, in any order or on any thread: step()'s numbers.
-  void begin_step();
-  void update(float* params, const float* grads, size_t first, size_t count);
   // The learning rate of the next steps (set it before each step for a schedule, e.g. linear
   // annealing from rl_math's linear_schedule).
   void set_lr(double lr) { options_.lr = lr; }
@@ -55,7 +51,6 @@ class Adam {
   AdamOptions options_;
   AlignedVector<float> m_, v_;
   int64_t step_ = 0;
-  float bc1_ = 1, bc2_ = 1;  // this step's bias corrections (begin_step)
 };
 
 // sqrt(sum g^2), summed in double in a fixed order.

@@ -168,7 +168,7 @@ class TaskPlacement {
 
 class Handoffs {
  public:
-  static constexpr int kEvents = 16;
+  static constexpr int kEvents = 12;
   struct Abandoned : std::runtime_error {
     Abandoned() : std::runtime_error("the other task of the step failed") {}
   };

@@ -909,10 +909,8 @@ enum Event {
   kValue2,
   kGrad1,
   kBatch,
-  kForward2,
-  kActorPart  // .. kActorPart + kActorParts - 1: the actor's Adam step, part by part
+  kForward2
 };
-constexpr size_t kActorParts = 4;
 
 // Critic i's loss, gradients, clipping by the norm over both critics' gradients (the other
 // thread's critic posts its norm), Adam step and, with tau > 0, its target's Polyak step.
@@ -1003,10 +1001,6 @@ void sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics<float>& 
   const float inv_n = 1.0f / static_cast<float>(n);
   double norms[2] = {0, 0};
   double q_value = 0;
-  size_t part[kActorParts + 1];  // the Adam step's parts, on cache lines of their own
-  for (size_t k = 0; k <= kActorParts; ++k)
-    part[k] = std::min(actor.net().num_params(),
-                       (actor.net().num_params() * k / kActorParts + 15) / 16 * 16);
   run_side_by_side(
       *critics.pool(), h,
       [&] {
@@ -1041,15 +1035,6 @@ void sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics<float>& 
         out.q_loss = critics.total_loss(n, nullptr);
         out.actor_loss = sac_actor_loss_value(actor, critics, n, alpha, &out.entropy);
         done(out);
-        // Read the actor's parameters part by part as the worker's Adam step writes them: the
-        // acting and the next step's a' then find them here rather than in the other core.
-        const char* params =
-            reinterpret_cast<const char*>(static_cast<const Mlp&>(actor.net()).params());
-        for (size_t k = 0; k < kActorParts; ++k) {
-          h.wait(static_cast<int>(kActorPart + k));
-          for (size_t o = part[k] * sizeof(float); o < part[k + 1] * sizeof(float); o += 64)
-            __builtin_prefetch(params + o, 0, 3);
-        }
       },
       [&] {
         if (!prepared) b.gather_now(buf, idx, box);
@@ -1087,13 +1072,7 @@ void sac_step_side_by_side(SquashedGaussianActor<float>& actor, Critics<float>& 
         actor.backward(alpha * inv_n, critics.action_grads(), n);
         if (max_grad_norm > 0)
           clip_grad_norm(actor.net().grads(), actor.net().num_params(), max_grad_norm);
-        float* params = actor.net().params();
-        const float* grads = actor.net().grads();
-        actor_opt.begin_step();
-        for (size_t k = 0; k < kActorParts; ++k) {
-          actor_opt.update(params, grads, part[k], part[k + 1] - part[k]);
-          h.post(static_cast<int>(kActorPart + k));
-        }
+        actor_opt.step(actor.net().params(), actor.net().grads());
       });
 }
 

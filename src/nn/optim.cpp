@@ -58,28 +58,17 @@ Adam::Adam(size_t num_params, const AdamOptions& options)
 }
 
 void Adam::step(float* params, const float* grads) {
-  begin_step();
-  update(params, grads, 0, m_.size());
-}
-
-void Adam::begin_step() {
   ++step_;
-  bc1_ = static_cast<float>(1.0 - power(options_.beta1, step_));
-  bc2_ = static_cast<float>(1.0 - power(options_.beta2, step_));
-}
-
-void Adam::update(float* params, const float* grads, size_t first, size_t count) {
-  if (first > m_.size() || count > m_.size() - first)
-    throw std::invalid_argument("Adam::update: parameters outside the optimiser's");
   const float b1 = static_cast<float>(options_.beta1), b2 = static_cast<float>(options_.beta2);
   const float one_minus_b1 = static_cast<float>(1.0 - options_.beta1);
   const float one_minus_b2 = static_cast<float>(1.0 - options_.beta2);
+  const float bc1 = static_cast<float>(1.0 - power(options_.beta1, step_));
+  const float bc2 = static_cast<float>(1.0 - power(options_.beta2, step_));
   const float eps = static_cast<float>(options_.eps), lr = static_cast<float>(options_.lr);
-  auto update = bc1_ != 1.0f
-                    ? (bc2_ != 1.0f ? adam_update<true, true> : adam_update<true, false>)
-                    : (bc2_ != 1.0f ? adam_update<false, true> : adam_update<false, false>);
-  update(params + first, grads + first, m_.data() + first, v_.data() + first, count, b1, b2,
-         one_minus_b1, one_minus_b2, bc1_, bc2_, eps, lr);
+  auto update = bc1 != 1.0f ? (bc2 != 1.0f ? adam_update<true, true> : adam_update<true, false>)
+                            : (bc2 != 1.0f ? adam_update<false, true> : adam_update<false, false>);
+  update(params, grads, m_.data(), v_.data(), m_.size(), b1, b2, one_minus_b1, one_minus_b2, bc1,
+         bc2, eps, lr);
 }
 
 void Adam::reset() {
