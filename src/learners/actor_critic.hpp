@@ -1159,6 +1159,9 @@ double td3_step_side_by_side(DeterministicActor<float>& actor,
         critics.min_target(n, y2);
         clipped_target_from_min(b, discount, max_abs_reward, y2);
         update_critic(critics, q_opt, 1, y2, n, max_grad_norm, critic_tau, h, norms, true);
+        // Its weights' transposes for the next step's update, where this thread would wait
+        // (nothing changes the weights before that update's Adam step).
+        critics.q(1).transpose_ahead(false);
         if (!policy_update) return;
         actor.net().transpose_ahead();  // its parameters and forward pass are this step's
         h.wait(kGrad1, own);
