@@ -158,6 +158,8 @@ class Trainer::Impl {
   TrainSummary stop_inside_interval(int64_t eval_step);
   TrainSummary stopped();
   TrainSummary already_finished();
+  // Whether run_dir's summary.ini says the run finished (its text into *text).
+  bool summarised_finished(const std::string& run_dir, std::string* text = nullptr);
   TrainSummary end(TrainOutcome outcome);
   void write_summary();
 
@@ -372,12 +374,18 @@ TrainSummary Trainer::Impl::stopped() {
 }
 
 // A resumed run with nothing left to train: its summary, without training or evaluating.
+bool Trainer::Impl::summarised_finished(const std::string& run_dir, std::string* text) {
+  std::string local;
+  std::string& t = text ? *text : local;
+  return read_file_to_string(fs_, join_path(run_dir, "summary.ini"), &t).ok() &&
+         t.find("\nstatus = finished\n") != std::string::npos;
+}
+
 TrainSummary Trainer::Impl::already_finished() {
   std::string text;
   const std::string path = join_path(summary_.run_dir, "summary.ini");
-  const bool summarised = read_file_to_string(fs_, path, &text).ok() &&
-                          text.find("\nstatus = finished\n") != std::string::npos;
-  if (!summarised) return finish(EvalResult{});  // it ended before its summary: finish it
+  if (!summarised_finished(summary_.run_dir, &text))
+    return finish(EvalResult{});  // it ended before its summary: finish it
   auto number = [&](const char* key) {
     const size_t at = text.find(std::string("\n") + key + " = ");
     return at == std::string::npos ? NAN
@@ -576,6 +584,10 @@ void Trainer::Impl::setup_runs() {
   if (!st.ok()) throw RunError("cannot create the run folder: " + st.message());
   lock(log_dir);
   if (!started_note.empty()) note(started_note);
+  // A finished run whose summary was written has all its rows (end() syncs the logs first):
+  // resumed again, it keeps them all, the absolute metric's included, which a resume at the
+  // last step would otherwise cut for writing again (already_finished() writes nothing).
+  if (finished_ && summarised_finished(log_dir)) resume_from = counters().timestep + 1;
   open_logger(uid, resume_from);
 }
 

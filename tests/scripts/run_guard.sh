@@ -16,6 +16,17 @@ grep -q 'starting a new run' err.txt || fail "auto start did not say it starts a
 train --resume auto logger.base_exp_path=r1 > out.txt 2> err.txt || fail "auto on a finished run exited $?"
 grep -q 'already finished' out.txt || fail "a finished run trained again: $(cat out.txt)"
 grep -q '^final:' out.txt && fail "a finished run trained again"
+# ... and keeps its logs as they were, the absolute metric's row included (a requeued job
+# that had finished, or the same command run twice).
+train --resume auto logger.base_exp_path=r1b arch.absolute_metric=true > /dev/null 2>&1 ||
+  fail "r1b run failed"
+(cd r1b/ff_ppo/CartPole-v1/* && cat eval.csv train.csv act.csv absolute.csv) > before.txt
+[ "$(grep -c . r1b/ff_ppo/CartPole-v1/*/absolute.csv)" = 2 ] || fail "no absolute metric row"
+train --resume auto logger.base_exp_path=r1b arch.absolute_metric=true > out.txt 2>&1 ||
+  fail "auto on a finished run with its absolute metric exited $?"
+grep -q 'already finished' out.txt || fail "r1b trained again: $(cat out.txt)"
+(cd r1b/ff_ppo/CartPole-v1/* && cat eval.csv train.csv act.csv absolute.csv) > after.txt
+cmp -s before.txt after.txt || { diff before.txt after.txt | head -5; fail "a finished run's logs changed when resumed"; }
 
 # 2. A changed seed on resume is refused, listing the key; --allow-config-change resumes.
 # shellcheck disable=SC2086
