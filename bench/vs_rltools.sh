@@ -11,7 +11,10 @@
 # and td3_noblas (without); missing ones are skipped. ALGOS (default "ppo sac td3") picks
 # the pairs; NOBLAS_ROUNDS (default 1) limits the slow no-BLAS builds; EDGERL_EXTRA adds
 # overrides (arch.num_threads=1: one core). OPENBLAS_NUM_THREADS is set to 1 (RLtools asks
-# for it).
+# for it). With edgerl_bench beside the edgerl binary, the cores' cache-line round trip
+# (machine/round_trip) is printed before and after the rounds: on a virtual machine it says
+# where the host placed the two vCPUs, which moves edgerl's two-thread figures (not RLtools'
+# one-thread ones).
 set -eu
 bin=${1:?usage: vs_rltools.sh path/to/edgerl RLTOOLS_BIN_DIR [rounds]}
 rlt=${2:?usage: vs_rltools.sh path/to/edgerl RLTOOLS_BIN_DIR [rounds]}
@@ -36,7 +39,14 @@ run() {
 quiet="logger.loggers.console.enabled=false logger.loggers.tensorboard.enabled=false
   logger.loggers.csv.enabled=false logger.checkpointing.save_model=false"
 
+# round_trip WHEN: the cores' cache-line round trip, when edgerl_bench is there to measure it.
+round_trip() {
+  [ -x "$(dirname "$bin")/edgerl_bench" ] || return 0
+  echo "$1: $("$(dirname "$bin")/edgerl_bench" machine/round_trip | sed -n 's/^  //p')" >&2
+}
+
 algos=${ALGOS:-ppo sac td3}
+round_trip before
 for r in $(seq 1 "$rounds"); do
   for algo in $algos; do
     # shellcheck disable=SC2086
@@ -49,6 +59,7 @@ for r in $(seq 1 "$rounds"); do
   done
   echo "round $r of $rounds done ($(uptime | sed 's/.*load/load/'))" >&2
 done
+round_trip after
 
 # stats FILE COLUMN: "best median" of a column.
 stats() {
