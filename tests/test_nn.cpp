@@ -500,6 +500,22 @@ TEST_CASE("transposes computed ahead give backward's bits, for one pass, and go 
         net.input_gradient(dy.data(), batch, dx.data());
         twin.input_gradient(dy.data(), batch, dx_twin.data());
         CHECK(dx == dx_twin);
+        // A restore writes through the list append_tensors() gave out before the transposes:
+        // after drop_transposes() (the learners call it after a restore) the pass is the
+        // twin's.
+        edgerl::TensorList list;
+        net.append_tensors(list, "net");
+        net.forward(x.data(), batch, y.data());
+        net.transpose_ahead();
+        float* restored = static_cast<float*>(list[0].data);
+        q = twin.params();
+        for (size_t i = 0; i < net.num_params(); ++i) restored[i] = q[i] = q[i] + 0.125f;
+        net.drop_transposes();
+        net.forward(x.data(), batch, y.data());
+        twin.forward(x.data(), batch, y.data());
+        net.input_gradient(dy.data(), batch, dx.data());
+        twin.input_gradient(dy.data(), batch, dx_twin.data());
+        CHECK(dx == dx_twin);
       }
     }
   }

@@ -88,6 +88,9 @@ class BasicMlp {
   // Only the weights' transposes when the pass is an input_gradient(), which takes no
   // parameter gradients (for_param_grads = false).
   void transpose_ahead(bool for_param_grads);
+  // Forgets what transpose_ahead() computed: for writes to the parameters it cannot see (a
+  // restore through the list append_tensors() gave out earlier).
+  void drop_transposes() { wt_ahead_valid_ = xt_ahead_valid_ = false; }
 
   void zero_grad();
   T* params() {

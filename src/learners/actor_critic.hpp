@@ -421,6 +421,10 @@ class Critics {
   WorkerPool* pool() { return pool_.get(); }
   BasicMlp<T>& q(size_t i) { return q_[i]; }
   BasicMlp<T>& target(size_t i) { return target_[i]; }
+  // Every network's transposes computed ahead dropped (after a restore).
+  void drop_transposes() {
+    for (auto& q : q_) q.drop_transposes();
+  }
 
   // Each online network in turn from rng; the targets start as copies.
   void init(Pcg64& rng) {

@@ -284,6 +284,9 @@ class FfSac final : public OffPolicyLearner {
           "rng/explore, rng/sample or rng/noise holds an invalid generator state");
     if (!std::isfinite(log_alpha_)) throw std::runtime_error("log_alpha is not finite");
     next_batch_.clear();
+    // The restore wrote the parameters behind the networks' backs: no transposes of the old ones.
+    actor_.net().drop_transposes();
+    critics_.drop_transposes();
   }
 
   const SacConfig sys_;

@@ -271,6 +271,9 @@ class FfTd3 final : public OffPolicyLearner {
           "rng/explore, rng/sample or rng/noise holds an invalid generator state");
     if (!explore_.finite()) throw std::runtime_error("explore/ou is not finite");
     next_batch_.clear();
+    // The restore wrote the parameters behind the networks' backs: no transposes of the old ones.
+    actor_.net().drop_transposes();
+    critics_.drop_transposes();
   }
 
   const Td3Config sys_;
