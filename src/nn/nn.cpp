@@ -798,7 +798,6 @@ void BasicMlp<T>::layer_forward(size_t l, const T* in, size_t batch, T* out,
          layer.in, Into::add_bias, layer.activation);
 }
 
-// dW += x^T g and db += column sums of g for one layer (g = dL/d(pre-activation)).
 // Whether layer l's weight gradients take the sparse path (over its input's non-zeros, from
 // the input transposed).
 template <class T>
@@ -831,6 +830,8 @@ void BasicMlp<T>::transpose_ahead(bool for_param_grads) {
   xt_ahead_valid_ = for_param_grads && batch_ > 0;
 }
 
+// dW += x^T g and db += column sums of g for one layer (g = dL/d(pre-activation)); xt_ahead:
+// x transposed by transpose_ahead(), or null to transpose it here.
 template <class T>
 void BasicMlp<T>::accumulate_param_grads(const Layer& layer, const T* x, bool x_sparse, const T* g,
                                          size_t batch, const T* xt_ahead) {

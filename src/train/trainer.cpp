@@ -373,7 +373,6 @@ TrainSummary Trainer::Impl::stopped() {
   return end(TrainOutcome::stopped);
 }
 
-// A resumed run with nothing left to train: its summary, without training or evaluating.
 bool Trainer::Impl::summarised_finished(const std::string& run_dir, std::string* text) {
   std::string local;
   std::string& t = text ? *text : local;
@@ -381,6 +380,7 @@ bool Trainer::Impl::summarised_finished(const std::string& run_dir, std::string*
          t.find("\nstatus = finished\n") != std::string::npos;
 }
 
+// A resumed run with nothing left to train: its summary, without training or evaluating.
 TrainSummary Trainer::Impl::already_finished() {
   std::string text;
   const std::string path = join_path(summary_.run_dir, "summary.ini");
