@@ -2,6 +2,7 @@
 // byte-identical results for the same config and seed.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "core/pool.hpp"
 #include "edgerl/config.hpp"
 #include "edgerl/envs.hpp"
 #include "edgerl/system.hpp"
@@ -237,6 +239,18 @@ TEST_CASE("ff_ppo: the actor's and the critic's updates side by side give the sa
     const auto one = with("1");
     CHECK(one == with("2"));
     CHECK(one == with("0"));  // all cores
+    // Some minibatch steps on one thread (PairGuard, as on a busy machine): the same bytes.
+    static std::atomic<int> alone{0};
+    alone = 0;
+    edgerl::PairGuard::set_pattern_for_tests([](int64_t k) {
+      const bool a = k % 5 >= 3;
+      alone += a;
+      return a;
+    });
+    const auto mixed = with("2");
+    edgerl::PairGuard::set_pattern_for_tests(nullptr);
+    CHECK(alone.load() > 20);
+    CHECK(one == mixed);
   }
 }
 

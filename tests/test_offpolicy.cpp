@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -716,6 +717,39 @@ TEST_CASE(
                                         "system.epochs=2",          "system.total_buffer_size=150",
                                         "system.warmup_steps=120"};
     CHECK(state_with_threads(name, o, 1) == state_with_threads(name, o, 2));
+  }
+}
+
+TEST_CASE(
+    "offpolicy: 2 threads train to 1 thread's bytes when steps run alone in between "
+    "(PairGuard)") {
+  // A busy machine sends some of the steps of two threads to the training thread alone, at any
+  // step: single ones (with three gradient steps per update, some between two steps of two
+  // threads with no environment step in between: the batch prepared ahead by the first is then
+  // not the third's) and runs of them, also with the batch prepared ahead often stale. Here a
+  // pattern stands in for the busy machine.
+  static std::atomic<int> asked[2];
+  edgerl::PairGuard::set_pattern_for_tests([](int64_t k) {
+    const bool alone = k % 7 == 1 || k % 23 >= 18;
+    asked[alone] += 1;
+    return alone;
+  });
+  struct Restore {
+    ~Restore() { edgerl::PairGuard::set_pattern_for_tests(nullptr); }
+  } restore;
+  for (const char* name : {"sac_pendulum.ini", "td3_pendulum.ini"}) {
+    CAPTURE(name);
+    for (const std::vector<std::string>& o : std::vector<std::vector<std::string>>{
+             {"arch.total_timesteps=600", "arch.num_evaluation=2"},
+             {"arch.total_timesteps=600", "arch.num_evaluation=2", "arch.num_envs=2",
+              "system.rollout_length=3", "system.epochs=3", "system.total_buffer_size=150",
+              "system.warmup_steps=120"}}) {
+      asked[0] = asked[1] = 0;
+      const auto two = state_with_threads(name, o, 2);
+      CHECK(asked[0].load() > 100);
+      CHECK(asked[1].load() > 100);
+      CHECK(state_with_threads(name, o, 1) == two);
+    }
   }
 }
 

@@ -225,3 +225,62 @@ TEST_CASE("pool: the task placement tries the other assignment and keeps it only
     q.record(i < TaskPlacement::kSettle ? 100.0 : 0.5);  // slow while the caches refill
   CHECK(q.swapped());
 }
+
+TEST_CASE("pool: the pair guard runs steps alone while the other thread is held back") {
+  using edgerl::PairGuard;
+  PairGuard g;
+  int64_t pair_steps = 0;
+  double spent = 0;
+  // One step: `pair(k)` seconds for the k-th step on two threads, `alone` on one; returns
+  // whether it ran alone.
+  auto step = [&](auto pair, double alone) {
+    const bool a = g.alone();
+    const double s = a ? alone : pair(pair_steps++);
+    spent += s;
+    g.record(s);
+    return a;
+  };
+  auto count_alone = [&](int steps, auto pair, double alone) {
+    int n = 0;
+    for (int i = 0; i < steps; ++i) n += step(pair, alone);
+    return n;
+  };
+  const double alone = 100e-6;
+  auto quiet = [](int64_t) { return 60e-6; };
+  // A stall every 4th step on two threads (the other thread waits for a time slice).
+  auto busy = [](int64_t k) { return k % 4 == 3 ? 3e-3 : 60e-6; };
+
+  // Quiet, with a lone stall now and then and steps up to 3x slower: never alone.
+  CHECK(count_alone(
+            5000, [](int64_t k) { return k % 500 == 499 ? 3e-3 : 60e-6; }, alone) == 0);
+  CHECK(count_alone(
+            2000, [](int64_t k) { return k % 2 ? 180e-6 : 60e-6; }, alone) == 0);
+
+  // Busy: alone after the second stall.
+  int first = -1;
+  for (int i = 0; i < 20 && first < 0; ++i)
+    if (step(busy, alone)) first = i;
+  CHECK(first >= 0);
+  CHECK(first <= 9);
+
+  // Busy for 100,000 steps: the trials of two threads lose and their pauses grow, so the
+  // steps cost barely more than alone.
+  spent = 0;
+  const int busy_steps = 100000;
+  const int alone_steps = count_alone(busy_steps, busy, alone);
+  CHECK(alone_steps > busy_steps - 1000);
+  CHECK(spent < 1.03 * busy_steps * alone);
+
+  // Quiet again: two threads within the longest pause and a trial, and they stay.
+  const int back = PairGuard::kMaxPause + PairGuard::kSettle + PairGuard::kTrial;
+  count_alone(back, quiet, alone);
+  CHECK_FALSE(g.alone());
+  CHECK(count_alone(5000, quiet, alone) == 0);
+
+  // Stalls often enough to count, but two threads stay faster than one (500 us every 40
+  // steps: 72.5 us a step against 100): at most the one look at alone, then two threads.
+  CHECK(count_alone(
+            20000, [](int64_t k) { return k % 40 == 39 ? 500e-6 : 60e-6; }, alone) <=
+        PairGuard::kMinPause + PairGuard::kSettle);
+  CHECK(g.alone_steps() > alone_steps);
+}

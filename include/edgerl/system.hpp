@@ -77,6 +77,9 @@ class System {
   virtual int64_t steps_per_update() const = 0;
   // The threads its updates run on (arch.num_threads, capped at what it can use).
   virtual int threads() const { return 1; }
+  // With two threads: the gradient steps this process ran on one, because the other was held
+  // back (the cores were busy elsewhere: PairGuard). The results are the same either way.
+  virtual int64_t steps_alone() const { return 0; }
 
   // Gives a restored run the length of the config it was built from: from the current update
   // and interval on, the updates left (the config's updates - counters().update) are split

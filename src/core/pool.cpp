@@ -134,6 +134,101 @@ void TaskPlacement::record(double seconds) {
   sum_ = 0;
 }
 
+double PairGuard::typical() const {
+  double m = 0;
+  for (double b : block_min_)
+    if (b > 0 && (m == 0 || b < m)) m = b;
+  return m;
+}
+
+namespace {
+std::atomic<bool (*)(int64_t)> t_pattern{nullptr};
+}
+
+void PairGuard::set_pattern_for_tests(bool (*alone)(int64_t)) {
+  t_pattern.store(alone);
+}
+
+bool PairGuard::alone() const {
+  if (bool (*p)(int64_t) = t_pattern.load(std::memory_order_relaxed))
+    return p(pair_steps_ + alone_steps_);
+  return alone_;
+}
+
+void PairGuard::record(double seconds) {
+  if (bool (*p)(int64_t) = t_pattern.load(std::memory_order_relaxed)) {
+    ++(p(pair_steps_ + alone_steps_) ? alone_steps_ : pair_steps_);
+    return;
+  }
+  if (alone_)
+    record_alone(seconds);
+  else
+    record_pair(seconds);
+}
+
+void PairGuard::record_pair(double s) {
+  // The fastest step of the last ~kTypical: blocks of kTypical / 4 steps, the current one last.
+  if (block_steps_ == kTypical / 4) {
+    for (int b = 0; b < 3; ++b) block_min_[b] = block_min_[b + 1];
+    block_min_[3] = 0;
+    block_steps_ = 0;
+  }
+  ++block_steps_;
+  const double fastest = typical();  // before this step: a stall must not raise its own bar
+  if (block_min_[3] == 0 || s < block_min_[3]) block_min_[3] = s;
+  recent_[pair_steps_ % kWindow] = s;
+  ++pair_steps_;
+  if (trial_) {
+    ++trial_steps_;
+    trial_sum_ += s;
+    if (trial_sum_ >= kTrial * alone_mean_) {  // lost, or can no longer win
+      pause_ = std::min(2 * pause_, kMaxPause);
+      go_alone();
+    } else if (trial_steps_ == kTrial) {
+      trial_ = false;  // won
+      pause_ = kMinPause;
+    }
+    return;
+  }
+  if (fastest == 0 || s <= kStallFactor * fastest + kStallSlack) return;
+  const bool again = pair_steps_ - last_stall_ <= kWindow;
+  last_stall_ = pair_steps_;
+  if (!again) return;
+  if (alone_mean_ > 0 && pair_steps_ >= kWindow) {
+    double sum = 0;
+    for (double r : recent_) sum += r;
+    if (sum < kWindow * alone_mean_) return;  // stalls and all, still faster than alone
+  }
+  go_alone();
+}
+
+void PairGuard::record_alone(double s) {
+  ++alone_steps_;
+  if (++since_ > kSettle) {
+    alone_sum_ += s;
+    ++alone_n_;
+  }
+  if (since_ < kSettle + pause_) return;
+  if (alone_n_ > 0) alone_mean_ = alone_sum_ / alone_n_;
+  go_pair();
+}
+
+void PairGuard::go_alone() {
+  alone_ = true;
+  trial_ = false;
+  since_ = 0;
+  alone_sum_ = 0;
+  alone_n_ = 0;
+}
+
+void PairGuard::go_pair() {
+  alone_ = false;
+  trial_ = true;
+  trial_steps_ = 0;
+  trial_sum_ = 0;
+  last_stall_ = pair_steps_ - kWindow - 1;  // stalls before the switch are not counted again
+}
+
 void Handoffs::wait(int k) const {
   for (unsigned spins = 0; event_[k].v.load(std::memory_order_acquire) != round_; ++spins) {
     if (failed_.load(std::memory_order_acquire)) throw Abandoned();
@@ -153,11 +248,11 @@ void Handoffs::wait(int k, WriteAhead& ahead) const {
 }
 
 bool WorkerPool::side_by_side() const {
-  return !workers_.empty() && !t_in_task;
+  return !workers_.empty() && !t_in_task && !alone_.load(std::memory_order_relaxed);
 }
 
 void WorkerPool::run(size_t n, void (*fn)(void*, size_t), void* ctx) {
-  if (workers_.empty() || n <= 1 || t_in_task) {
+  if (workers_.empty() || n <= 1 || t_in_task || alone_.load(std::memory_order_relaxed)) {
     for (size_t i = 0; i < n; ++i) fn(ctx, i);
     return;
   }

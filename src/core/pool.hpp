@@ -64,9 +64,13 @@ class WorkerPool {
   }
 
   // Whether run() would now hand tasks to other threads (else it runs them in order on the
-  // calling thread: no workers, or called from inside a task). Tasks that wait for each other
-  // may only be given to run() when this holds.
+  // calling thread: no workers, called from inside a task, or set_alone()). Tasks that wait for
+  // each other may only be given to run() when this holds.
   bool side_by_side() const;
+
+  // While set (by the thread that calls run()), run() runs every task in order on the calling
+  // thread and the workers idle, then sleep: a step that PairGuard gives to one thread.
+  void set_alone(bool alone) { alone_.store(alone, std::memory_order_relaxed); }
 
   // The threads for arch.num_threads = requested: 0 = the cores this process may use; never
   // more than `useful` (what the learner can keep busy) and never fewer than 1.
@@ -95,6 +99,7 @@ class WorkerPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::atomic<int> sleepers_{0};
+  std::atomic<bool> alone_{false};
 };
 
 // Hand-overs between the two tasks of one WorkerPool job that run side by side for a whole
@@ -166,6 +171,58 @@ class TaskPlacement {
   double sum_ = 0, kept_ = 0;
 };
 
+// Whether a learner's steps run side by side on two threads or on the calling thread alone
+// (the learners' two paths give the same bits: only timing depends on it). Two threads pay only
+// while both run. When the machine has fewer free cores than the process has busy threads
+// (another program, the evaluation's thread), a step waits for whichever thread the scheduler
+// set aside, often for a whole time slice: milliseconds against a step's tens of microseconds
+// (SAC on Pendulum took 7.6-11.6 s beside one busy process on two cores, 1.3-2.0 s alone). So:
+//  - a pair step slower than kStallFactor times the fastest of the last ~kTypical pair steps,
+//    plus kStallSlack, is a stall;
+//  - at a stall within kWindow steps of the one before, the steps go alone unless the last
+//    kWindow pair steps took less than as many alone steps did (when that is known);
+//  - alone, the steps go back to two threads after a pause, for a trial of kTrial steps that
+//    wins when it takes less than as many alone steps (and stops as soon as it cannot); the
+//    pause doubles after each lost trial (kMinPause to kMaxPause steps) and restarts from
+//    kMinPause after a won one.
+// The first kSettle alone steps after a switch (the caches refill) count for no mean.
+class PairGuard {
+ public:
+  static constexpr int kWindow = 64, kTrial = 64, kSettle = 4, kMinPause = 32, kMaxPause = 8192;
+  static constexpr int kTypical = 1024;
+  static constexpr double kStallFactor = 4.0, kStallSlack = 100e-6;
+  // Whether the next step should run on the calling thread alone.
+  bool alone() const;
+  // One step took `seconds`, alone or not as alone() said before it.
+  void record(double seconds);
+  // Steps run alone so far.
+  int64_t alone_steps() const { return alone_steps_; }
+  // Tests: step k (from 0, of every guard) runs alone where alone(k), whatever the times;
+  // nullptr goes back to the times.
+  static void set_pattern_for_tests(bool (*alone)(int64_t step));
+
+ private:
+  void record_pair(double s);
+  void record_alone(double s);
+  void go_alone();
+  void go_pair();  // for a trial
+  double typical() const;
+
+  bool alone_ = false, trial_ = false;
+  int64_t pair_steps_ = 0, last_stall_ = -kWindow - 1, alone_steps_ = 0;
+  double recent_[kWindow] = {};  // the last kWindow pair steps, a ring
+  // The fastest pair step of each of the last blocks of kTypical / 4 steps (the current one last).
+  double block_min_[4] = {0, 0, 0, 0};
+  int block_steps_ = 0;
+  // Alone: steps since the switch, the sum and count of those that count, the last mean.
+  int since_ = 0, pause_ = kMinPause;
+  double alone_sum_ = 0, alone_mean_ = 0;
+  int alone_n_ = 0;
+  // A trial: its steps and their sum.
+  int trial_steps_ = 0;
+  double trial_sum_ = 0;
+};
+
 class Handoffs {
  public:
   static constexpr int kEvents = 12;
@@ -182,6 +239,8 @@ class Handoffs {
   void wait(int k, WriteAhead& ahead) const;
   void fail() { failed_.store(true, std::memory_order_release); }
   TaskPlacement& placement() { return placement_; }
+  PairGuard& guard() { return guard_; }
+  const PairGuard& guard() const { return guard_; }
 
  private:
   struct alignas(64) Event {
@@ -191,6 +250,7 @@ class Handoffs {
   uint64_t round_ = 0;
   alignas(64) std::atomic<bool> failed_{false};
   TaskPlacement placement_;
+  PairGuard guard_;
 };
 
 // a() and b() on the calling thread and a worker (which runs which: h's TaskPlacement), as one
@@ -230,6 +290,37 @@ void run_side_by_side(WorkerPool& pool, Handoffs& h, A&& a, B&& b) {
   for (const std::exception_ptr& e : error)
     if (e) std::rethrow_exception(e);
 }
+
+// The threads of one step of a learner that runs its steps on a pool of two threads when
+// `guard` lets it: side_by_side() says whether to. Else, for this object's scope (the step),
+// the pool runs its tasks in order on the calling thread alone. Either way the step's time goes
+// to the guard.
+class StepThreads {
+ public:
+  StepThreads(WorkerPool* pool, PairGuard& guard) {
+    if (!pool || !pool->side_by_side()) return;
+    guard_ = &guard;
+    if (guard.alone()) {
+      alone_ = pool;
+      pool->set_alone(true);
+    }
+    start_ = std::chrono::steady_clock::now();
+  }
+  ~StepThreads() {
+    if (!guard_) return;
+    guard_->record(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+    if (alone_) alone_->set_alone(false);
+  }
+  StepThreads(const StepThreads&) = delete;
+  StepThreads& operator=(const StepThreads&) = delete;
+  bool side_by_side() const { return guard_ && !alone_; }
+
+ private:
+  PairGuard* guard_ = nullptr;   // set when the pool has two threads to give
+  WorkerPool* alone_ = nullptr;  // the pool of a step on the calling thread alone
+  std::chrono::steady_clock::time_point start_;
+};
 
 // Names the calling thread (as `top -H`, `ps -L` and perf show it), at most 15 characters;
 // does nothing where threads have no names.

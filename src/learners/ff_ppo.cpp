@@ -262,10 +262,14 @@ class FfPpo final : public System {
       for (size_t mb = 0; mb < indices_.size() / minibatch_; ++mb) {
         const uint32_t* idx = &indices_[mb * minibatch_];
         gather(idx);
-        // The actor's and the critic's steps share only the read-only minibatch.
+        // The actor's and the critic's steps share only the read-only minibatch: on two
+        // threads, or one while the other is held back (PairGuard).
         MinibatchStats s{};
         double value_loss = 0;
-        pool_.both([&] { s = update_actor(idx); }, [&] { value_loss = update_critic(idx); });
+        {
+          const StepThreads step_threads(&pool_, guard_);
+          pool_.both([&] { s = update_actor(idx); }, [&] { value_loss = update_critic(idx); });
+        }
         m.append("actor_loss", s.actor_loss)
             .append("value_loss", value_loss)
             .append("entropy", s.entropy)
@@ -313,6 +317,7 @@ class FfPpo final : public System {
 
   int64_t steps_per_update() const override { return static_cast<int64_t>(T_ * E_); }
   int threads() const override { return pool_.threads(); }
+  int64_t steps_alone() const override { return guard_.alone_steps(); }
 
  private:
   struct MinibatchStats {
@@ -533,6 +538,7 @@ class FfPpo final : public System {
       mb_adv_, mb_out_, mb_dout_, mb_values_, mb_dvalues_, mb_lp_, mb_p_, mb_logp_, mb_entropy_;
   std::vector<int32_t> mb_actions_;
   WorkerPool pool_;
+  PairGuard guard_;
 };
 
 }  // namespace

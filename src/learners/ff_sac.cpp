@@ -189,8 +189,10 @@ class FfSac final : public OffPolicyLearner {
     // While the worker finishes the actor's step, the training thread draws the next step's
     // noise (the target's, then the actor's: NoiseAhead) and its batch, joins the batch's
     // critic input and runs the first critic forward on it (BatchAhead); then it takes the
-    // temperature's step and the metrics.
-    if (critics_.pool() && critics_.pool()->side_by_side()) {
+    // temperature's step and the metrics. Unless the step runs on this thread alone (when
+    // the other is held back: PairGuard), as with one thread.
+    const StepThreads step_threads(critics_.pool(), handoffs_.guard());
+    if (step_threads.side_by_side()) {
       const bool prepared =
           take_or_sample(next_batch_, sample_rng_, buffer(), indices_.data(), batch_);
       ahead_.take(noise_rng_, step_noise_);
@@ -256,6 +258,7 @@ class FfSac final : public OffPolicyLearner {
   }
 
   int threads() const override { return critics_.threads(); }
+  int64_t steps_alone() const override { return handoffs_.guard().alone_steps(); }
 
   void end_interval(Metrics& train) override {
     train.add("alpha", static_cast<double>(alpha()));

@@ -189,9 +189,11 @@ class FfTd3 final : public OffPolicyLearner {
     // With two threads: the same step, each critic on its own thread (td3_step_side_by_side),
     // the target smoothing's noise drawn ahead by whichever thread waits (NoiseAhead), and the
     // next step's batch, its critic input and the first critic's forward pass on it prepared
-    // at the training thread's end (BatchAhead).
+    // at the training thread's end (BatchAhead). Unless the step runs on this thread alone
+    // (when the other is held back: PairGuard), as with one thread.
     const bool policy_update = grad_steps() % sys_.policy_frequency == 0;
-    if (critics_.pool() && critics_.pool()->side_by_side()) {
+    const StepThreads step_threads(critics_.pool(), handoffs_.guard());
+    if (step_threads.side_by_side()) {
       const bool prepared =
           take_or_sample(next_batch_, sample_rng_, buffer(), indices_.data(), batch_);
       ahead_.take(noise_rng_, noise_);
@@ -244,6 +246,7 @@ class FfTd3 final : public OffPolicyLearner {
   }
 
   int threads() const override { return critics_.threads(); }
+  int64_t steps_alone() const override { return handoffs_.guard().alone_steps(); }
 
   void end_interval(Metrics& train) override {
     train.add("actor_lr", actor_opt_.lr());

@@ -422,6 +422,7 @@ TrainSummary Trainer::Impl::end(TrainOutcome outcome) {
   }
   summary_.timesteps = counters().timestep;
   summary_.threads = system_->threads();
+  summary_.steps_alone = system_->steps_alone();
   summary_.wall_seconds = opt_.clock.monotonic() - start_;
   summary_.steps_per_second =
       summary_.wall_seconds > 0
@@ -438,14 +439,20 @@ TrainSummary Trainer::Impl::end(TrainOutcome outcome) {
     std::lock_guard<std::mutex> lock(logger_mutex_);
     logger_->finish();
   }
-  if (outcome == TrainOutcome::finished)
+  if (outcome == TrainOutcome::finished) {
+    char alone[96] = "";
+    if (summary_.steps_alone > 0)
+      std::snprintf(alone, sizeof alone, "; %lld gradient steps on one, the cores being busy",
+                    static_cast<long long>(summary_.steps_alone));
     std::fprintf(opt_.out,
                  "final: episode_return %.2f ± %.2f, absolute %.2f ± %.2f, %lld timesteps in "
-                 "%.2f s (%.0f steps/s, %d thread%s)\n",
+                 "%.2f s (%.0f steps/s, %d thread%s%s)\n",
                  summary_.episode_return_mean, summary_.episode_return_std,
                  summary_.absolute_episode_return_mean, summary_.absolute_episode_return_std,
                  static_cast<long long>(summary_.timesteps), summary_.wall_seconds,
-                 summary_.steps_per_second, summary_.threads, summary_.threads == 1 ? "" : "s");
+                 summary_.steps_per_second, summary_.threads, summary_.threads == 1 ? "" : "s",
+                 alone);
+  }
   return summary_;
 }
 
@@ -458,11 +465,12 @@ void Trainer::Impl::write_summary() {
                 "episode_return_std = %.9g\nabsolute_episode_return_mean = %.9g\n"
                 "absolute_episode_return_std = %.9g\n"
                 "timesteps = %lld\nwall_seconds = %.3f\nsteps_per_second = %.1f\n"
-                "peak_resident_kib = %llu\nthreads = %d\n",
+                "peak_resident_kib = %llu\nthreads = %d\nsteps_alone = %lld\n",
                 outcome_name(s.outcome), s.episode_return_mean, s.episode_return_std,
                 s.absolute_episode_return_mean, s.absolute_episode_return_std,
                 static_cast<long long>(s.timesteps), s.wall_seconds, s.steps_per_second,
-                static_cast<unsigned long long>(s.peak_resident_bytes / 1024), s.threads);
+                static_cast<unsigned long long>(s.peak_resident_bytes / 1024), s.threads,
+                static_cast<long long>(s.steps_alone));
   const std::string text = buf;
   const std::string path = join_path(s.run_dir, "summary.ini");
   const Status st =
