@@ -49,10 +49,10 @@ static_assert(std::atomic<int>::is_always_lock_free, "a signal handler needs loc
 extern "C" void on_stop_signal(int sig) {
   int none = 0;
   g_signal.compare_exchange_strong(none, sig);
-  if (g_signals.fetch_add(1) + 1 >= 2) {
+  if (g_signals.fetch_add(1) + 1 >= 2) {  // a third signal, of any of the kinds, ends it at once
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
-    sigaction(sig, &dfl, nullptr);  // a third signal ends the process at once
+    for (int s : {SIGINT, SIGTERM, SIGUSR1}) sigaction(s, &dfl, nullptr);
   }
 }
 

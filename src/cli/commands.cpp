@@ -13,7 +13,9 @@ const char* const kExitStatusHelp =
     "Exit status: 0 done; 1 internal error (a bug: please report it); 2 bad command line,\n"
     "config or input file, or a run folder in use; 3 a checkpoint could not be saved\n"
     "(on_save_error = abort); 4 not enough memory; 5 some runs of a sweep failed; 75 stopped\n"
-    "early by a signal (resumable: run it again with --resume, or the sweep again).\n";
+    "early by a signal (resumable: run it again with --resume, or the sweep again); 128+N\n"
+    "ended by signal N before its handlers were set or by a third stop signal (130 SIGINT,\n"
+    "143 SIGTERM, 138 SIGUSR1; 137: SIGKILL, from outside). Earlier checkpoints stay valid.\n";
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands = {

@@ -295,7 +295,8 @@ bool Trainer::Impl::start_closing(int64_t eval_step, const Throughput& tp) {
 }
 
 // On the evaluator: the interval's evaluation, its EVAL and throughput rows, then its
-// checkpoint (when due, or forced by a stop that came before it).
+// checkpoint (when due, or forced: by a stop that came before it, or as the run's last: the
+// trained agent is always kept, and a run resumed after its end finds it finished).
 void Trainer::Impl::close(Policy& policy) {
   Closing& c = closing_;
   c.result = evaluate_policy(policy, c.eval_step, cfg_.arch.num_eval_episodes, &c.tp);
@@ -304,7 +305,7 @@ void Trainer::Impl::close(Policy& policy) {
     std::lock_guard<std::mutex> lock(logger_mutex_);
     logger_->log_throughput(c.tp, c.timestep, c.eval_step);
   }
-  const bool force = stop_requested() && c.eval_step + 1 < cfg_.arch.num_evaluation;
+  const bool force = stop_requested() || c.eval_step + 1 == cfg_.arch.num_evaluation;
   if (saver_) saver_->queue(c.timestep, c.eval_step, c.result.mean_return, force);
 }
 

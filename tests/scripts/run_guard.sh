@@ -28,6 +28,17 @@ grep -q 'already finished' out.txt || fail "r1b trained again: $(cat out.txt)"
 (cd r1b/ff_ppo/CartPole-v1/* && cat eval.csv train.csv act.csv absolute.csv) > after.txt
 cmp -s before.txt after.txt || { diff before.txt after.txt | head -5; fail "a finished run's logs changed when resumed"; }
 
+# ... also when its last evaluation step is not a save step: the last one is always saved
+# (else --resume auto would resume before the end and train the last interval again).
+train --resume auto logger.base_exp_path=r1c arch.num_evaluation=3 \
+  logger.checkpointing.save_args.save_interval_steps=2 > /dev/null 2>&1 || fail "r1c run failed"
+ls r1c/checkpoints/ff_ppo/*/step_000002.ckpt > /dev/null 2>&1 ||
+  fail "the last step was not saved: $(ls r1c/checkpoints/ff_ppo/*)"
+train --resume auto logger.base_exp_path=r1c arch.num_evaluation=3 \
+  logger.checkpointing.save_args.save_interval_steps=2 > out.txt 2>&1 ||
+  fail "auto on a finished run (last step not a save step) exited $?"
+grep -q 'already finished' out.txt || fail "r1c trained again: $(cat out.txt)"
+
 # 2. A changed seed on resume is refused, listing the key; --allow-config-change resumes.
 # shellcheck disable=SC2086
 $EDGERL train $O logger.base_exp_path=r2 logger.checkpointing.save_args.checkpoint_uid=run \
@@ -49,6 +60,26 @@ train logger.base_exp_path=r2 logger.checkpointing.save_args.checkpoint_uid=run 
 grep -q 'warning: resuming with a different config: arch.seed' err.txt ||
   fail "--allow-config-change did not warn: $(cat err.txt)"
 grep -q '^final:.* 40960 timesteps' out.txt || fail "--allow-config-change did not finish"
+
+# A third stop signal ends the process at once, whatever kinds the first two were (large
+# networks: the stop's update and save take long enough to be still under way).
+# shellcheck disable=SC2086
+$EDGERL train $O logger.base_exp_path=r2b arch.total_timesteps=2048000 \
+  network.actor_network.layer_sizes=1024,1024,1024 network.critic_network.layer_sizes=1024,1024,1024 \
+  > /dev/null 2>&1 &
+pid=$!
+while [ ! -e r2b/ff_ppo/CartPole-v1 ]; do sleep 0.02; done
+sleep 0.3
+kill -TERM $pid
+sleep 0.01
+kill -INT $pid
+sleep 0.01
+kill -TERM $pid
+set +e
+wait $pid
+status=$?
+set -e
+[ $status = 143 ] || fail "TERM, INT, TERM: exit status $status, expected 143 (ended by the third)"
 
 # 3. A larger total_timesteps on resume runs to the new total, spread over the evaluations
 # left; with none left it asks for more.
