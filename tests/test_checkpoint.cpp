@@ -259,6 +259,48 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "ckpt checkpointer: a checkpoint the schedule did not ask for is kept only while newest, "
+    "and takes nobody's place") {
+  // save_interval_steps = 3: steps 2, 5, 8, ... are due. A stop saves whatever step it is at
+  // (forced); a resumed run must end with the checkpoints of one that never stopped.
+  float x = 0;
+  TempDir dir;
+  Logged logged;
+  FaultFs fs;
+  fs.skip_syncs = true;
+  CheckpointConfig cfg = config();
+  cfg.save_args.save_interval_steps = 3;
+  cfg.save_args.max_to_keep = 2;
+  cfg.save_args.keep_best = 1;
+  auto c = open_ok(cfg, dir.path(), &logged, &fs);
+  auto save = [&](int64_t e, double ret, bool force) {
+    return c->save(e, e, {tensor_ref("x", &x, {1})}, ret, force).saved;
+  };
+  auto steps = [&] {
+    const std::vector<int64_t> got = steps_in(c->run_dir());
+    return std::set<int64_t>(got.begin(), got.end());
+  };
+  REQUIRE(save(2, 1.0, false));
+  REQUIRE(save(5, 2.0, false));
+  CHECK_FALSE(save(6, 50.0, false));  // not due
+  REQUIRE(save(6, 50.0, true));       // a stop: the best return, but not asked for
+  CHECK(steps() == std::set<int64_t>{2, 5, 6});
+  REQUIRE(save(7, std::numeric_limits<double>::quiet_NaN(), true));  // a stop inside step 7
+  CHECK(steps() == std::set<int64_t>{2, 5, 7});
+  REQUIRE(save(8, 3.0, false));  // due: the stops' checkpoints go
+  CHECK(steps() == std::set<int64_t>{5, 8});
+  REQUIRE(save(9, 0.0, true));  // e.g. the run's last step
+  REQUIRE(save(10, 0.0, true));
+  CHECK(steps() == std::set<int64_t>{5, 8, 10});
+  // A restart indexes what is on disk the same way.
+  c.reset();
+  auto again = open_ok(cfg, dir.path(), &logged, &fs);
+  REQUIRE(again->save(11, 11, {tensor_ref("x", &x, {1})}, 0.5).saved);
+  const std::vector<int64_t> got = steps_in(again->run_dir());
+  CHECK(std::set<int64_t>(got.begin(), got.end()) == std::set<int64_t>{8, 11});
+}
+
+TEST_CASE(
     "ckpt checkpointer: a resumed run saves into its folder, or a new one after an older step") {
   TempDir dir;
   Logged logged;

@@ -169,9 +169,11 @@ class Checkpointer {
                      std::unique_ptr<Checkpointer>* out, CheckpointerHooks hooks = {});
 
   // Saves `state` when the (eval_step + 1)-th evaluation is due by save_interval_steps (or
-  // `force`), then rotates: keeps the max_to_keep newest, the keep_best best by
-  // episode_return (NaN never counts as best), and every step with (eval_step + 1) %
-  // keep_period == 0. A failure is logged in one line and returned; earlier checkpoints stay.
+  // `force`), then rotates: of the checkpoints the schedule asked for, keeps the max_to_keep
+  // newest, the keep_best best by episode_return (NaN never counts as best), and every step
+  // with (eval_step + 1) % keep_period == 0; one it did not ask for (`force`d at a step that
+  // is not due) is kept only while it is the newest. A failure is logged in one line and
+  // returned; earlier checkpoints stay.
   // The tensors `chunks` tracks are encoded through it (ckpt_format.hpp).
   SaveResult save(int64_t timestep, int64_t eval_step, const TensorList& state,
                   double episode_return, bool force = false, ChunkCache* chunks = nullptr);
@@ -196,6 +198,8 @@ class Checkpointer {
   Status start_run(const std::string& uid);
   Status remove_stale_temps_under(const std::string& model_dir);
   void rotate(SaveResult* r);
+  struct Kept;
+  bool unscheduled(const Kept& k) const;
   SaveResult failed(SaveResult r, const Status& s, int64_t eval_step, int64_t timestep);
   Status find_newest_run(const std::string& model_dir, std::string* uid);
   void log(const std::string& line) const;

@@ -489,16 +489,31 @@ SaveResult Checkpointer::failed(SaveResult r, const Status& s, int64_t eval_step
   return r;
 }
 
+// A checkpoint at a step save_interval_steps does not ask for (saved by a stop, inside its
+// interval or after it, or as the run's last) is kept while it is the newest and goes once a
+// later one is saved; it takes no place among the max_to_keep newest, the keep_best or the
+// keep_period steps, so a run that was stopped and resumed keeps the same checkpoints as one
+// that never stopped. (One saved inside an interval at a step that is due is replaced by that
+// step's own when the interval ends.)
+bool Checkpointer::unscheduled(const Kept& k) const {
+  return (k.eval_step + 1) % cfg_.save_args.save_interval_steps != 0;
+}
+
 void Checkpointer::rotate(SaveResult* r) {
   const SaveArgs& a = cfg_.save_args;
   std::vector<bool> keep(index_.size(), false);
-  const size_t newest = static_cast<size_t>(std::min<int64_t>(a.max_to_keep, index_.size()));
-  for (size_t i = index_.size() - newest; i < index_.size(); ++i) keep[i] = true;
-  std::vector<size_t> by_return;
+  std::vector<size_t> scheduled, by_return;
   for (size_t i = 0; i < index_.size(); ++i) {
+    if (unscheduled(index_[i])) {
+      keep[i] = i + 1 == index_.size();  // the newest (index_ is sorted by eval_step)
+      continue;
+    }
+    scheduled.push_back(i);
     if (!std::isnan(index_[i].episode_return)) by_return.push_back(i);
     if (a.keep_period > 0 && (index_[i].eval_step + 1) % a.keep_period == 0) keep[i] = true;
   }
+  const size_t newest = static_cast<size_t>(std::min<int64_t>(a.max_to_keep, scheduled.size()));
+  for (size_t j = scheduled.size() - newest; j < scheduled.size(); ++j) keep[scheduled[j]] = true;
   // Best first; among equal returns the newer one.
   std::sort(by_return.begin(), by_return.end(), [&](size_t x, size_t y) {
     if (index_[x].episode_return != index_[y].episode_return)
