@@ -103,6 +103,29 @@ void log_absolute(Logger& logger) {
   logger.log(m, 10000, 9, LogEvent::ABSOLUTE);
 }
 
+// The scalar records of the event files in `dir`, in file name order, one line each ("step
+// tag=value ..."), and the number of files.
+std::pair<size_t, std::vector<std::string>> tb_events(const fs::path& dir) {
+  std::vector<std::string> events;
+  std::vector<fs::path> files;
+  for (const auto& f : fs::directory_iterator(dir))
+    if (f.path().filename().string().rfind("events.out.tfevents.", 0) == 0)
+      files.push_back(f.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    const std::string bytes = slurp(f);
+    for (const auto& r : edgerl::tfevents::read_records(bytes)) {
+      edgerl::tfevents::Event e;
+      REQUIRE(edgerl::tfevents::decode_event(r.data, e));
+      if (!e.file_version.empty()) continue;
+      std::string line = std::to_string(e.step);
+      for (const auto& v : e.values) line += " " + v.tag + "=" + std::to_string(v.value);
+      events.push_back(line);
+    }
+  }
+  return {files.size(), events};
+}
+
 constexpr const char* kKinds[] = {"act", "train", "eval", "absolute", "misc"};
 
 }  // namespace
@@ -262,32 +285,60 @@ TEST_CASE("a resumed run's CSV equals the uninterrupted run's apart from wall_ti
         "timestep,eval_step,actor_loss,approx_kl,critic_loss,learning_rate,wall_time");
 
   // TensorBoard: the same steps with the same values, spread over two files.
-  auto tb_events = [&](const fs::path& base) {
-    std::vector<std::string> events;
-    std::vector<fs::path> files;
-    for (const auto& f : fs::directory_iterator(base / run))
-      if (f.path().filename().string().rfind("events.out.tfevents.", 0) == 0)
-        files.push_back(f.path());
-    std::sort(files.begin(), files.end());
-    for (const auto& f : files) {
-      const std::string bytes = slurp(f);
-      for (const auto& r : edgerl::tfevents::read_records(bytes)) {
-        edgerl::tfevents::Event e;
-        REQUIRE(edgerl::tfevents::decode_event(r.data, e));
-        if (!e.file_version.empty()) continue;
-        std::string line = std::to_string(e.step);
-        for (const auto& v : e.values) line += " " + v.tag + "=" + std::to_string(v.value);
-        events.push_back(line);
-      }
-    }
-    return std::make_pair(files.size(), events);
-  };
-  const auto [whole_files, whole_events] = tb_events(std::filesystem::path(whole.path()));
-  const auto [broken_files, broken_events] = tb_events(std::filesystem::path(broken.path()));
+  const auto [whole_files, whole_events] = tb_events(std::filesystem::path(whole.path()) / run);
+  const auto [broken_files, broken_events] = tb_events(std::filesystem::path(broken.path()) / run);
   CHECK(whole_files == 1);
   CHECK(broken_files == 2);
   CHECK(whole_events.size() == 10 * 4 - 1 + 1);  // ACT at eval step 0 has no episodes
   CHECK(whole_events == broken_events);
+}
+
+TEST_CASE("a run killed between its absolute row and its summary ends with one absolute row") {
+  // The finished run's last checkpoint is at t = 10000, the resume point; the killed process
+  // had logged the absolute metric there, which the resumed one logs again in its place.
+  TempDir whole, killed;
+  const std::string run = "ff_ppo/CartPole-v1/20240101-000000";
+  for (const TempDir* dir : {&whole, &killed}) {
+    edgerl::LoggerIo io;
+    io.clock = [] { return 1000.0; };
+    Logger logger(config_at(std::filesystem::path(dir->path())), run_info(), io);
+    for (int64_t e = 0; e < 10; ++e) log_cycle(logger, e);
+    log_absolute(logger);
+  }
+  const fs::path killed_run = std::filesystem::path(killed.path()) / run;
+  {
+    edgerl::LoggerIo io;
+    io.clock = [] { return 3000.0; };
+    Logger logger(config_at(std::filesystem::path(killed.path())), run_info(10000), io);
+    log_cycle(logger, 9);  // the final evaluation again: written already
+    log_absolute(logger);
+  }
+  for (const char* kind : kKinds) {
+    CAPTURE(kind);
+    CHECK(without_wall_time(
+              slurp(std::filesystem::path(whole.path()) / run / (std::string(kind) + ".csv"))) ==
+          without_wall_time(slurp(killed_run / (std::string(kind) + ".csv"))));
+  }
+  const auto [whole_files, whole_events] = tb_events(std::filesystem::path(whole.path()) / run);
+  const auto [killed_files, killed_events] = tb_events(killed_run);
+  CHECK(killed_files == 2);
+  CHECK(std::count_if(killed_events.begin(), killed_events.end(), [](const std::string& e) {
+          return e.find(" absolute/") != std::string::npos;
+        }) == 1);
+  CHECK(whole_events == killed_events);
+
+  // Resumed once its summary is written (resume point = its last timestep + 1), it writes
+  // nothing and every log stays byte for byte as it was.
+  std::vector<std::pair<fs::path, std::string>> before;
+  for (const auto& f : fs::directory_iterator(killed_run))
+    before.push_back({f.path(), slurp(f.path())});
+  { Logger logger(config_at(std::filesystem::path(killed.path())), run_info(10001)); }
+  CHECK(static_cast<size_t>(std::distance(fs::directory_iterator(killed_run),
+                                          fs::directory_iterator())) == before.size());
+  for (const auto& [path, bytes] : before) {
+    CAPTURE(path);
+    CHECK(slurp(path) == bytes);
+  }
 }
 
 TEST_CASE("a new run refuses a folder that already holds logs") {

@@ -1,5 +1,6 @@
 // The TensorBoard sink: one event file per process run, in the run folder, written through the
-// FileSystem. On resume the earlier files are cut back to the resume point.
+// FileSystem. On resume the earlier files are cut back to the resume point (an ABSOLUTE
+// record at the resume point itself included, as in the CSV sink).
 #include <unistd.h>
 
 #include "edgerl/logger.hpp"
@@ -20,12 +21,20 @@ std::string host_name() {
   return host;
 }
 
-// Cuts an earlier run's event file after its last record at or before `max_step` (rewritten
-// atomically, so a crash leaves the whole old file or the cut one).
-void truncate_event_file(FileSystem& fs, const std::string& path, int64_t max_step) {
+// Cuts an earlier run's event file after its last record at or before the resume point, as
+// the CSV sink cuts its files: an ABSOLUTE record must come before it, since the absolute
+// metric at the resume point itself is written again (Logger::log), and left in place it
+// would be there twice. Rewritten atomically, so a crash leaves the whole old file or the cut
+// one.
+void truncate_event_file(FileSystem& fs, const std::string& path, int64_t resume_from_timestep) {
   std::string bytes;
   if (!logfiles::read_file(fs, path, bytes)) return;
-  const size_t keep = tfevents::prefix_up_to_step(bytes, max_step);
+  const std::string absolute = std::string(event_name(LogEvent::ABSOLUTE)) + "/";
+  const size_t keep = tfevents::prefix_while(bytes, [&](const tfevents::Event& e) {
+    // A record holds one row, all its tags of the row's kind.
+    const bool is_absolute = !e.values.empty() && e.values[0].tag.rfind(absolute, 0) == 0;
+    return e.step < resume_from_timestep || (e.step == resume_from_timestep && !is_absolute);
+  });
   if (keep == bytes.size()) return;
   bytes.resize(keep);
   logfiles::replace_file(fs, path, bytes);

@@ -268,15 +268,19 @@ std::vector<Record> read_records(std::string_view bytes) {
   return records;
 }
 
-size_t prefix_up_to_step(std::string_view bytes, int64_t max_step) {
+size_t prefix_while(std::string_view bytes, const std::function<bool(const Event&)>& keep) {
   size_t end = 0;
   Event event;
   for (const auto& record : read_records(bytes)) {
     if (!decode_event(record.data, event)) break;
-    if (event.file_version.empty() && event.step > max_step) break;
+    if (event.file_version.empty() && !keep(event)) break;
     end = record.offset + record.size;
   }
   return end;
+}
+
+size_t prefix_up_to_step(std::string_view bytes, int64_t max_step) {
+  return prefix_while(bytes, [max_step](const Event& e) { return e.step <= max_step; });
 }
 
 }  // namespace edgerl::tfevents

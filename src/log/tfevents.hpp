@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +62,10 @@ struct Record {
 
 // The whole, checksummed records at the start of `bytes`; stops at the first torn or corrupt one.
 std::vector<Record> read_records(std::string_view bytes);
+
+// Bytes of the longest prefix of `bytes` made of whole records whose events decode and that
+// `keep` accepts (it is not asked about file_version records, which are always kept).
+size_t prefix_while(std::string_view bytes, const std::function<bool(const Event&)>& keep);
 
 // Bytes of the longest prefix of `bytes` made of whole records whose events decode and have
 // step <= max_step (the file_version record counts as step 0).
