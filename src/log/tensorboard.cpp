@@ -3,6 +3,8 @@
 // record at the resume point itself included, as in the CSV sink).
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "edgerl/logger.hpp"
 #include "log/files.hpp"
 #include "log/tfevents.hpp"
@@ -79,6 +81,11 @@ void TensorBoardSink::write(const LogRecord& record) {
   const std::string prefix = std::string(event_name(record.event)) + "/";
   for (const auto& s : record.scalars)
     values.push_back({prefix + s.name, static_cast<float>(s.value)});
+  // By tag: a row's metrics come in the order this process first met them (a process that
+  // began in a learner's warm-up met its learning rates before its losses), and the same run
+  // must give the same records however often it was stopped and resumed.
+  std::sort(values.begin(), values.end(),
+            [](const tfevents::TagValue& a, const tfevents::TagValue& b) { return a.tag < b.tag; });
   tfevents::append_record(buffer_,
                           tfevents::encode_scalar_event(record.wall_time, record.timestep, values));
   const Status s = file_->append(reinterpret_cast<const uint8_t*>(buffer_.data()), buffer_.size());
