@@ -157,6 +157,10 @@ int cmd_train(const Args& args) {
   const TrainSummary s = train(cfg, opt);
   switch (s.outcome) {
     case TrainOutcome::finished:
+      if (g_signal != 0)  // it came at the run's very end (its last interval or absolute metric)
+        std::fprintf(stderr, "edgerl train: %s came too late to stop the run: it finished\n",
+                     signal_name(g_signal));
+      return kExitOk;
     case TrainOutcome::already_finished:
       return kExitOk;
     case TrainOutcome::save_failed:
