@@ -176,7 +176,7 @@ class TaskPlacement {
 // while both run. When the machine has fewer free cores than the process has busy threads
 // (another program, the evaluation's thread), a step waits for whichever thread the scheduler
 // set aside, often for a whole time slice: milliseconds against a step's tens of microseconds
-// (SAC on Pendulum took 7.6-11.6 s beside one busy process on two cores, 1.3-2.0 s alone). So:
+// (SAC on Pendulum beside one busy process on two cores: 2.7-2.9 s, and 1.1-1.6 s alone). So:
 //  - a pair step slower than kStallFactor times the fastest of the last ~kTypical pair steps,
 //    plus kStallSlack, is a stall;
 //  - at a stall within kWindow steps of the one before, the steps go alone unless the last
