@@ -78,8 +78,12 @@ class System {
   // The threads its updates run on (arch.num_threads, capped at what it can use).
   virtual int threads() const { return 1; }
   // With two threads: the gradient steps this process ran on one, because the other was held
-  // back (the cores were busy elsewhere: PairGuard). The results are the same either way.
-  virtual int64_t steps_alone() const { return 0; }
+  // back (the cores were busy elsewhere: PairGuard), and in *of (if given) all its steps that
+  // could have run on two. The results are the same either way.
+  virtual int64_t steps_alone(int64_t* of = nullptr) const {
+    if (of) *of = 0;
+    return 0;
+  }
 
   // Gives a restored run the length of the config it was built from: from the current update
   // and interval on, the updates left (the config's updates - counters().update) are split

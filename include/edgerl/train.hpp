@@ -72,6 +72,7 @@ struct TrainSummary {
   uint64_t peak_resident_bytes = 0;  // this process's peak resident memory at the end
   int threads = 1;                   // the learner's threads (arch.num_threads, capped)
   int64_t steps_alone = 0;           // gradient steps run on one of them (System::steps_alone)
+  int64_t steps_guarded = 0;         // of this many that could have run on two
   int64_t start_eval_step = 0;       // > 0 when resumed
   std::string run_dir;               // logger run folder
   std::string checkpoint_dir;        // empty when not saving

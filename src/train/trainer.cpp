@@ -423,7 +423,7 @@ TrainSummary Trainer::Impl::end(TrainOutcome outcome) {
   }
   summary_.timesteps = counters().timestep;
   summary_.threads = system_->threads();
-  summary_.steps_alone = system_->steps_alone();
+  summary_.steps_alone = system_->steps_alone(&summary_.steps_guarded);
   summary_.wall_seconds = opt_.clock.monotonic() - start_;
   summary_.steps_per_second =
       summary_.wall_seconds > 0
@@ -442,9 +442,12 @@ TrainSummary Trainer::Impl::end(TrainOutcome outcome) {
   }
   if (outcome == TrainOutcome::finished) {
     char alone[96] = "";
-    if (summary_.steps_alone > 0)
-      std::snprintf(alone, sizeof alone, "; %lld gradient steps on one, the cores being busy",
-                    static_cast<long long>(summary_.steps_alone));
+    // Said when it mattered: a few steps alone (the run's own evaluation beside two learning
+    // threads on two cores) are no news.
+    if (summary_.steps_alone > 0 && summary_.steps_alone * 20 >= summary_.steps_guarded)
+      std::snprintf(alone, sizeof alone, "; %.0f%% of the gradient steps on one, the cores busy",
+                    100.0 * static_cast<double>(summary_.steps_alone) /
+                        static_cast<double>(summary_.steps_guarded));
     std::fprintf(opt_.out,
                  "final: episode_return %.2f ± %.2f, absolute %.2f ± %.2f, %lld timesteps in "
                  "%.2f s (%.0f steps/s, %d thread%s%s)\n",
