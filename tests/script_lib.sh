@@ -2,6 +2,14 @@
 
 fail() { echo "FAIL: $*"; exit 1; }
 
+# wait_status PID: waits for a background process and sets `status` to its exit status.
+wait_status() {
+  set +e
+  wait "$1"
+  status=$?
+  set -e
+}
+
 # expect_error STATUS TEXT cmd...: the command exits with STATUS and prints exactly one line
 # on stderr (kept in err.txt; stdout in out.txt) that matches TEXT (a grep basic regex).
 expect_error() {

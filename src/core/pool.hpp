@@ -195,9 +195,11 @@ class PairGuard {
   bool alone() const;
   // One step took `seconds`, alone or not as alone() said before it.
   void record(double seconds);
-  // Steps run alone so far, and all steps so far.
-  int64_t alone_steps() const { return alone_steps_; }
-  int64_t steps() const { return alone_steps_ + pair_steps_; }
+  // Steps run alone so far; *of (if given): all steps so far (System::steps_alone).
+  int64_t alone_steps(int64_t* of = nullptr) const {
+    if (of) *of = alone_steps_ + pair_steps_;
+    return alone_steps_;
+  }
   // Tests: step k (from 0, of every guard) runs alone where alone(k), whatever the times;
   // nullptr goes back to the times.
   static void set_pattern_for_tests(bool (*alone)(int64_t step));

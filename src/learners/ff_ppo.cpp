@@ -317,10 +317,7 @@ class FfPpo final : public System {
 
   int64_t steps_per_update() const override { return static_cast<int64_t>(T_ * E_); }
   int threads() const override { return pool_.threads(); }
-  int64_t steps_alone(int64_t* of) const override {
-    if (of) *of = guard_.steps();
-    return guard_.alone_steps();
-  }
+  int64_t steps_alone(int64_t* of) const override { return guard_.alone_steps(of); }
 
  private:
   struct MinibatchStats {

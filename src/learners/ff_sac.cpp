@@ -258,10 +258,7 @@ class FfSac final : public OffPolicyLearner {
   }
 
   int threads() const override { return critics_.threads(); }
-  int64_t steps_alone(int64_t* of) const override {
-    if (of) *of = handoffs_.guard().steps();
-    return handoffs_.guard().alone_steps();
-  }
+  int64_t steps_alone(int64_t* of) const override { return handoffs_.guard().alone_steps(of); }
 
   void end_interval(Metrics& train) override {
     train.add("alpha", static_cast<double>(alpha()));

@@ -246,10 +246,7 @@ class FfTd3 final : public OffPolicyLearner {
   }
 
   int threads() const override { return critics_.threads(); }
-  int64_t steps_alone(int64_t* of) const override {
-    if (of) *of = handoffs_.guard().steps();
-    return handoffs_.guard().alone_steps();
-  }
+  int64_t steps_alone(int64_t* of) const override { return handoffs_.guard().alone_steps(of); }
 
   void end_interval(Metrics& train) override {
     train.add("actor_lr", actor_opt_.lr());

@@ -144,9 +144,8 @@ CsvSink::CsvSink(std::string dir, int64_t resume_from_timestep, FileSystem& fs)
       if (path_exists(fs_, file->path))
         throw LoggerError(file->path + ": exists, but this is a new run; resume it from its " +
                           "checkpoint or choose another uid");
-    } else if (file->load_and_cut(k == static_cast<int>(LogEvent::ABSOLUTE)
-                                      ? resume_from_timestep - 1
-                                      : resume_from_timestep)) {
+    } else if (file->load_and_cut(
+                   logfiles::last_kept_timestep(static_cast<LogEvent>(k), resume_from_timestep))) {
       file->open(false);
     }
     files_.push_back(std::move(file));

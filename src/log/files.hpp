@@ -8,8 +8,17 @@
 #include <vector>
 
 #include "edgerl/io.hpp"
+#include "edgerl/logger.hpp"
 
 namespace edgerl::logfiles {
+
+// The last timestep of `event` that a run resumed at `resume_from_timestep` keeps from its
+// earlier files, and below which Logger::log writes nothing: the resume point itself, but for
+// the absolute metric, which a run resumed at its very end writes again (the killed process
+// may or may not have logged it). -1 and below when not resuming.
+inline int64_t last_kept_timestep(LogEvent event, int64_t resume_from_timestep) {
+  return event == LogEvent::ABSOLUTE ? resume_from_timestep - 1 : resume_from_timestep;
+}
 
 // The whole file; false if it does not exist. Anything but a regular file is an error.
 bool read_file(FileSystem& fs, const std::string& path, std::string& contents);

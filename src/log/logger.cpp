@@ -12,6 +12,7 @@
 
 #include "core/text.hpp"
 #include "edgerl/io.hpp"
+#include "log/files.hpp"
 
 namespace edgerl {
 
@@ -232,11 +233,8 @@ Logger::~Logger() {
 }
 
 void Logger::log(const Metrics& metrics, int64_t timestep, int64_t eval_step, LogEvent event) {
-  // Written before the resume point; the absolute metric at the resume point itself is
-  // written again (a run resumed at its very end may not have logged it).
-  if (timestep < resume_from_timestep_ ||
-      (timestep == resume_from_timestep_ && event != LogEvent::ABSOLUTE))
-    return;
+  if (timestep <= logfiles::last_kept_timestep(event, resume_from_timestep_))
+    return;  // in the files already
   record_.event = event;
   record_.timestep = timestep;
   record_.eval_step = eval_step;

@@ -23,19 +23,23 @@ std::string host_name() {
   return host;
 }
 
-// Cuts an earlier run's event file after its last record at or before the resume point, as
-// the CSV sink cuts its files: an ABSOLUTE record must come before it, since the absolute
-// metric at the resume point itself is written again (Logger::log), and left in place it
-// would be there twice. Rewritten atomically, so a crash leaves the whole old file or the cut
-// one.
+// The kind of a record's row, from its first tag ("<kind>/<column>"; a record holds one row).
+LogEvent event_of(const tfevents::Event& e) {
+  for (int k = 0; k < kNumLogEvents; ++k) {
+    const std::string prefix = std::string(event_name(static_cast<LogEvent>(k))) + "/";
+    if (!e.values.empty() && e.values[0].tag.rfind(prefix, 0) == 0) return static_cast<LogEvent>(k);
+  }
+  return LogEvent::MISC;
+}
+
+// Cuts an earlier run's event file after its last record that a resume keeps, as the CSV sink
+// cuts its files (logfiles::last_kept_timestep). Rewritten atomically, so a crash leaves the
+// whole old file or the cut one.
 void truncate_event_file(FileSystem& fs, const std::string& path, int64_t resume_from_timestep) {
   std::string bytes;
   if (!logfiles::read_file(fs, path, bytes)) return;
-  const std::string absolute = std::string(event_name(LogEvent::ABSOLUTE)) + "/";
   const size_t keep = tfevents::prefix_while(bytes, [&](const tfevents::Event& e) {
-    // A record holds one row, all its tags of the row's kind.
-    const bool is_absolute = !e.values.empty() && e.values[0].tag.rfind(absolute, 0) == 0;
-    return e.step < resume_from_timestep || (e.step == resume_from_timestep && !is_absolute);
+    return e.step <= logfiles::last_kept_timestep(event_of(e), resume_from_timestep);
   });
   if (keep == bytes.size()) return;
   bytes.resize(keep);

@@ -79,10 +79,7 @@ check() {
   pid=$!
   sleep "$delay"
   kill -TERM $pid 2>/dev/null || true
-  set +e
-  wait $pid
-  status=$?
-  set -e
+  wait_status $pid
   if [ $status = 75 ]; then
     # shellcheck disable=SC2086
     $EDGERL train --config $cfg $O logger.base_exp_path=part --resume > part2.log 2>&1 ||

@@ -46,10 +46,7 @@ $EDGERL train $O logger.base_exp_path=r2 logger.checkpointing.save_args.checkpoi
 pid=$!
 while [ ! -e r2/checkpoints/ff_ppo/run/step_000001.ckpt ]; do sleep 0.02; done
 kill -TERM $pid
-set +e
-wait $pid
-status=$?
-set -e
+wait_status $pid
 [ $status = 75 ] || fail "SIGTERM: exit status $status, expected 75"
 expect_error 2 "arch.seed = 7 (checkpoint: 42)" \
   train logger.base_exp_path=r2 logger.checkpointing.save_args.checkpoint_uid=run \
@@ -75,10 +72,7 @@ sleep 0.01
 kill -INT $pid
 sleep 0.01
 kill -TERM $pid
-set +e
-wait $pid
-status=$?
-set -e
+wait_status $pid
 [ $status = 143 ] || fail "TERM, INT, TERM: exit status $status, expected 143 (ended by the third)"
 
 # 3. A larger total_timesteps on resume runs to the new total, spread over the evaluations

@@ -25,10 +25,7 @@ while [ -z "$(find sw -name 'step_000001.ckpt' 2> /dev/null)" ] && [ $i -lt 500 
   i=$((i + 1))
 done
 kill -TERM $pid
-set +e
-wait $pid
-status=$?
-set -e
+wait_status $pid
 [ $status = 75 ] || fail "a stopped sweep exited $status, expected 75: $(cat first.txt)"
 grep -q 'run the same command again' first.txt || fail "the stopped sweep did not say how to go on"
 $EDGERL sweep status sw > status.txt
