@@ -14,7 +14,8 @@
 # for it). With edgerl_bench beside the edgerl binary, the cores' cache-line round trip
 # (machine/round_trip) is printed before and after the rounds: on a virtual machine it says
 # where the host placed the two vCPUs, which moves edgerl's two-thread figures (not RLtools'
-# one-thread ones).
+# one-thread ones); so is each core's speed in the MLP kernels' inner loop (machine/cores), since
+# a vCPU may run a quarter slower than the other for minutes and two threads wait for it.
 set -eu
 bin=${1:?usage: vs_rltools.sh path/to/edgerl RLTOOLS_BIN_DIR [rounds]}
 rlt=${2:?usage: vs_rltools.sh path/to/edgerl RLTOOLS_BIN_DIR [rounds]}
@@ -39,10 +40,11 @@ run() {
 quiet="logger.loggers.console.enabled=false logger.loggers.tensorboard.enabled=false
   logger.loggers.csv.enabled=false logger.checkpointing.save_model=false"
 
-# round_trip WHEN: the cores' cache-line round trip, when edgerl_bench is there to measure it.
+# round_trip WHEN: the cores' cache-line round trip and each core's speed, when edgerl_bench
+# is there to measure them.
 round_trip() {
   [ -x "$(dirname "$bin")/edgerl_bench" ] || return 0
-  echo "$1: $("$(dirname "$bin")/edgerl_bench" machine/round_trip | sed -n 's/^  //p')" >&2
+  "$(dirname "$bin")/edgerl_bench" machine/round_trip machine/cores | sed -n "s/^  /$1: /p" >&2
 }
 
 algos=${ALGOS:-ppo sac td3}
