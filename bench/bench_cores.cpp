@@ -5,9 +5,10 @@
 // threads gain: SAC's side-by-side step passes ~10 small hand-overs and a few hundred cache
 // lines between the cores every gradient step.
 //
-// And how fast each core is: a virtual machine's vCPUs need not be equally fast, and one may
-// lose a quarter of its speed for minutes while the host runs something beside it (SAC alone
-// on one vCPU: 1.40 s against 1.09 s on the other, session 27). Two threads wait for the slower.
+// And how fast each core is (machine/cores): a virtual machine's vCPUs need not be equally fast,
+// and one may lose a quarter of its speed for minutes while the host runs something beside it (SAC
+// alone on one vCPU: 1.40 s against 1.09 s on the other, session 27). Two threads wait for the
+// slower.
 #include <pthread.h>
 #include <sched.h>
 
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "bench.hpp"
+#include "edgerl/nn.hpp"
 
 namespace {
 
@@ -59,37 +61,31 @@ void bench_round_trip() {
   std::printf("  cache-line round trip between two threads: %.0f ns\n", round_trip_ns(20000));
 }
 
-// Multiply-adds per nanosecond of the MLP kernels' inner loop (a row of 64 floats of a 16 KB
-// matrix, picked by a bit mask, times a scalar, added to 64 sums: loads, multiplies and adds
-// as in docs/nn.md's row-sparse products), run for `seconds` on the calling thread. Mean, not
-// best: a core that the host slows for a while is slow for whole runs.
-double kernel_rate(double seconds) {
-  constexpr int kK = 64, kN = 64;
-  std::vector<float> b(kK * kN), a(kK), c(kN, 0.0f);
-  for (int i = 0; i < kK * kN; ++i) b[static_cast<size_t>(i)] = 1e-3f * static_cast<float>(i % 97);
-  for (int k = 0; k < kK; ++k) a[static_cast<size_t>(k)] = k % 3 == 0 ? 0.0f : 1e-3f;
-  uint64_t mask = 0;
-  for (int k = 0; k < kK; ++k)
-    if (a[static_cast<size_t>(k)] != 0.0f) mask |= uint64_t{1} << k;
-  const int nonzeros = __builtin_popcountll(mask);
-  long rows = 0;
+// Microseconds per forward and backward pass of a critic as SAC's on Pendulum trains it (4-64-64-1
+// ReLU, batch 100: the row-sparse kernels that take most of a step), run for `seconds` on the
+// calling thread. Mean, not best: a core the host slows for a while is slow for whole runs.
+double critic_pass_us(double seconds) {
+  constexpr size_t kBatch = 100;
+  edgerl::Mlp net({4, 64, 64, 1}, edgerl::Activation::relu, 1.0);
+  edgerl::Pcg64 rng(0);
+  net.init(rng);
+  net.reserve(kBatch);
+  std::vector<float> x(kBatch * 4), y(kBatch), dy(kBatch);
+  for (float& v : x) v = static_cast<float>(rng.normal());
+  for (float& v : dy) v = static_cast<float>(0.01 * rng.normal());
+  long passes = 0;
   const auto t0 = std::chrono::steady_clock::now();
   double elapsed = 0;
   while (elapsed < seconds) {
-    for (int r = 0; r < 1000; ++r, ++rows) {
-      float acc[kN] = {};
-      for (uint64_t m = mask; m != 0; m &= m - 1) {
-        const int k = __builtin_ctzll(m);
-        const float s = a[static_cast<size_t>(k)];
-        const float* bk = &b[static_cast<size_t>(k * kN)];
-        for (int n = 0; n < kN; ++n) acc[n] += s * bk[n];
-      }
-      for (int n = 0; n < kN; ++n) c[static_cast<size_t>(n)] += acc[n];
+    for (int r = 0; r < 100; ++r, ++passes) {
+      net.forward(x.data(), kBatch, y.data());
+      net.zero_grad();
+      net.backward(dy.data(), kBatch, nullptr);
     }
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
-  edgerl::bench::keep(c);
-  return static_cast<double>(rows) * nonzeros * kN / (elapsed * 1e9);
+  edgerl::bench::keep(net.grads()[0]);
+  return elapsed * 1e6 / static_cast<double>(passes);
 }
 
 void bench_cores() {
@@ -101,23 +97,29 @@ void bench_cores() {
   std::vector<int> cpus;
   for (int c = 0; c < CPU_SETSIZE; ++c)
     if (CPU_ISSET(c, &allowed)) cpus.push_back(c);
-  std::vector<double> rate;
+  std::vector<double> us;  // per core; 0 where this thread could not be moved
   for (int c : cpus) {
-    double r = 0;
-    std::thread t([&] {
+    double t = 0;
+    std::thread probe([&] {
       cpu_set_t one;
       CPU_ZERO(&one);
       CPU_SET(c, &one);
-      r = pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0 ? kernel_rate(0.2) : 0;
+      if (pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0) t = critic_pass_us(0.3);
     });
-    t.join();
-    rate.push_back(r);
+    probe.join();
+    us.push_back(t);
   }
-  const double fastest = *std::max_element(rate.begin(), rate.end());
+  double fastest = 0;
+  for (double t : us)
+    if (t > 0 && (fastest == 0 || t < fastest)) fastest = t;
   for (size_t i = 0; i < cpus.size(); ++i)
-    std::printf(
-        "  cpu %d: %.1f G multiply-adds/s in the MLP kernels' inner loop (%.0f%% of the fastest)\n",
-        cpus[i], rate[i], fastest > 0 ? 100.0 * rate[i] / fastest : 0.0);
+    if (us[i] > 0)
+      std::printf(
+          "  cpu %d: %.2f us per forward+backward of a 4-64-64-1 ReLU critic at batch 100 "
+          "(%.0f%% of the fastest core's speed)\n",
+          cpus[i], us[i], 100.0 * fastest / us[i]);
+    else
+      std::printf("  cpu %d: cannot run there\n", cpus[i]);
 }
 
 }  // namespace
