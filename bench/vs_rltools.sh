@@ -14,8 +14,8 @@
 # for it). With edgerl_bench beside the edgerl binary, the cores' cache-line round trip
 # (machine/round_trip) is printed before and after the rounds: on a virtual machine it says
 # where the host placed the two vCPUs, which moves edgerl's two-thread figures (not RLtools'
-# one-thread ones); so is each core's speed in the MLP kernels' inner loop (machine/cores), since
-# a vCPU may run a quarter slower than the other for minutes and two threads wait for it.
+# one-thread ones); so is each core's speed on a critic's forward and backward (machine/cores),
+# since a vCPU may run a quarter slower than the other for minutes and two threads wait for it.
 set -eu
 bin=${1:?usage: vs_rltools.sh path/to/edgerl RLTOOLS_BIN_DIR [rounds]}
 rlt=${2:?usage: vs_rltools.sh path/to/edgerl RLTOOLS_BIN_DIR [rounds]}
