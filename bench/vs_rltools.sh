@@ -3,7 +3,10 @@
 # (RLtools' settings, the same work: steps, batch, networks, evaluations) against RLtools' own
 # PPO, SAC and TD3 Pendulum-v1 examples, alternating the programs round by round so that the
 # machine's load falls on all of them alike. Prints, per program, the best and median wall and
-# user seconds over the rounds and the final evaluation return, then edgerl's speed-up.
+# user seconds over the rounds and the final evaluation return, then edgerl's speed-up: from
+# the best and the median walls, and round by round (each round's edgerl run against the
+# RLtools run just after it: on a virtual machine whose host changes state within minutes,
+# the pairs are the like-for-like comparison).
 #   usage: bench/vs_rltools.sh path/to/edgerl RLTOOLS_BIN_DIR [rounds]
 # RLTOOLS_BIN_DIR holds what bench/build_rltools.sh builds from github.com/rl-tools/rl-tools
 # (g++ -std=c++17 -O3 -march=native; src/rl/environments/pendulum/{ppo,sac}/cpu/training.cpp
@@ -12,10 +15,11 @@
 # the pairs; NOBLAS_ROUNDS (default 1) limits the slow no-BLAS builds; EDGERL_EXTRA adds
 # overrides (arch.num_threads=1: one core). OPENBLAS_NUM_THREADS is set to 1 (RLtools asks
 # for it). With edgerl_bench beside the edgerl binary, the cores' cache-line round trip
-# (machine/round_trip) is printed before and after the rounds: on a virtual machine it says
-# where the host placed the two vCPUs, which moves edgerl's two-thread figures (not RLtools'
-# one-thread ones); so is each core's speed on a critic's forward and backward (machine/cores),
-# since a vCPU may run a quarter slower than the other for minutes and two threads wait for it.
+# (machine/round_trip) is printed before, between and after the rounds: on a virtual machine
+# it says where the host placed the two vCPUs, which moves edgerl's two-thread figures (not
+# RLtools' one-thread ones); so is each core's speed on a critic's forward and backward
+# (machine/cores), since a vCPU may run a quarter slower than the other for minutes and two
+# threads wait for it.
 set -eu
 bin=${1:?usage: vs_rltools.sh path/to/edgerl RLTOOLS_BIN_DIR [rounds]}
 rlt=${2:?usage: vs_rltools.sh path/to/edgerl RLTOOLS_BIN_DIR [rounds]}
@@ -60,6 +64,7 @@ for r in $(seq 1 "$rounds"); do
     fi
   done
   echo "round $r of $rounds done ($(uptime | sed 's/.*load/load/'))" >&2
+  if [ "$r" -lt "$rounds" ]; then round_trip "after round $r"; fi
 done
 round_trip after
 
@@ -80,6 +85,10 @@ for algo in $algos; do
     [ -e "rltools_${algo}_$v.tsv" ] || continue
     awk -v a="$(stats "edgerl_$algo.tsv" 1)" -v b="$(stats "rltools_${algo}_$v.tsv" 1)" \
       -v n="$algo vs RLtools $v" \
-      'BEGIN{split(a, x, " "); split(b, y, " "); printf "%s: edgerl %.2fx faster (best wall), %.2fx (median wall)\n", n, y[1] / x[1], y[2] / x[2]}'
+      'BEGIN{split(a, x, " "); split(b, y, " "); printf "%s: edgerl %.2fx faster (best wall), %.2fx (median wall)", n, y[1] / x[1], y[2] / x[2]}'
+    # Each round's own ratio (its two runs were a few seconds apart, in the same host state).
+    paste "edgerl_$algo.tsv" "rltools_${algo}_$v.tsv" | awk 'NF >= 6 && $1 > 0 {print $4 / $1}' | sort -g |
+      awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
+        printf "; round by round %.2fx to %.2fx, median %.2fx\n", v[1], v[NR], m}'
   done
 done
