@@ -252,9 +252,12 @@ TEST_CASE("the record reader stops at a torn or corrupt record") {
   huge[tfe::read_records(file)[2].offset + 7] = '\x7f';
   CHECK(tfe::read_records(huge).size() == 2);
 
-  CHECK(tfe::prefix_up_to_step(file, 300) == tfe::read_records(file)[4].offset);
-  CHECK(tfe::prefix_up_to_step(file, 500) == file.size());
-  CHECK(tfe::prefix_up_to_step(file, 0) == tfe::read_records(file)[1].offset);
+  auto up_to = [&](int64_t max_step) {
+    return tfe::prefix_while(file, [max_step](const tfe::Event& e) { return e.step <= max_step; });
+  };
+  CHECK(up_to(300) == tfe::read_records(file)[4].offset);
+  CHECK(up_to(500) == file.size());
+  CHECK(up_to(0) == tfe::read_records(file)[1].offset);
 }
 
 TEST_CASE("the TensorBoard sink writes brain.Event:2 first, then one event per record") {

@@ -279,8 +279,4 @@ size_t prefix_while(std::string_view bytes, const std::function<bool(const Event
   return end;
 }
 
-size_t prefix_up_to_step(std::string_view bytes, int64_t max_step) {
-  return prefix_while(bytes, [max_step](const Event& e) { return e.step <= max_step; });
-}
-
 }  // namespace edgerl::tfevents

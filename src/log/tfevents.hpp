@@ -67,8 +67,4 @@ std::vector<Record> read_records(std::string_view bytes);
 // `keep` accepts (it is not asked about file_version records, which are always kept).
 size_t prefix_while(std::string_view bytes, const std::function<bool(const Event&)>& keep);
 
-// Bytes of the longest prefix of `bytes` made of whole records whose events decode and have
-// step <= max_step (the file_version record counts as step 0).
-size_t prefix_up_to_step(std::string_view bytes, int64_t max_step);
-
 }  // namespace edgerl::tfevents
