@@ -146,6 +146,11 @@ TEST_CASE("overrides: later values win, malformed or unknown ones are refused") 
   CHECK(error_of("", {"arch.num_envs=0"}) ==
         "override 'arch.num_envs=0': arch.num_envs = 0 is out of range (allowed: 1 to 65536)");
   CHECK(error_of("", {"=3"}) == "override '=3': expected section.key=value");
+  // Whatever an override holds, its error stays one line (found by tests/fuzz/fuzz_config).
+  CHECK(error_of("", {"arch.num\nenvs=3"}) ==
+        "override 'arch.num\\x0aenvs=3': unknown key "
+        "arch.num\\x0aenvs (did you mean arch.num_envs?)");
+  CHECK(error_of("", {"arch.num_envs=\n1e30"}).find('\n') == std::string::npos);
 }
 
 TEST_CASE("base = composes configs; the including file wins; cycles are errors") {

@@ -241,7 +241,7 @@ bool known_key(const std::string& section, const std::string& key) {
 }
 
 std::string unknown_key_message(const std::string& name) {
-  return "unknown key " + name + did_you_mean(name, all_key_names());
+  return "unknown key " + printable(name) + did_you_mean(name, all_key_names());
 }
 
 // One `key = value` of a file or an override, with where it came from and its level: base

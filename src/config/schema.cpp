@@ -132,7 +132,8 @@ std::string set(const Field& f, void* owner, const std::string& raw) {
       if (!int_value(f, value, x, in_range))
         return bad + " (expected an integer; allowed: " + allowed(f) + ")";
       if (!in_range)
-        return full_name(f) + " = " + value + " is out of range (allowed: " + allowed(f) + ")";
+        return full_name(f) + " = " + printable(value) +
+               " is out of range (allowed: " + allowed(f) + ")";
       *static_cast<int64_t*>(p) = x;
       return "";
     }
@@ -163,7 +164,8 @@ std::string set(const Field& f, void* owner, const std::string& raw) {
       if (value.empty() || *end != '\0' || !std::isfinite(x))
         return bad + " (expected a number; allowed: " + allowed(f) + ")";
       if (x < f.min || x > f.max)
-        return full_name(f) + " = " + value + " is out of range (allowed: " + allowed(f) + ")";
+        return full_name(f) + " = " + printable(value) +
+               " is out of range (allowed: " + allowed(f) + ")";
       *static_cast<double*>(p) = x;
       return "";
     }
