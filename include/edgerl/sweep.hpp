@@ -5,6 +5,7 @@
 // (src/cli/cmd_sweep.cpp); this module only knows configs, files and numbers.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -40,12 +41,16 @@ struct SweepRun {
 // the values of a scalar key; a list key's values are bracketed ([64,64],[128,128]), a single
 // unbracketed list is one value. Returns false for a plain override (one value).
 bool parse_grid_override(const std::string& text, SweepSpec::Axis* axis);
-// "1-10", "1,3,5", "1-3,7": the seeds; throws ConfigError.
+// The most runs one sweep may have (its grid points times its seeds).
+constexpr size_t kMaxSweepRuns = 100000;
+
+// "1-10", "1,3,5", "1-3,7": the seeds (at most kMaxSweepRuns, each once); throws ConfigError.
 std::vector<uint64_t> parse_seeds(const std::string& text);
 
 // Every run of the grid times the seeds, in a fixed order (axes in the order given, the first
 // slowest, seeds fastest). Each run's config is loaded and validated here, so a bad value fails
-// the whole sweep before anything runs (ConfigError naming the run).
+// the whole sweep before anything runs (ConfigError naming the run). More than kMaxSweepRuns
+// runs are refused (ConfigError).
 std::vector<SweepRun> expand_sweep(const SweepSpec& spec);
 // The config of one run.
 Config load_run_config(const SweepSpec& spec, const SweepRun& run);

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -132,28 +134,41 @@ bool parse_grid_override(const std::string& text, SweepSpec::Axis* axis) {
 
 std::vector<uint64_t> parse_seeds(const std::string& text) {
   std::vector<uint64_t> out;
+  const std::string shown = printable(text);
   for (const std::string& part : split_top_level(text)) {
     const size_t dash = part.find('-');
-    char* end = nullptr;
     auto number = [&](const std::string& s) {
+      char* end = nullptr;
+      errno = 0;
       const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-      if (s.empty() || *end || s[0] == '-' || s[0] == '+')
-        throw ConfigError("--seeds " + text + ": expected seeds like 1-10 or 1,3,5");
+      if (s.empty() || *end || s[0] == '-' || s[0] == '+' || !std::isdigit(uint8_t(s[0])))
+        throw ConfigError("--seeds " + shown + ": expected seeds like 1-10 or 1,3,5");
+      if (errno == ERANGE)
+        throw ConfigError("--seeds " + shown + ": seed " + printable(s) +
+                          " is larger than 18446744073709551615");
       return static_cast<uint64_t>(v);
     };
     if (dash == std::string::npos) {
       out.push_back(number(part));
-      continue;
+    } else {
+      const uint64_t lo = number(part.substr(0, dash)), hi = number(part.substr(dash + 1));
+      if (hi < lo || hi - lo >= kMaxSweepRuns)
+        throw ConfigError("--seeds " + shown + ": the range " + printable(part) +
+                          " is empty or too long");
+      for (uint64_t s = lo;; ++s) {
+        out.push_back(s);
+        if (s == hi) break;  // hi may be the largest seed
+      }
     }
-    const uint64_t lo = number(part.substr(0, dash)), hi = number(part.substr(dash + 1));
-    if (hi < lo || hi - lo > 100000)
-      throw ConfigError("--seeds " + text + ": the range " + part + " is empty or too long");
-    for (uint64_t s = lo; s <= hi; ++s) out.push_back(s);
+    if (out.size() > kMaxSweepRuns)
+      throw ConfigError("--seeds " + shown + ": more than " + std::to_string(kMaxSweepRuns) +
+                        " seeds");
   }
-  for (size_t i = 0; i < out.size(); ++i)
-    for (size_t j = i + 1; j < out.size(); ++j)
-      if (out[i] == out[j])
-        throw ConfigError("--seeds " + text + ": seed " + std::to_string(out[i]) + " twice");
+  std::vector<uint64_t> sorted = out;
+  std::sort(sorted.begin(), sorted.end());
+  const auto twice = std::adjacent_find(sorted.begin(), sorted.end());
+  if (twice != sorted.end())
+    throw ConfigError("--seeds " + shown + ": seed " + std::to_string(*twice) + " twice");
   return out;
 }
 
@@ -175,10 +190,19 @@ Config load_run_config(const SweepSpec& spec, const SweepRun& run) {
 
 std::vector<SweepRun> expand_sweep(const SweepSpec& spec) {
   std::vector<SweepRun> runs;
-  size_t points = 1;
-  for (const auto& a : spec.axes) points *= a.values.size();
   const std::vector<uint64_t> seeds = spec.seeds.empty() ? std::vector<uint64_t>{} : spec.seeds;
   const size_t per_point = seeds.empty() ? 1 : seeds.size();
+  // The grid's size, refused past kMaxSweepRuns runs before it can overflow.
+  size_t points = 1;
+  for (const auto& a : spec.axes) {
+    if (a.values.empty()) throw ConfigError("sweep axis " + a.key + " has no value");
+    if (a.values.size() > kMaxSweepRuns / per_point / points)
+      throw ConfigError("the sweep has more than " + std::to_string(kMaxSweepRuns) +
+                        " runs (its grid times its seeds); split it");
+    points *= a.values.size();
+  }
+  if (per_point > kMaxSweepRuns)
+    throw ConfigError("the sweep has more than " + std::to_string(kMaxSweepRuns) + " runs");
   for (size_t p = 0; p < points; ++p) {
     std::vector<std::string> grid;
     std::string point;
@@ -250,6 +274,23 @@ void write_sweep_manifest(FileSystem& fs, const SweepSpec& spec,
   if (!st.ok()) throw RunError("cannot write the sweep manifest: " + st.message());
 }
 
+namespace {
+
+// A run's `seed = N` (line n of the manifest at path).
+uint64_t manifest_seed(const std::string& path, int n, const std::string& value) {
+  std::vector<uint64_t> s;
+  try {
+    s = parse_seeds(value);
+  } catch (const ConfigError&) {
+  }
+  if (s.size() != 1 || value.find_first_of(",-") != std::string::npos)
+    throw RunError(path + ":" + std::to_string(n) + ": seed = '" + printable(value) +
+                   "' is not a seed");
+  return s[0];
+}
+
+}  // namespace
+
 SweepManifest read_sweep_manifest(FileSystem& fs, const std::string& dir) {
   const std::string path = join_path(dir, kManifest);
   std::string text;
@@ -280,11 +321,11 @@ SweepManifest read_sweep_manifest(FileSystem& fs, const std::string& dir) {
       else if (k == "point")
         run->point = value;
       else if (k == "seed")
-        run->seed = std::strtoull(value.c_str(), nullptr, 10);
+        run->seed = manifest_seed(path, n, value);
       else if (k == "override")
         run->overrides.push_back(value);
       else
-        throw RunError(path + ":" + std::to_string(n) + ": unknown run key '" + k + "'");
+        throw RunError(path + ":" + std::to_string(n) + ": unknown run key '" + printable(k) + "'");
     } else if (k == "config") {
       m.spec.config = value;
     } else if (k == "out") {

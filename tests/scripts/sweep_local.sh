@@ -13,6 +13,15 @@ sweep() { $EDGERL sweep --config builtin:ppo_cartpole.ini --seeds 1-3 $GRID $O -
 expect_error 2 "needs --out DIR" $EDGERL sweep --seeds 1-3
 expect_error 2 "the values of a list key are written in brackets" \
   $EDGERL sweep network.actor_network.layer_sizes=[64,64],32 --out bad
+# Seeds past 64 bits, repeated, or too many: refused at once (no run folder, no wait).
+expect_error 2 "seed 99999999999999999999 is larger than 18446744073709551615" \
+  $EDGERL sweep --seeds 1,99999999999999999999 --out bad
+expect_error 2 "seed 3 twice" $EDGERL sweep --seeds 1-5,3 --out bad
+expect_error 2 "more than 100000 seeds" $EDGERL sweep --seeds 1-100000,100001-200000 --out bad
+expect_error 2 "the sweep has more than 100000 runs" \
+  $EDGERL sweep --seeds 1-1001 system.actor_lr=0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1 \
+  system.gamma=0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,0.99 --out bad
+[ ! -e bad ] || fail "a refused sweep left its folder"
 
 # Stopped in the middle by SIGTERM: every run stops gracefully, the sweep exits 75.
 # shellcheck disable=SC2086
