@@ -1,6 +1,8 @@
 #include "cli/args.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -138,6 +140,38 @@ void refuse_input_as_output(const std::string& output, const std::vector<std::st
       throw UsageError("-o " + output + " is " + (in == output ? "the input" : "the input " + in) +
                        ": it would be overwritten; choose another output file");
   }
+}
+
+Status write_output_file(const std::string& path, const uint8_t* data, size_t n, bool* streamed) {
+  if (streamed) *streamed = false;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode)) {  // new, or a regular file
+    std::string target = path;
+    struct stat link {};
+    if (::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+      if (char* resolved = ::realpath(path.c_str(), nullptr)) {
+        target = resolved;
+        std::free(resolved);
+      }
+    }
+    return write_file_atomic(posix_fs(), target, data, n);
+  }
+  if (S_ISDIR(st.st_mode)) return Status::invalid_argument(path + ": is a folder");
+  if (streamed) *streamed = true;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);  // neither created nor truncated
+  if (fd < 0) return Status::from_errno(errno, path);
+  for (size_t done = 0; done < n;) {
+    const ssize_t w = ::write(fd, data + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
+      const int err = errno;
+      ::close(fd);
+      return Status::from_errno(err, path);
+    }
+    done += static_cast<size_t>(w);
+  }
+  if (::close(fd) != 0) return Status::from_errno(errno, path);
+  return Status();
 }
 
 Config load_config_from(const std::string& path, const std::vector<std::string>& overrides) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "edgerl/config.hpp"
+#include "edgerl/io.hpp"
 
 namespace edgerl::cli {
 
@@ -75,6 +76,14 @@ uint64_t parse_u64_option(const std::string& name, const std::string& value);
 
 // Refuses (UsageError) an output path that is one of the inputs (the same file, by any name).
 void refuse_input_as_output(const std::string& output, const std::vector<std::string>& inputs);
+
+// Writes the file a user named with -o. A new or regular file is written atomically (a
+// temporary renamed over it); through a symbolic link, its target is (the link stays). A
+// device, FIFO or socket (-o /dev/stdout) is written straight into: a rename would replace it
+// with a plain file, and as root that replaces /dev/null itself; *streamed (if given) then
+// says so, and the command's own report goes to stderr. A folder is refused.
+Status write_output_file(const std::string& path, const uint8_t* data, size_t n,
+                         bool* streamed = nullptr);
 
 // The config a `--config` path names (a file, builtin:NAME, or "" for the built-in default)
 // with the overrides applied and validated. Throws ConfigError.

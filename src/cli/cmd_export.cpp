@@ -21,7 +21,8 @@ const char* kHelp =
     "  c            the greedy policy as one dependency-free C99 header for a\n"
     "               microcontroller: #include it and call edgerl_policy_act(obs, out);\n"
     "               no malloc, no libm, the bits of `edgerl eval`'s actions\n"
-    "Without --format, the format follows OUT's extension (.npz, .safetensors, .h).\n";
+    "Without --format, the format follows OUT's extension (.npz, .safetensors, .h).\n"
+    "OUT may be a stream (-o /dev/stdout): the report line then goes to stderr.\n";
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
@@ -65,11 +66,12 @@ int cmd_export(const Args& args) {
                      "another output file");
   if (format == "c") {
     const std::string header = policy_c_header(load_policy(input)->model(), input);
-    const Status s = write_file_atomic(
-        posix_fs(), output, reinterpret_cast<const uint8_t*>(header.data()), header.size());
+    bool streamed = false;
+    const Status s = write_output_file(output, reinterpret_cast<const uint8_t*>(header.data()),
+                                       header.size(), &streamed);
     if (!s.ok()) throw UsageError(s.message());
-    std::printf("%s: the greedy policy as a C99 header (%s)\n", output.c_str(),
-                human_bytes(header.size()).c_str());
+    std::fprintf(streamed ? stderr : stdout, "%s: the greedy policy as a C99 header (%s)\n",
+                 output.c_str(), human_bytes(header.size()).c_str());
     return kExitOk;
   }
   CheckpointInfo info;
@@ -85,10 +87,11 @@ int cmd_export(const Args& args) {
     throw UsageError(input + ": not enough memory to hold its tensors", kExitNoMemory);
   }
   tensors.clear();
-  const Status s = write_file_atomic(posix_fs(), output, bytes.data(), bytes.size());
+  bool streamed = false;
+  const Status s = write_output_file(output, bytes.data(), bytes.size(), &streamed);
   if (!s.ok()) throw UsageError(s.message());
-  std::printf("%s: %zu tensors written as %s (%s)\n", output.c_str(), info.tensors.size(),
-              format.c_str(), human_bytes(bytes.size()).c_str());
+  std::fprintf(streamed ? stderr : stdout, "%s: %zu tensors written as %s (%s)\n", output.c_str(),
+               info.tensors.size(), format.c_str(), human_bytes(bytes.size()).c_str());
   return kExitOk;
 }
 

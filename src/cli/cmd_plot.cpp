@@ -19,7 +19,8 @@ constexpr const char* kUsage =
     "min to max as a shaded band, one colour per run with a legend. RUN_DIR may also name a\n"
     "CSV file directly.\n"
     "\n"
-    "  -o, --output FILE  the SVG to write (default: curve.svg)\n"
+    "  -o, --output FILE  the SVG to write (default: curve.svg; /dev/stdout works, and the\n"
+    "                     report line then goes to stderr)\n"
     "  --metric NAME      the evaluation metric (default: episode_return)\n"
     "  --title TEXT       a title above the plot\n"
     "  -h, --help         this help\n";
@@ -67,14 +68,15 @@ int cmd_plot(const Args& args) {
   options.title = title;
   options.y_label = metric == "episode_return" ? "episode return" : metric;
   const std::string svg = render_svg(curves, options);
-  const Status st = write_file_atomic(posix_fs(), output,
-                                      reinterpret_cast<const uint8_t*>(svg.data()), svg.size());
+  bool streamed = false;
+  const Status st = write_output_file(output, reinterpret_cast<const uint8_t*>(svg.data()),
+                                      svg.size(), &streamed);
   if (!st.ok()) {
     const std::string& m = st.message();  // "create <tmp>: <the system's reason>"
     throw UsageError(output + ": cannot write: " + m.substr(m.rfind(": ") + 2));
   }
-  std::printf("wrote %s: %zu run%s, %zu points\n", output.c_str(), curves.size(),
-              curves.size() == 1 ? "" : "s", points);
+  std::fprintf(streamed ? stderr : stdout, "wrote %s: %zu run%s, %zu points\n", output.c_str(),
+               curves.size(), curves.size() == 1 ? "" : "s", points);
   return kExitOk;
 }
 

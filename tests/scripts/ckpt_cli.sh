@@ -181,6 +181,25 @@ expect_error 2 "unknown option '--bogus'" $EDGERL ckpt ls --bogus
 expect_error 2 "needs -o OUT" $EDGERL export $good
 expect_error 2 "unknown format 'hdf5'" $EDGERL export $good --format hdf5 -o x.h5
 expect_error 2 "needs --format npz|safetensors" $EDGERL export $good -o x.bin
+# -o names a stream or a device: written into, never renamed over (as root that would replace
+# /dev/null with a plain file); the report goes to stderr, out of the data's way. A folder is
+# refused; through a link, its target is written and the link stays.
+# (A link of its own to the process's stdout, as /dev/stdout is: a regression replaces only it.)
+ln -s /proc/self/fd/1 stdout_link
+$EDGERL export $good --format npz -o stdout_link 2> report.txt | cmp -s - state.npz ||
+  fail "export -o stdout_link did not write the npz to stdout"
+grep -q "written as npz" report.txt || fail "export -o stdout_link: no report on stderr"
+[ -L stdout_link ] || fail "export replaced the link to stdout"
+if [ "$(id -u)" = 0 ] && mknod fakefull c 1 7 2> /dev/null; then
+  expect_error 2 "fakefull: No space left on device" $EDGERL export $good -o fakefull --format npz
+  [ -c fakefull ] || fail "export replaced a device node with a plain file"
+fi
+mkdir outdir
+expect_error 2 "outdir: is a folder" $EDGERL export $good -o outdir --format npz
+echo old > target.npz
+ln -s target.npz link.npz
+$EDGERL export $good -o link.npz > /dev/null || fail "export through a link"
+[ -L link.npz ] && cmp -s target.npz state.npz || fail "export through a link: not its target"
 $EDGERL ckpt --help | grep -q "usage: edgerl ckpt" || fail "ckpt --help"
 $EDGERL export --help | grep -q "usage: edgerl export" || fail "export --help"
 echo ok
