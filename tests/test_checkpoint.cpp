@@ -796,6 +796,16 @@ TEST_CASE("ckpt checkpointer: list_runs finds every run below a folder") {
       CHECK(runs[1].checkpoints[2].eval_step == 7);
     }
   }
+  // A folder below that cannot be read is passed over (ckpt ls / met /proc's); the folder
+  // asked for must be readable.
+  FaultFs fs;
+  fs.fail_at(1, EACCES, FaultFs::Op::list, false, "ff_ppo/r2");
+  std::vector<RunListing> runs;
+  REQUIRE(list_runs(fs, dir.path(), &runs).ok());
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0].checkpoint_uid == "r1");
+  fs.fail_at(1, EACCES, FaultFs::Op::list);
+  CHECK(list_runs(fs, dir.path(), &runs).code() == Status::Code::io_error);
   CHECK(checkpoint_file_name(42) == "step_000042.ckpt");
   CHECK(checkpoint_file_name(1234567) == "step_1234567.ckpt");
   int64_t s = 0;

@@ -111,7 +111,8 @@ bool parse_checkpoint_file_name(const std::string& name, int64_t* eval_step);
 
 // A run folder's checkpoints (headers checked, data not).
 Status list_run(FileSystem& fs, const std::string& run_dir, RunListing* out);
-// Every run folder at or below `dir` (up to 4 levels down), sorted by path.
+// Every run folder at or below `dir` (up to 4 levels down), sorted by path; folders below
+// `dir` that cannot be read are passed over.
 Status list_runs(FileSystem& fs, const std::string& dir, std::vector<RunListing>* out);
 
 // File-level reading; messages start with the path.

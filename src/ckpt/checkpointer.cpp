@@ -248,11 +248,10 @@ Status collect_runs(FileSystem& fs, const std::string& dir, int depth,
   std::vector<DirEntry> entries;
   s = fs.list_dir(dir, &entries);
   if (!s.ok()) return s;
-  for (const DirEntry& e : entries) {
-    if (!e.is_dir) continue;
-    s = collect_runs(fs, join_path(dir, e.name), depth - 1, out);
-    if (!s.ok()) return s;
-  }
+  // A folder below it that cannot be read (another user's, /proc's) is passed over, as find
+  // goes on past one: the listing is of the runs that can be read.
+  for (const DirEntry& e : entries)
+    if (e.is_dir) collect_runs(fs, join_path(dir, e.name), depth - 1, out);
   return Status();
 }
 
