@@ -8,7 +8,7 @@
 #   make sanitize   unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmarks (see docs/benchmarks.md)
 #   make FMA=1      build-fma/edgerl with fused multiply-adds (faster, other bits); make test-fma
-#   make fuzz       run the checkpoint-reader and config fuzzers (FUZZ_SECONDS each, default 60)
+#   make fuzz       run the checkpoint-reader, config and logs fuzzers (FUZZ_SECONDS each, default 60)
 #   make deps       install missing Debian packages (apt-get, only when missing)
 #   make static     build/edgerl-static; make cross ARCH=aarch64|armhf|riscv64 (docs/edge.md)
 
@@ -134,11 +134,11 @@ test-fma:
 	@$(MAKE) --no-print-directory -j$(JOBS) FMA=1 BUILD=build-fma build-fma/edgerl
 	tests/fma_bits.sh build-fma/edgerl
 
-# The checkpoint reader and the config loader under libFuzzer + ASan + UBSan: bounded in make
-# test, longer in make fuzz.
+# The checkpoint reader, the config loader and the logs' resume under libFuzzer + ASan +
+# UBSan: 15 s each in make test, longer in make fuzz.
 FUZZ_SECONDS ?= 60
 fuzz-smoke:
-	@tests/fuzz/run.sh 20
+	@tests/fuzz/run.sh 15
 
 fuzz: deps-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS)

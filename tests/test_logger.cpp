@@ -379,6 +379,28 @@ TEST_CASE("a CSV torn inside its header is started afresh on resume") {
   CHECK(lines_of(slurp(run / "misc.csv"))[1].rfind("1000,0,50,", 0) == 0);
 }
 
+TEST_CASE("a torn header whose kind is not logged again is removed; a foreign one refused") {
+  TempDir dir;
+  const fs::path run = std::filesystem::path(dir.path()) / "ff_ppo/CartPole-v1/20240101-000000";
+  fs::create_directories(run);
+  std::ofstream(run / "act.csv") << "timestep,eva";
+  {
+    Logger logger(config_at(std::filesystem::path(dir.path())), run_info(0));
+    logger.log_throughput({100, 2.0, 0, 0}, 1000, 0);
+  }
+  CHECK(!fs::exists(run / "act.csv"));  // as in a run never interrupted: no ACT record
+  CHECK(fs::exists(run / "misc.csv"));
+  // Found by tests/fuzz/fuzz_logs: text that cannot begin an edgerl header, without a newline,
+  // was taken for a torn header and left in the folder.
+  std::ofstream(run / "eval.csv") << "\x07\x01e";
+  try {
+    Logger logger(config_at(std::filesystem::path(dir.path())), run_info(1000));
+    FAIL("expected a LoggerError");
+  } catch (const edgerl::LoggerError& e) {
+    CHECK(std::string(e.what()).find("eval.csv: not an edgerl log") != std::string::npos);
+  }
+}
+
 TEST_CASE("throughput is logged as MISC steps per second") {
   TempDir dir;
   {

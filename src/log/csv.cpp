@@ -78,13 +78,26 @@ struct CsvSink::File {
   bool load_and_cut(int64_t max_timestep) {
     std::string text;
     if (!logfiles::read_file(*fs, path, text)) return false;
+    const std::string not_ours = path +
+                                 ": not an edgerl log (its header is not timestep,eval_step,...," +
+                                 "wall_time); move it out of the run folder";
     const size_t header_end = text.find('\n');
-    if (header_end == std::string::npos) return false;  // torn before its first line
+    if (header_end == std::string::npos) {
+      // Torn before its first line ended, by a crash while this sink created it: its first row
+      // was after the last checkpoint (the logs are synced before each), so there is nothing
+      // to keep. Removed, so that only what the resumed run logs is left; text that could not
+      // begin an edgerl header is someone else's file.
+      const std::string_view start = "timestep,eval_step,";
+      if (text.compare(0, std::min(text.size(), start.size()),
+                       start.substr(0, std::min(text.size(), start.size()))) != 0)
+        throw LoggerError(not_ours);
+      fs->remove_file(path);  // best effort: left behind, it is torn again at the next resume
+      return false;
+    }
     const auto header = logfiles::split_csv_line(std::string_view(text).substr(0, header_end));
     if (header.size() < 3 || header[0] != "timestep" || header[1] != "eval_step" ||
         header.back() != "wall_time")
-      throw LoggerError(path + ": not an edgerl log (its header is not timestep,eval_step,...," +
-                        "wall_time); move it out of the run folder");
+      throw LoggerError(not_ours);
     set_columns({header.begin() + 2, header.end() - 1});
     size_t keep = header_end + 1;
     while (keep < text.size()) {
