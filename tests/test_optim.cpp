@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -157,9 +158,18 @@ TEST_CASE("Adam state restored from its tensors continues bit for bit") {
     b.step(pb.data(), grads.data());
   }
   CHECK(pa == pb);
+  b.check_restored("opt/actor");  // 6 steps: possible
   b.reset();
   CHECK(b.step_count() == 0);
   CHECK(b.m()[0] == 0.0f);
+  // A step count no run reaches (a forged file: its CRCs hold) is refused at restore, before
+  // a step could divide by a zero bias correction or count past INT64_MAX.
+  for (const int64_t forged : {int64_t{-1}, INT64_MAX}) {
+    std::memcpy(lb[2].data, &forged, sizeof forged);
+    CHECK_THROWS_WITH_AS(b.check_restored("opt/actor"),
+                         ("opt/actor/step = " + std::to_string(forged) + " is impossible").c_str(),
+                         std::runtime_error);
+  }
 }
 
 TEST_CASE("clip_grad_norm scales to max_norm and returns the norm before clipping") {

@@ -46,6 +46,9 @@ class Adam {
 
   // Adds "<prefix>/m" and "<prefix>/v" (f32 [size]) and "<prefix>/step" (i64 [1]).
   void append_tensors(TensorList& list, const std::string& prefix);
+  // After a restore into those tensors: throws std::runtime_error when the step count cannot
+  // come from a run (negative, or so large that counting on would overflow).
+  void check_restored(const std::string& prefix) const;
 
  private:
   AdamOptions options_;

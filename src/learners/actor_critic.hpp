@@ -884,6 +884,10 @@ class CriticOptimisers {
     for (size_t i = 0; i < opt_.size(); ++i)
       opt_[i].append_tensors(out, critic_name(prefix, i, opt_.size()));
   }
+  void check_restored(const std::string& prefix) const {
+    for (size_t i = 0; i < opt_.size(); ++i)
+      opt_[i].check_restored(critic_name(prefix, i, opt_.size()));
+  }
 
  private:
   std::vector<Adam> opt_;

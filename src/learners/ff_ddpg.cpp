@@ -222,6 +222,8 @@ class FfDdpg final : public OffPolicyLearner {
     if (!explore_rng_.valid() || !sample_rng_.valid())
       throw std::runtime_error("rng/explore or rng/sample holds an invalid generator state");
     if (!explore_.finite()) throw std::runtime_error("explore/ou is not finite");
+    actor_opt_.check_restored("opt/actor");
+    q_opt_.check_restored("opt/");
   }
 
   const DdpgConfig sys_;

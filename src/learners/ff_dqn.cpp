@@ -295,6 +295,7 @@ class FfDqn final : public OffPolicyLearner {
   void check_restored() override {
     if (!explore_rng_.valid() || !sample_rng_.valid())
       throw std::runtime_error("rng/explore or rng/sample holds an invalid generator state");
+    opt_.check_restored("opt/q");
   }
 
   const DqnConfig sys_;

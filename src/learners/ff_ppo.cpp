@@ -311,6 +311,9 @@ class FfPpo final : public System {
   void after_restore() override {
     if (!act_rng_.valid() || !shuffle_rng_.valid())
       throw std::runtime_error("rng/act or rng/shuffle holds an invalid generator state");
+    actor_opt_.check_restored("opt/actor");
+    critic_opt_.check_restored("opt/critic");
+    if (!discrete_) log_std_opt_.check_restored("opt/log_std");
     env_.check_state();
     check_counters(static_cast<int64_t>(T_ * E_));
   }

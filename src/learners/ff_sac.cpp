@@ -286,6 +286,9 @@ class FfSac final : public OffPolicyLearner {
       throw std::runtime_error(
           "rng/explore, rng/sample or rng/noise holds an invalid generator state");
     if (!std::isfinite(log_alpha_)) throw std::runtime_error("log_alpha is not finite");
+    actor_opt_.check_restored("opt/actor");
+    q_opt_.check_restored("opt/");
+    if (sys_.autotune) alpha_opt_.check_restored("opt/log_alpha");
     next_batch_.clear();
     // The restore wrote the parameters behind the networks' backs: no transposes of the old ones.
     actor_.net().drop_transposes();

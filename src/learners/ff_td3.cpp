@@ -273,6 +273,8 @@ class FfTd3 final : public OffPolicyLearner {
       throw std::runtime_error(
           "rng/explore, rng/sample or rng/noise holds an invalid generator state");
     if (!explore_.finite()) throw std::runtime_error("explore/ou is not finite");
+    actor_opt_.check_restored("opt/actor");
+    q_opt_.check_restored("opt/");
     next_batch_.clear();
     // The restore wrote the parameters behind the networks' backs: no transposes of the old ones.
     actor_.net().drop_transposes();

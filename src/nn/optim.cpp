@@ -83,6 +83,11 @@ void Adam::append_tensors(TensorList& list, const std::string& prefix) {
   list.push_back(tensor_ref(prefix + "/step", &step_, {1}));
 }
 
+void Adam::check_restored(const std::string& prefix) const {
+  if (step_ < 0 || step_ >= (int64_t{1} << 62))
+    throw std::runtime_error(prefix + "/step = " + std::to_string(step_) + " is impossible");
+}
+
 double global_norm(const float* grads, size_t n) {
   // Eight partial sums (element i goes to i % 8), combined in a fixed tree.
   double p[8] = {};
