@@ -128,6 +128,13 @@ std::pair<size_t, std::vector<std::string>> tb_events(const fs::path& dir) {
 
 constexpr const char* kKinds[] = {"act", "train", "eval", "absolute", "misc"};
 
+// The run folder of run_info()'s run under `dir`, made empty (as an earlier process left it).
+fs::path made_run_folder(const TempDir& dir) {
+  const fs::path run = fs::path(dir.path()) / "ff_ppo/CartPole-v1/20240101-000000";
+  fs::create_directories(run);
+  return run;
+}
+
 }  // namespace
 
 TEST_CASE("TRAIN arrays reduce to their mean only, as Stoix") {
@@ -354,8 +361,7 @@ TEST_CASE("a new run refuses a folder that already holds logs") {
 
 TEST_CASE("resuming over a CSV that is not ours fails with the file's name") {
   TempDir dir;
-  const fs::path run = std::filesystem::path(dir.path()) / "ff_ppo/CartPole-v1/20240101-000000";
-  fs::create_directories(run);
+  const fs::path run = made_run_folder(dir);
   std::ofstream(run / "eval.csv") << "step,value\n1,2\n";
   try {
     Logger logger(config_at(std::filesystem::path(dir.path())), run_info(0));
@@ -367,8 +373,7 @@ TEST_CASE("resuming over a CSV that is not ours fails with the file's name") {
 
 TEST_CASE("a CSV torn inside its header is started afresh on resume") {
   TempDir dir;
-  const fs::path run = std::filesystem::path(dir.path()) / "ff_ppo/CartPole-v1/20240101-000000";
-  fs::create_directories(run);
+  const fs::path run = made_run_folder(dir);
   std::ofstream(run / "misc.csv") << "timestep,eval_st";
   {
     Logger logger(config_at(std::filesystem::path(dir.path())), run_info(0));
@@ -381,8 +386,7 @@ TEST_CASE("a CSV torn inside its header is started afresh on resume") {
 
 TEST_CASE("a torn header whose kind is not logged again is removed; a foreign one refused") {
   TempDir dir;
-  const fs::path run = std::filesystem::path(dir.path()) / "ff_ppo/CartPole-v1/20240101-000000";
-  fs::create_directories(run);
+  const fs::path run = made_run_folder(dir);
   std::ofstream(run / "act.csv") << "timestep,eva";
   {
     Logger logger(config_at(std::filesystem::path(dir.path())), run_info(0));

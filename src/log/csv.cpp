@@ -88,8 +88,7 @@ struct CsvSink::File {
       // to keep. Removed, so that only what the resumed run logs is left; text that could not
       // begin an edgerl header is someone else's file.
       const std::string_view start = "timestep,eval_step,";
-      if (text.compare(0, std::min(text.size(), start.size()),
-                       start.substr(0, std::min(text.size(), start.size()))) != 0)
+      if (start.substr(0, text.size()) != std::string_view(text).substr(0, start.size()))
         throw LoggerError(not_ours);
       fs->remove_file(path);  // best effort: left behind, it is torn again at the next resume
       return false;

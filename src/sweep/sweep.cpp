@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -105,6 +104,16 @@ bool locked_by_someone(const std::string& path) {
   return held;
 }
 
+// One seed: decimal digits only, at most 2^64 - 1 (*too_large says when that is why it is not).
+bool parse_seed(const std::string& s, uint64_t* v, bool* too_large) {
+  *too_large = false;
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  errno = 0;
+  *v = std::strtoull(s.c_str(), nullptr, 10);
+  *too_large = errno == ERANGE;
+  return !*too_large;
+}
+
 }  // namespace
 
 bool parse_grid_override(const std::string& text, SweepSpec::Axis* axis) {
@@ -138,15 +147,12 @@ std::vector<uint64_t> parse_seeds(const std::string& text) {
   for (const std::string& part : split_top_level(text)) {
     const size_t dash = part.find('-');
     auto number = [&](const std::string& s) {
-      char* end = nullptr;
-      errno = 0;
-      const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-      if (s.empty() || *end || s[0] == '-' || s[0] == '+' || !std::isdigit(uint8_t(s[0])))
-        throw ConfigError("--seeds " + shown + ": expected seeds like 1-10 or 1,3,5");
-      if (errno == ERANGE)
-        throw ConfigError("--seeds " + shown + ": seed " + printable(s) +
-                          " is larger than 18446744073709551615");
-      return static_cast<uint64_t>(v);
+      uint64_t v = 0;
+      bool too_large = false;
+      if (parse_seed(s, &v, &too_large)) return v;
+      throw ConfigError("--seeds " + shown + ": " +
+                        (too_large ? "seed " + printable(s) + " is larger than 18446744073709551615"
+                                   : std::string("expected seeds like 1-10 or 1,3,5")));
     };
     if (dash == std::string::npos) {
       out.push_back(number(part));
@@ -274,23 +280,6 @@ void write_sweep_manifest(FileSystem& fs, const SweepSpec& spec,
   if (!st.ok()) throw RunError("cannot write the sweep manifest: " + st.message());
 }
 
-namespace {
-
-// A run's `seed = N` (line n of the manifest at path).
-uint64_t manifest_seed(const std::string& path, int n, const std::string& value) {
-  std::vector<uint64_t> s;
-  try {
-    s = parse_seeds(value);
-  } catch (const ConfigError&) {
-  }
-  if (s.size() != 1 || value.find_first_of(",-") != std::string::npos)
-    throw RunError(path + ":" + std::to_string(n) + ": seed = '" + printable(value) +
-                   "' is not a seed");
-  return s[0];
-}
-
-}  // namespace
-
 SweepManifest read_sweep_manifest(FileSystem& fs, const std::string& dir) {
   const std::string path = join_path(dir, kManifest);
   std::string text;
@@ -316,16 +305,20 @@ SweepManifest read_sweep_manifest(FileSystem& fs, const std::string& dir) {
       throw RunError(path + ":" + std::to_string(n) + ": not a line of a sweep manifest");
     const std::string k = line.substr(0, eq), value = line.substr(eq + 3);
     if (run) {
-      if (k == "id")
+      bool too_large = false;
+      if (k == "id") {
         run->id = value;
-      else if (k == "point")
+      } else if (k == "point") {
         run->point = value;
-      else if (k == "seed")
-        run->seed = manifest_seed(path, n, value);
-      else if (k == "override")
+      } else if (k == "seed") {
+        if (!parse_seed(value, &run->seed, &too_large))
+          throw RunError(path + ":" + std::to_string(n) + ": seed = '" + printable(value) +
+                         "' is not a seed");
+      } else if (k == "override") {
         run->overrides.push_back(value);
-      else
+      } else {
         throw RunError(path + ":" + std::to_string(n) + ": unknown run key '" + printable(k) + "'");
+      }
     } else if (k == "config") {
       m.spec.config = value;
     } else if (k == "out") {
