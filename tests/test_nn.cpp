@@ -14,8 +14,11 @@
 #include "edgerl/nn.hpp"
 
 using edgerl::Activation;
+using edgerl::KernelInit;
 using edgerl::Mlp;
 using edgerl::MlpD;
+using edgerl::NetworkConfig;
+using edgerl::parse_kernel_init;
 using edgerl::Pcg64;
 namespace dm = edgerl::detmath;
 
@@ -609,6 +612,54 @@ TEST_CASE("orthogonal init gives gain-scaled orthonormal weights and zero biases
   other.init(different);
   CHECK(std::equal(net.params(), net.params() + net.num_params(), again.params()));
   CHECK_FALSE(std::equal(net.params(), net.params() + net.num_params(), other.params()));
+}
+
+TEST_CASE("torch_default init draws PyTorch's nn.Linear default: U(+-1/sqrt(in)), gains unused") {
+  NetworkConfig cfg;
+  cfg.layer_sizes = {64, 64};
+  cfg.activation = "relu";
+  cfg.kernel_init = "torch_default";
+  MlpD net(5, cfg, 2, 0.01);
+  CHECK(net.kernel_init() == KernelInit::torch_default);
+  Pcg64 rng(3);
+  net.init(rng);
+  for (const auto& layer : net.layers()) {
+    CAPTURE(layer.in);
+    const double bound = 1.0 / std::sqrt(static_cast<double>(layer.in));
+    const size_t nw = layer.in * layer.out;
+    const double* w = net.params() + layer.w_offset;
+    const double* b = net.params() + layer.b_offset;
+    double sum2 = 0.0;
+    for (size_t i = 0; i < nw; ++i) {
+      CHECK(std::fabs(w[i]) <= bound);
+      sum2 += w[i] * w[i];
+    }
+    // U(-c, c) has variance c^2 / 3.
+    if (nw >= 1024)
+      CHECK(sum2 / static_cast<double>(nw) == doctest::Approx(bound * bound / 3).epsilon(0.1));
+    size_t nonzero = 0;
+    for (size_t o = 0; o < layer.out; ++o) {
+      CHECK(std::fabs(b[o]) <= bound);
+      nonzero += b[o] != 0.0;
+    }
+    CHECK(nonzero == layer.out);  // biases are drawn too, not zero
+  }
+  // PyTorch's order: layer by layer, the weight as [out][in] (so W[i][o] with i fastest), then
+  // the bias.
+  Pcg64 ref(3);
+  const double c0 = 1.0 / std::sqrt(5.0);
+  const auto& l0 = net.layers()[0];
+  CHECK(net.params()[0 * l0.out + 0] == ref.uniform(-c0, c0));  // W[o=0][i=0]
+  CHECK(net.params()[1 * l0.out + 0] == ref.uniform(-c0, c0));  // W[o=0][i=1]
+  for (size_t k = 2; k < l0.in * l0.out; ++k) ref.uniform(-c0, c0);
+  CHECK(net.params()[l0.b_offset] == ref.uniform(-c0, c0));
+  // The output gain is the orthogonal init's only; the same seed gives the same network.
+  MlpD same_gain_one(5, cfg, 2, 1.0);
+  Pcg64 again(3);
+  same_gain_one.init(again);
+  CHECK(std::equal(net.params(), net.params() + net.num_params(), same_gain_one.params()));
+  CHECK(parse_kernel_init("orthogonal") == KernelInit::orthogonal);
+  CHECK_THROWS_AS(parse_kernel_init("xavier"), std::invalid_argument);
 }
 
 TEST_CASE("target networks copy and Polyak-average parameters") {

@@ -541,6 +541,41 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("offpolicy: each network's kernel_init reaches its networks and targets") {
+  // Orthogonal starts with zero biases, torch_default draws them: the first hidden layer's
+  // biases tell which init each network got (actor 3-64-64-*, critics 4-64-64-1).
+  for (const char* name : {"ff_sac", "ff_td3", "ff_ddpg"}) {
+    CAPTURE(name);
+    for (const char* actor_init : {"orthogonal", "torch_default"}) {
+      for (const char* q_init : {"orthogonal", "torch_default"}) {
+        const Config cfg =
+            load_config_text(builtin_config_text("td3_pendulum.ini"), "c",
+                             {std::string("system.system_name=") + name,
+                              std::string("network.actor_network.kernel_init=") + actor_init,
+                              std::string("network.q_network.kernel_init=") + q_init});
+        auto sys = make_system(cfg);
+        TensorList ts;
+        sys->append_tensors(ts);
+        auto biases_drawn = [&](const std::string& tensor, size_t in) {
+          const std::vector<float> p = floats_of(ts, tensor);
+          size_t nonzero = 0;
+          for (size_t o = 0; o < 64; ++o) nonzero += p[in * 64 + o] != 0.0f;
+          return nonzero == 64;
+        };
+        const bool actor_drawn = std::string(actor_init) == "torch_default";
+        const bool q_drawn = std::string(q_init) == "torch_default";
+        CHECK(biases_drawn("actor/params", 3) == actor_drawn);
+        const bool twin = std::string(name) != "ff_ddpg";
+        for (const std::string& q :
+             twin ? std::vector<std::string>{"q1", "q2"} : std::vector<std::string>{"q"}) {
+          CHECK(biases_drawn(q + "/params", 4) == q_drawn);
+          CHECK(floats_of(ts, q + "_target/params") == floats_of(ts, q + "/params"));
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("offpolicy: a discrete environment is a config error for the continuous learners") {
   for (const char* name : {"ff_sac", "ff_td3", "ff_ddpg"}) {
     const Config cfg = load_config_text(builtin_config_text("ppo_cartpole.ini"), "c",

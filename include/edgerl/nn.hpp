@@ -25,14 +25,25 @@ namespace edgerl {
 
 enum class Activation { tanh, relu, identity };
 
-// A network as a config's [network.*] section gives it: hidden widths and their activation.
+// How init() draws the parameters:
+// - orthogonal: torch.nn.init.orthogonal_ on each weight, times the layer's gain (sqrt(2) for
+//   hidden layers, the output's by the network's role), zero biases: Stoix, CleanRL's PPO/DQN.
+// - torch_default: PyTorch's nn.Linear default, every weight and bias uniform in
+//   [-1/sqrt(in), 1/sqrt(in)], gains unused: CleanRL's SAC/TD3/DDPG and RLtools.
+enum class KernelInit { orthogonal, torch_default };
+
+// A network as a config's [network.*] section gives it: hidden widths, their activation and
+// how its parameters start.
 struct NetworkConfig {
   std::vector<int64_t> layer_sizes = {64, 64};
-  std::string activation = "tanh";  // tanh | relu
+  std::string activation = "tanh";         // tanh | relu
+  std::string kernel_init = "orthogonal";  // orthogonal | torch_default
 };
 
 // "tanh" | "relu" (the values NetworkConfig::activation may take); throws std::invalid_argument.
 Activation parse_activation(const std::string& name);
+// "orthogonal" | "torch_default" (NetworkConfig::kernel_init); throws std::invalid_argument.
+KernelInit parse_kernel_init(const std::string& name);
 
 // T = float is the network the learners use; T = double runs the very same code for gradient
 // checks against finite differences.
@@ -48,15 +59,18 @@ class BasicMlp {
   };
 
   // in_dim -> layer_sizes... -> out_dim. Hidden layers get gain sqrt(2); the output layer gets
-  // output_gain (CleanRL: 0.01 for a policy head, 1.0 for a value head). Parameters are zero
-  // until init().
+  // output_gain (CleanRL: 0.01 for a policy head, 1.0 for a value head), both used by the
+  // orthogonal init only. Parameters are zero until init().
   BasicMlp(size_t in_dim, const NetworkConfig& net, size_t out_dim, double output_gain);
   // Same, from explicit widths and activation (the config is one way to spell these).
-  BasicMlp(std::vector<size_t> widths, Activation hidden, double output_gain);
+  BasicMlp(std::vector<size_t> widths, Activation hidden, double output_gain,
+           KernelInit kernel_init = KernelInit::orthogonal);
 
-  // Orthogonal weights (torch.nn.init.orthogonal_ on the [out][in] matrix, times the gain),
-  // zero biases.
+  // Draws every parameter from rng as kernel_init says. Orthogonal: each [out][in] weight
+  // matrix from out * in normals, orthonormalised, times the gain; zero biases. torch_default:
+  // each layer's weights in PyTorch's [out][in] order, then its biases, one uniform each.
   void init(Pcg64& rng);
+  KernelInit kernel_init() const { return kernel_init_; }
 
   // y[batch][out_dim] = network(x[batch][in_dim]). Keeps what backward() needs.
   void forward(const T* x, size_t batch, T* y);
@@ -123,6 +137,7 @@ class BasicMlp {
   bool sparse_param_grads(size_t l) const;
 
   std::vector<Layer> layers_;
+  KernelInit kernel_init_ = KernelInit::orthogonal;
   AlignedVector<T> params_, grads_;
   // What backward() needs from the last forward(), each [capacity_][width]: the input and
   // every hidden layer's output. A pass's temporaries (gradient buffers, transposes) are the

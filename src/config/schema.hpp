@@ -86,7 +86,21 @@ std::vector<Field> network_rows(const char* section, const char* what) {
                 0,
                 {"tanh", "relu"},
                 Effect::training,
-                "hidden activation"}};
+                "hidden activation"},
+          Field{section,
+                "kernel_init",
+                Kind::Choice,
+                [](void* o) -> void* {
+                  return &(static_cast<NetworkConfig*>(member<M>(o))->kernel_init);
+                },
+                0,
+                0,
+                {"orthogonal", "torch_default"},
+                Effect::training,
+                "how the parameters start: orthogonal (gain sqrt 2 for hidden layers, the "
+                "output's by role, zero biases: Stoix, CleanRL's PPO and DQN) or torch_default "
+                "(PyTorch's nn.Linear default, weights and biases uniform in +-1/sqrt(fan_in): "
+                "CleanRL's SAC, TD3 and DDPG, RLtools)"}};
 }
 
 // "section.key".

@@ -691,12 +691,22 @@ Activation parse_activation(const std::string& name) {
   throw std::invalid_argument("unknown activation '" + name + "' (expected tanh or relu)");
 }
 
-template <class T>
-BasicMlp<T>::BasicMlp(size_t in_dim, const NetworkConfig& net, size_t out_dim, double output_gain)
-    : BasicMlp(widths_of(in_dim, net, out_dim), parse_activation(net.activation), output_gain) {}
+KernelInit parse_kernel_init(const std::string& name) {
+  if (name == "orthogonal") return KernelInit::orthogonal;
+  if (name == "torch_default") return KernelInit::torch_default;
+  throw std::invalid_argument("unknown kernel_init '" + name +
+                              "' (expected orthogonal or torch_default)");
+}
 
 template <class T>
-BasicMlp<T>::BasicMlp(std::vector<size_t> widths, Activation hidden, double output_gain) {
+BasicMlp<T>::BasicMlp(size_t in_dim, const NetworkConfig& net, size_t out_dim, double output_gain)
+    : BasicMlp(widths_of(in_dim, net, out_dim), parse_activation(net.activation), output_gain,
+               parse_kernel_init(net.kernel_init)) {}
+
+template <class T>
+BasicMlp<T>::BasicMlp(std::vector<size_t> widths, Activation hidden, double output_gain,
+                      KernelInit kernel_init)
+    : kernel_init_(kernel_init) {
   if (widths.size() < 2) throw std::invalid_argument("an MLP needs an input and an output width");
   size_t offset = 0;
   for (size_t l = 0; l + 1 < widths.size(); ++l) {
@@ -722,6 +732,20 @@ BasicMlp<T>::BasicMlp(std::vector<size_t> widths, Activation hidden, double outp
 template <class T>
 void BasicMlp<T>::init(Pcg64& rng) {
   wt_ahead_valid_ = false;
+  if (kernel_init_ == KernelInit::torch_default) {
+    // nn.Linear.reset_parameters: kaiming_uniform_(a = sqrt(5)) on the [out][in] weight, whose
+    // bound is 1/sqrt(in), then the bias with the same bound.
+    for (const Layer& layer : layers_) {
+      const double bound = 1.0 / std::sqrt(static_cast<double>(layer.in));
+      T* w = params_.data() + layer.w_offset;
+      for (size_t o = 0; o < layer.out; ++o)
+        for (size_t i = 0; i < layer.in; ++i)
+          w[i * layer.out + o] = static_cast<T>(rng.uniform(-bound, bound));
+      T* b = params_.data() + layer.b_offset;
+      for (size_t o = 0; o < layer.out; ++o) b[o] = static_cast<T>(rng.uniform(-bound, bound));
+    }
+    return;
+  }
   for (const Layer& layer : layers_) {
     // torch.nn.init.orthogonal_ on the [out][in] weight: orthonormalise the longer side.
     const size_t out = layer.out, in = layer.in;
