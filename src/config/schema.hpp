@@ -62,45 +62,33 @@ Field row(const char* section, const char* key, Kind kind, double min, double ma
   return Field{section, key, kind, &member<M>, min, max, std::move(choices), effect, doc};
 }
 
-// The two rows of one [network.<name>] section, for the network member M of a learner's struct.
+// A row for member N of the network member M of a learner's struct (a NetworkConfig).
+template <auto M, auto N>
+void* network_member(void* owner) {
+  return &(static_cast<NetworkConfig*>(member<M>(owner))->*N);
+}
+template <auto M, auto N>
+Field network_row(const char* section, const char* key, Kind kind, double min, double max,
+                  const char* doc, std::vector<const char*> choices = {}) {
+  return Field{section,          key, kind, &network_member<M, N>, min, max, std::move(choices),
+               Effect::training, doc};
+}
+
+// The rows of one [network.<name>] section, for the network member M of a learner's struct.
 template <auto M>
 std::vector<Field> network_rows(const char* section, const char* what) {
-  return {Field{section,
-                "layer_sizes",
-                Kind::IntList,
-                [](void* o) -> void* {
-                  return &(static_cast<NetworkConfig*>(member<M>(o))->layer_sizes);
-                },
-                1,
-                4096,
-                {},
-                Effect::training,
-                what},
-          Field{section,
-                "activation",
-                Kind::Choice,
-                [](void* o) -> void* {
-                  return &(static_cast<NetworkConfig*>(member<M>(o))->activation);
-                },
-                0,
-                0,
-                {"tanh", "relu"},
-                Effect::training,
-                "hidden activation"},
-          Field{section,
-                "kernel_init",
-                Kind::Choice,
-                [](void* o) -> void* {
-                  return &(static_cast<NetworkConfig*>(member<M>(o))->kernel_init);
-                },
-                0,
-                0,
-                {"orthogonal", "torch_default"},
-                Effect::training,
-                "how the parameters start: orthogonal (gain sqrt 2 for hidden layers, the "
-                "output's by role, zero biases: Stoix, CleanRL's PPO and DQN) or torch_default "
-                "(PyTorch's nn.Linear default, weights and biases uniform in +-1/sqrt(fan_in): "
-                "CleanRL's SAC, TD3 and DDPG, RLtools)"}};
+  return {
+      network_row<M, &NetworkConfig::layer_sizes>(section, "layer_sizes", Kind::IntList, 1, 4096,
+                                                  what),
+      network_row<M, &NetworkConfig::activation>(section, "activation", Kind::Choice, 0, 0,
+                                                 "hidden activation", {"tanh", "relu"}),
+      network_row<M, &NetworkConfig::kernel_init>(
+          section, "kernel_init", Kind::Choice, 0, 0,
+          "how the parameters start: orthogonal (gain sqrt 2 for hidden layers, the output's by "
+          "role, zero biases: Stoix, CleanRL's PPO and DQN) or torch_default (PyTorch's "
+          "nn.Linear default, weights and biases uniform in +-1/sqrt(fan_in): CleanRL's SAC, "
+          "TD3 and DDPG, RLtools)",
+          {"orthogonal", "torch_default"})};
 }
 
 // "section.key".
