@@ -363,22 +363,26 @@ TEST_CASE("resuming over a CSV that is not ours fails with the file's name") {
   TempDir dir;
   const fs::path run = made_run_folder(dir);
   std::ofstream(run / "eval.csv") << "step,value\n1,2\n";
-  try {
-    Logger logger(config_at(std::filesystem::path(dir.path())), run_info(0));
-    FAIL("expected a LoggerError");
-  } catch (const edgerl::LoggerError& e) {
-    CHECK(std::string(e.what()).find("eval.csv: not an edgerl log") != std::string::npos);
-  }
+  CHECK_THROWS_WITH_AS(Logger(config_at(std::filesystem::path(dir.path())), run_info(0)),
+                       doctest::Contains("eval.csv: not an edgerl log"), edgerl::LoggerError);
 }
+
+namespace {
+
+// Resumes the run in dir at timestep 0 and logs one throughput record (misc.csv), as a
+// resumed run's first interval does.
+void resume_and_log_throughput(const TempDir& dir) {
+  Logger logger(config_at(std::filesystem::path(dir.path())), run_info(0));
+  logger.log_throughput({100, 2.0, 0, 0}, 1000, 0);
+}
+
+}  // namespace
 
 TEST_CASE("a CSV torn inside its header is started afresh on resume") {
   TempDir dir;
   const fs::path run = made_run_folder(dir);
   std::ofstream(run / "misc.csv") << "timestep,eval_st";
-  {
-    Logger logger(config_at(std::filesystem::path(dir.path())), run_info(0));
-    logger.log_throughput({100, 2.0, 0, 0}, 1000, 0);
-  }
+  resume_and_log_throughput(dir);
   CHECK(lines_of(slurp(run / "misc.csv"))[0] ==
         "timestep,eval_step,train_steps_per_second,wall_time");
   CHECK(lines_of(slurp(run / "misc.csv"))[1].rfind("1000,0,50,", 0) == 0);
@@ -388,21 +392,14 @@ TEST_CASE("a torn header whose kind is not logged again is removed; a foreign on
   TempDir dir;
   const fs::path run = made_run_folder(dir);
   std::ofstream(run / "act.csv") << "timestep,eva";
-  {
-    Logger logger(config_at(std::filesystem::path(dir.path())), run_info(0));
-    logger.log_throughput({100, 2.0, 0, 0}, 1000, 0);
-  }
+  resume_and_log_throughput(dir);
   CHECK(!fs::exists(run / "act.csv"));  // as in a run never interrupted: no ACT record
   CHECK(fs::exists(run / "misc.csv"));
   // Found by tests/fuzz/fuzz_logs: text that cannot begin an edgerl header, without a newline,
   // was taken for a torn header and left in the folder.
   std::ofstream(run / "eval.csv") << "\x07\x01e";
-  try {
-    Logger logger(config_at(std::filesystem::path(dir.path())), run_info(1000));
-    FAIL("expected a LoggerError");
-  } catch (const edgerl::LoggerError& e) {
-    CHECK(std::string(e.what()).find("eval.csv: not an edgerl log") != std::string::npos);
-  }
+  CHECK_THROWS_WITH_AS(Logger(config_at(std::filesystem::path(dir.path())), run_info(1000)),
+                       doctest::Contains("eval.csv: not an edgerl log"), edgerl::LoggerError);
 }
 
 TEST_CASE("throughput is logged as MISC steps per second") {

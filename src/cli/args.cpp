@@ -1,8 +1,6 @@
 #include "cli/args.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -158,20 +156,11 @@ Status write_output_file(const std::string& path, const uint8_t* data, size_t n,
   }
   if (S_ISDIR(st.st_mode)) return Status::invalid_argument(path + ": is a folder");
   if (streamed) *streamed = true;
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);  // neither created nor truncated
-  if (fd < 0) return Status::from_errno(errno, path);
-  for (size_t done = 0; done < n;) {
-    const ssize_t w = ::write(fd, data + done, n - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) {
-      const int err = errno;
-      ::close(fd);
-      return Status::from_errno(err, path);
-    }
-    done += static_cast<size_t>(w);
-  }
-  if (::close(fd) != 0) return Status::from_errno(errno, path);
-  return Status();
+  std::unique_ptr<WritableFile> f;  // it exists: neither created nor truncated
+  Status s = posix_fs().new_appendable_file(path, &f);
+  if (s.ok()) s = f->append(data, n);
+  if (s.ok()) s = f->close();
+  return s;
 }
 
 Config load_config_from(const std::string& path, const std::vector<std::string>& overrides) {

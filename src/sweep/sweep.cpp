@@ -104,14 +104,16 @@ bool locked_by_someone(const std::string& path) {
   return held;
 }
 
-// One seed: decimal digits only, at most 2^64 - 1 (*too_large says when that is why it is not).
-bool parse_seed(const std::string& s, uint64_t* v, bool* too_large) {
-  *too_large = false;
+// One seed: decimal digits only, at most 2^64 - 1 (*too_large, if given, says when that is why
+// it is not).
+bool parse_seed(const std::string& s, uint64_t* v, bool* too_large = nullptr) {
+  if (too_large) *too_large = false;
   if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return false;
   errno = 0;
   *v = std::strtoull(s.c_str(), nullptr, 10);
-  *too_large = errno == ERANGE;
-  return !*too_large;
+  if (errno != ERANGE) return true;
+  if (too_large) *too_large = true;
+  return false;
 }
 
 }  // namespace
@@ -198,17 +200,16 @@ std::vector<SweepRun> expand_sweep(const SweepSpec& spec) {
   std::vector<SweepRun> runs;
   const std::vector<uint64_t> seeds = spec.seeds.empty() ? std::vector<uint64_t>{} : spec.seeds;
   const size_t per_point = seeds.empty() ? 1 : seeds.size();
-  // The grid's size, refused past kMaxSweepRuns runs before it can overflow.
+  // The grid's points times the seeds, refused past kMaxSweepRuns before it can overflow.
+  const ConfigError too_many("the sweep has more than " + std::to_string(kMaxSweepRuns) +
+                             " runs (its grid times its seeds); split it");
+  if (per_point > kMaxSweepRuns) throw too_many;
   size_t points = 1;
   for (const auto& a : spec.axes) {
     if (a.values.empty()) throw ConfigError("sweep axis " + a.key + " has no value");
-    if (a.values.size() > kMaxSweepRuns / per_point / points)
-      throw ConfigError("the sweep has more than " + std::to_string(kMaxSweepRuns) +
-                        " runs (its grid times its seeds); split it");
+    if (a.values.size() > kMaxSweepRuns / (points * per_point)) throw too_many;
     points *= a.values.size();
   }
-  if (per_point > kMaxSweepRuns)
-    throw ConfigError("the sweep has more than " + std::to_string(kMaxSweepRuns) + " runs");
   for (size_t p = 0; p < points; ++p) {
     std::vector<std::string> grid;
     std::string point;
@@ -305,13 +306,12 @@ SweepManifest read_sweep_manifest(FileSystem& fs, const std::string& dir) {
       throw RunError(path + ":" + std::to_string(n) + ": not a line of a sweep manifest");
     const std::string k = line.substr(0, eq), value = line.substr(eq + 3);
     if (run) {
-      bool too_large = false;
       if (k == "id") {
         run->id = value;
       } else if (k == "point") {
         run->point = value;
       } else if (k == "seed") {
-        if (!parse_seed(value, &run->seed, &too_large))
+        if (!parse_seed(value, &run->seed))
           throw RunError(path + ":" + std::to_string(n) + ": seed = '" + printable(value) +
                          "' is not a seed");
       } else if (k == "override") {
