@@ -255,7 +255,8 @@ bool decode_event(std::string_view data, Event& event) {
 std::vector<Record> read_records(std::string_view bytes) {
   std::vector<Record> records;
   size_t pos = 0;
-  while (bytes.size() - pos >= 12) {
+  // A record is its length (8 bytes), the length's CRC (4), the data and the data's CRC (4).
+  while (bytes.size() - pos >= 16) {
     const char* p = bytes.data() + pos;
     const uint64_t length = get_le(p, 8);
     if (get_le(p + 8, 4) != mask_crc(crc32c(p, 8))) break;
