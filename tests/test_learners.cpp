@@ -274,11 +274,25 @@ TEST_CASE("two systems built from one config hold identical state, and training 
   CHECK(a->counters().eval_step == 1);
 }
 
-TEST_CASE("a policy loaded as a model acts exactly as the learner's own policy") {
+// Copies one policy into another of the same learner through their tensors.
+void copy_policy(Policy& from, Policy& to) {
+  TensorList a, b;
+  from.append_tensors(a, "p/");
+  to.append_tensors(b, "p/");
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    REQUIRE(a[i].name == b[i].name);
+    REQUIRE(a[i].size_bytes() == b[i].size_bytes());
+    std::memcpy(b[i].data, a[i].data, a[i].size_bytes());
+  }
+}
+
+TEST_CASE("a policy loaded as a model, or copied through its tensors, acts as the learner's own") {
   const std::pair<const char*, const char*> cases[] = {
       {"ppo_cartpole.ini", "arch.seed=3"},
       {"ppo_pendulum.ini", "system.normalize_observations=true"},
-      {"dqn_cartpole.ini", "system.warmup_steps=100"}};
+      {"dqn_cartpole.ini", "system.warmup_steps=100"},
+      {"sac_pendulum.ini", "arch.total_timesteps=1000"}};
   for (const auto& [name, extra] : cases) {
     CAPTURE(name);
     const Config cfg =
@@ -289,6 +303,11 @@ TEST_CASE("a policy loaded as a model acts exactly as the learner's own policy")
     sys->learn(m1, m2);
     const std::unique_ptr<Policy> own = sys->policy();
     ModelPolicy model(own->model());
+    // An untrained policy and its model, given the trained ones' tensors (what BestPolicy does).
+    const std::unique_ptr<Policy> copy = make_system(cfg)->policy();
+    ModelPolicy model_copy(copy->model());
+    copy_policy(*own, *copy);
+    copy_policy(model, model_copy);
     VecEnv env(cfg.env, 64, 7);
     env.reset();
     const size_t adim = env.is_discrete() ? 1 : env.action_dim();
@@ -306,6 +325,11 @@ TEST_CASE("a policy loaded as a model acts exactly as the learner's own policy")
       model.act(r);
       CHECK(d1 == d2);
       CHECK(std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)) == 0);
+      for (Policy* p : {static_cast<Policy*>(copy.get()), static_cast<Policy*>(&model_copy)}) {
+        p->act(r);
+        CHECK(d1 == d2);
+        CHECK(std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)) == 0);
+      }
       if (env.is_discrete())
         env.step(d1.data());
       else

@@ -5,8 +5,13 @@
 // survived ends exactly where an uninterrupted one does.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -14,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/text.hpp"
 #include "edgerl/checkpoint.hpp"
 #include "edgerl/config.hpp"
 #include "edgerl/logger.hpp"
@@ -162,10 +168,46 @@ void resume_matches_reference(const std::string& base, const Reference& ref) {
   const Run resumed = train_on(healthy, short_run(base, {"logger.checkpointing.load_model=true"}));
   CHECK(resumed.summary.timesteps == 20480);
   check_same_tensors(ckpt_path(base, 3), ref.ckpt(3));
-  for (const char* f : {"eval.csv", "train.csv", "act.csv"}) {
+  for (const char* f : {"eval.csv", "train.csv", "act.csv", "absolute.csv"}) {
     CAPTURE(f);
     CHECK(slurp(log_path(base, f)) == ref.log(f));
   }
+}
+
+// The mean returns of eval.csv, by eval step.
+std::vector<double> eval_returns(const std::string& eval_csv) {
+  const std::vector<std::string> rows = lines_of(eval_csv);
+  REQUIRE(rows.size() > 1);
+  const std::vector<std::string> head = split(rows[0], ',');
+  const size_t col = static_cast<size_t>(
+      std::find(head.begin(), head.end(), "episode_return_mean") - head.begin());
+  REQUIRE(col < head.size());
+  std::vector<double> out;
+  for (size_t i = 1; i < rows.size(); ++i) out.push_back(std::stod(split(rows[i], ',')[col]));
+  return out;
+}
+
+// The step of the best of returns[0..n): the highest, the later on ties; -1 for none.
+int64_t best_of(const std::vector<double>& returns, size_t n) {
+  int64_t best = -1;
+  for (size_t i = 0; i < n; ++i)
+    if (best < 0 || returns[i] >= returns[static_cast<size_t>(best)])
+      best = static_cast<int64_t>(i);
+  return best;
+}
+
+// A tensor's bytes as one value of type T.
+template <class T>
+T scalar_of(const std::vector<Tensor>& tensors, const std::string& name) {
+  for (const Tensor& t : tensors)
+    if (t.name == name) {
+      REQUIRE(t.bytes.size() == sizeof(T));
+      T v;
+      std::memcpy(&v, t.bytes.data(), sizeof v);
+      return v;
+    }
+  FAIL("no tensor " << name);
+  return T();
 }
 
 }  // namespace
@@ -401,5 +443,91 @@ TEST_CASE("train saver: each file holds the state handed over, however many ring
       CAPTURE(back[i].name);
       CHECK(back[i].bytes == expected[i]);
     }
+  }
+}
+
+TEST_CASE("train: the absolute metric measures the best evaluation's policy, as Stoix's") {
+  const Reference& ref = reference();
+  const std::vector<double> returns = eval_returns(ref.log("eval.csv"));
+  REQUIRE(returns.size() == 4);
+  const int64_t best = best_of(returns, returns.size());
+  // The reference run's best is not its last evaluation, or this would not tell them apart.
+  REQUIRE(best != 3);
+  CHECK(ref.run.summary.absolute_eval_step == best);
+  CHECK(slurp(log_path(ref.dir.path(), "summary.ini"))
+            .find("\nabsolute_eval_step = " + std::to_string(best) + "\n") != std::string::npos);
+
+  // The absolute metric is that checkpoint's policy, over 10 x 4 episodes of key num_evaluation.
+  const RestoredSystem at_best = restore_system(posix_fs(), ref.ckpt(static_cast<int>(best)));
+  const std::unique_ptr<Policy> policy = at_best.system->policy();
+  const EvalResult abs = evaluate(*policy, eval_options(at_best.config), 40, 4);
+  CHECK(abs.mean_return == ref.run.summary.absolute_episode_return_mean);
+  CHECK(abs.mean_return != ref.run.summary.episode_return_mean);
+
+  // Each checkpoint stores the best of the evaluations before its own; a restore adds its own.
+  for (int step = 0; step < 4; ++step) {
+    CAPTURE(step);
+    const std::vector<Tensor> t = tensors_of(ref.ckpt(step));
+    const int64_t before = best_of(returns, static_cast<size_t>(step));
+    CHECK(scalar_of<int64_t>(t, "best/eval_step") == before);
+    const double r = scalar_of<double>(t, "best/episode_return");
+    if (before < 0)
+      CHECK(r == -HUGE_VAL);
+    else
+      CHECK(r == returns[static_cast<size_t>(before)]);  // the CSV's 17 digits read back exactly
+    const RestoredSystem restored = restore_system(posix_fs(), ref.ckpt(step));
+    CHECK(restored.best->eval_step() == best_of(returns, static_cast<size_t>(step) + 1));
+  }
+  const RestoredSystem last = restore_system(posix_fs(), ref.ckpt(3));
+  TensorList a, b;
+  last.best->policy().append_tensors(a, "");
+  policy->append_tensors(b, "");
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    CAPTURE(a[i].name);
+    REQUIRE(a[i].size_bytes() == b[i].size_bytes());
+    CHECK(std::memcmp(a[i].data, b[i].data, a[i].size_bytes()) == 0);
+  }
+}
+
+TEST_CASE(
+    "train: a checkpoint from before the best policy resumes, its own policy the first best") {
+  const Reference& ref = reference();
+  const std::vector<double> returns = eval_returns(ref.log("eval.csv"));
+  // Step 2's file as an older edgerl wrote it: no best/ tensors.
+  CheckpointInfo info;
+  std::vector<Tensor> all;
+  REQUIRE(read_checkpoint_file(posix_fs(), ref.ckpt(2), &info, &all).ok());
+  std::vector<Tensor> kept;
+  for (Tensor& t : all)
+    if (t.name.rfind("best/", 0) != 0) kept.push_back(std::move(t));
+  REQUIRE(kept.size() + 3 <= all.size());  // the policy's tensors and the two scalars
+  std::vector<uint8_t> bytes;
+  REQUIRE(encode_checkpoint(info.meta, tensor_refs(kept), 6, &bytes).ok());
+  TempDir dir;
+  const std::string file = ckpt_path(dir.path(), 2);
+  std::filesystem::create_directories(std::filesystem::path(file).parent_path());
+  std::ofstream(file, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
+
+  const RestoredSystem old = restore_system(posix_fs(), file);
+  CHECK(old.best->eval_step() == 2);
+  CHECK(old.best->episode_return() == returns[2]);
+
+  FaultFs healthy;
+  healthy.skip_syncs = true;
+  const Run resumed =
+      train_on(healthy, short_run(dir.path(), {"logger.checkpointing.load_model=true"}));
+  CHECK(resumed.err.find("was saved before edgerl kept the best policy") != std::string::npos);
+  CHECK(resumed.summary.timesteps == 20480);
+  CHECK(resumed.summary.absolute_eval_step == (returns[3] >= returns[2] ? 3 : 2));
+  // The rest of the run is the reference's: its last checkpoint but for the best policy.
+  std::vector<Tensor> mine = tensors_of(ckpt_path(dir.path(), 3)), theirs = tensors_of(ref.ckpt(3));
+  REQUIRE(mine.size() == theirs.size());
+  for (size_t i = 0; i < mine.size(); ++i) {
+    CAPTURE(mine[i].name);
+    CHECK(mine[i].name == theirs[i].name);
+    if (mine[i].name.rfind("best/", 0) != 0) CHECK(mine[i].bytes == theirs[i].bytes);
   }
 }

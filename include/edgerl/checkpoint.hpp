@@ -125,6 +125,8 @@ struct LoadOptions {
   // Names in `into` that the file may lack (tensors added in a later version of a learner):
   // they are zero-filled.
   std::vector<std::string> optional;
+  // When set, gets the names of `optional` that the file lacked.
+  std::vector<std::string>* missing = nullptr;
   // Tensors of the file whose names start with this prefix are read into *extra (owned, any
   // shape) instead of `into`: state whose shape only the file knows.
   std::string extra_prefix;

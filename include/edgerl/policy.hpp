@@ -53,6 +53,11 @@ class Policy {
   virtual void act(const ActRequest& request) = 0;
   // The greedy policy as data.
   virtual PolicyModel model() const = 0;
+  // Views of everything act() reads that a copy of the policy could differ in (parameters,
+  // observation statistics, log-std), named "<prefix>...": a policy of the same learner and
+  // config lists the same names and shapes, so one is copied into another, saved and
+  // restored through them (the run's best policy, BestPolicy in train.hpp).
+  virtual void append_tensors(TensorList& out, const std::string& prefix) = 0;
 };
 
 // A policy computed from its model alone (greedy only): what load_policy() returns for
@@ -61,7 +66,8 @@ class ModelPolicy final : public Policy {
  public:
   explicit ModelPolicy(PolicyModel model);
   void act(const ActRequest& request) override;  // greedy whatever request.greedy says
-  PolicyModel model() const override { return model_; }
+  PolicyModel model() const override;
+  void append_tensors(TensorList& out, const std::string& prefix) override;
   // One observation: out gets the action (discrete: its index as a float).
   void act_one(const float* obs, float* out);
 
@@ -80,5 +86,9 @@ std::string policy_c_header(const PolicyModel& model, const std::string& source)
 // cannot be read or its config or state is unusable.
 std::unique_ptr<ModelPolicy> load_policy(const std::string& checkpoint_path,
                                          FileSystem& fs = posix_fs());
+// The run's best policy stored in a checkpoint file (BestPolicy in train.hpp: the one of its
+// best evaluation up to the file's own), greedy; RunError as load_policy.
+std::unique_ptr<ModelPolicy> load_best_policy(const std::string& checkpoint_path,
+                                              FileSystem& fs = posix_fs());
 
 }  // namespace edgerl

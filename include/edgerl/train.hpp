@@ -66,6 +66,7 @@ struct TrainSummary {
   double episode_return_std = 0;
   double absolute_episode_return_mean = 0;  // NaN without arch.absolute_metric
   double absolute_episode_return_std = 0;
+  int64_t absolute_eval_step = -1;  // the evaluation whose policy it measured; -1: the initial
   int64_t timesteps = 0;
   double wall_seconds = 0;
   double steps_per_second = 0;       // training steps of this process per wall second
@@ -114,11 +115,52 @@ class Trainer {
 // Trainer(cfg, options).run().
 TrainSummary train(const Config& cfg, const TrainOptions& options = {});
 
-// A learner restored from one checkpoint file, built from the config stored in that file.
+// The policy of a run's best evaluation so far: what the absolute metric evaluates at the end
+// of the run (Stoix's best_params: the highest mean episode return of an evaluation, the later
+// one on ties; before any evaluation, the policy the run started with). The trainer keeps one
+// and every checkpoint stores it, as the tensors "best/..." (the policy's own, then
+// "best/episode_return" f64 and "best/eval_step" i64, -1 before any evaluation).
+class BestPolicy {
+ public:
+  // A copy of system's policy as it is now, with no evaluation.
+  explicit BestPolicy(const System& system);
+  // Takes a copy of `policy` (one of the same learner and config) when episode_return is at
+  // least the best so far (never when NaN). True when it did.
+  bool offer(Policy& policy, double episode_return, int64_t eval_step);
+  // Starts again from system's policy as it is now, with no evaluation.
+  void reset(const System& system);
+
+  Policy& policy() { return *policy_; }
+  double episode_return() const { return episode_return_; }
+  int64_t eval_step() const { return eval_step_; }
+  // Views of all of it, for saves and restores.
+  const TensorList& tensors() const { return tensors_; }
+  std::vector<std::string> names() const;
+
+ private:
+  void copy_from(Policy& policy);
+  std::unique_ptr<Policy> policy_;
+  TensorList policy_tensors_, tensors_;
+  double episode_return_;
+  int64_t eval_step_ = -1;
+};
+
+// After a restore into best.tensors() (with `missing`, the names of them the file lacked):
+// applies the file's own evaluation (meta.episode_return at meta.eval_step, which came after
+// the file's best policy was taken); a file from before edgerl kept a best policy starts it
+// from system's policy. False for such a file. Throws std::runtime_error when the stored best
+// cannot be one of this file's run.
+bool restore_best(BestPolicy& best, const System& system, const CheckpointMeta& meta,
+                  const std::vector<std::string>& missing);
+
+// A learner restored from one checkpoint file, built from the config stored in that file, and
+// the run's best policy when the file was saved (a file from before edgerl kept one gives the
+// file's own policy, with eval_step -1).
 struct RestoredSystem {
   Config config;
   CheckpointInfo info;
   std::unique_ptr<System> system;
+  std::unique_ptr<BestPolicy> best;
 };
 // Throws RunError when the file cannot be read, its config is unusable or its state impossible.
 RestoredSystem restore_system(FileSystem& fs, const std::string& path);

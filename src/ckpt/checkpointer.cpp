@@ -186,8 +186,11 @@ Status load_checkpoint_file(FileSystem& fs, const std::string& path, const Tenso
       s = read_tensor_data(f, rec, wanted[rec.name]->data);
       if (!s.ok()) return s;
     }
-    for (const TensorRef* t : missing_optional)
+    if (options.missing) options.missing->clear();
+    for (const TensorRef* t : missing_optional) {
       if (t->size_bytes()) std::memset(t->data, 0, t->size_bytes());
+      if (options.missing) options.missing->push_back(t->name);
+    }
     if (options.extra) *options.extra = std::move(extra);
     if (info) *info = std::move(got);
     return Status();

@@ -18,12 +18,14 @@ namespace edgerl::cli {
 namespace {
 
 const char* kHelp =
-    "usage: edgerl eval CHECKPOINT [--episodes N] [--greedy | --stochastic] [--seed S]\n"
-    "                              [--trace FILE] [--render ascii [--fps N]]\n"
+    "usage: edgerl eval CHECKPOINT [--best] [--episodes N] [--greedy | --stochastic]\n"
+    "                              [--seed S] [--trace FILE] [--render ascii [--fps N]]\n"
     "\n"
     "Evaluates the policy stored in a checkpoint file with the config stored in it, on fresh\n"
     "environments, and prints episode_return and episode_length (mean, std, min, max).\n"
     "\n"
+    "  --best          the run's best policy instead: the one of its best evaluation up to\n"
+    "                  this checkpoint's, which the absolute metric measures\n"
     "  --trace FILE    also write every step of the episodes as CSV: episode, t, the\n"
     "                  observation, the action, reward, terminated, truncated (floats with\n"
     "                  %.9g: they read back exactly)\n"
@@ -106,12 +108,13 @@ EvalResult run_episodes(Policy& policy, const Config& cfg, int64_t episodes, FIL
 int cmd_eval(const Args& args) {
   std::string episodes, seed, trace_path, render, fps_text;
   bool has_episodes = false, has_seed = false, greedy = false, stochastic = false;
-  bool has_trace = false, has_render = false, has_fps = false;
+  bool has_trace = false, has_render = false, has_fps = false, best = false;
   std::vector<std::string> paths;
   ArgParser p("eval");
   p.option("--episodes", &episodes, "", &has_episodes)
       .flag("--greedy", &greedy)
       .flag("--stochastic", &stochastic)
+      .flag("--best", &best)
       .option("--seed", &seed, "", &has_seed)
       .option("--trace", &trace_path, "", &has_trace)
       .option("--render", &render, "", &has_render)
@@ -137,7 +140,8 @@ int cmd_eval(const Args& args) {
   if (greedy || stochastic) cfg.arch.evaluation_greedy = greedy;
   if (has_seed) cfg.arch.seed = s;
   const auto t0 = std::chrono::steady_clock::now();
-  const std::unique_ptr<Policy> policy = r.system->policy();
+  const std::unique_ptr<Policy> own = best ? nullptr : r.system->policy();
+  Policy* policy = best ? &r.best->policy() : own.get();
   EvalResult e;
   if (has_trace || has_render) {
     if (has_render && !has_episodes) cfg.arch.num_eval_episodes = 1;
@@ -157,9 +161,15 @@ int cmd_eval(const Args& args) {
   double mn = e.episode_return[0], mx = mn, len = 0;
   for (double x : e.episode_return) mn = std::min(mn, x), mx = std::max(mx, x);
   for (double x : e.episode_length) len += x;
-  std::printf("%s: %s on %s, timestep %lld, %lld %s episodes\n", path.c_str(),
+  char which[96] = "";
+  if (best)
+    std::snprintf(which, sizeof which, ", the best policy (%s)",
+                  r.best->eval_step() < 0
+                      ? "the initial one"
+                      : ("eval step " + std::to_string(r.best->eval_step())).c_str());
+  std::printf("%s: %s on %s, timestep %lld%s, %lld %s episodes\n", path.c_str(),
               cfg.system.system_name.c_str(), cfg.env.scenario_name.c_str(),
-              static_cast<long long>(r.info.meta.timestep),
+              static_cast<long long>(r.info.meta.timestep), which,
               static_cast<long long>(cfg.arch.num_eval_episodes),
               cfg.arch.evaluation_greedy ? "greedy" : "stochastic");
   std::printf(

@@ -12,7 +12,7 @@ namespace edgerl::cli {
 namespace {
 
 const char* kHelp =
-    "usage: edgerl export FILE --format npz|safetensors|c -o OUT\n"
+    "usage: edgerl export FILE --format npz|safetensors|c [--best] -o OUT\n"
     "\n"
     "Writes a checkpoint's tensors for other tools, after verifying every CRC:\n"
     "  npz          numpy.load(OUT)['actor/params']\n"
@@ -20,7 +20,8 @@ const char* kHelp =
     "               the checkpoint's metadata and config are in its __metadata__\n"
     "  c            the greedy policy as one dependency-free C99 header for a\n"
     "               microcontroller: #include it and call edgerl_policy_act(obs, out);\n"
-    "               no malloc, no libm, the bits of `edgerl eval`'s actions\n"
+    "               no malloc, no libm, the bits of `edgerl eval`'s actions; with\n"
+    "               --best the run's best policy (`edgerl eval --best`)\n"
     "Without --format, the format follows OUT's extension (.npz, .safetensors, .h).\n"
     "OUT may be a stream (-o /dev/stdout): the report line then goes to stderr.\n";
 
@@ -33,11 +34,12 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 int cmd_export(const Args& args) {
   std::string format, output;
-  bool has_format = false;
+  bool has_format = false, best = false;
   std::vector<std::string> inputs;
   ArgParser p("export");
   p.option("--format", &format, "", &has_format)
       .option("--output", &output, "-o")
+      .flag("--best", &best)
       .operands(&inputs);
   if (!p.parse(args)) {
     std::fputs(kHelp, stdout);
@@ -57,6 +59,9 @@ int cmd_export(const Args& args) {
   if (format != "npz" && format != "safetensors" && format != "c")
     throw UsageError(format.empty() ? "needs --format npz|safetensors|c"
                                     : "unknown format '" + format + "'; use npz, safetensors or c");
+  if (best && format != "c")
+    throw UsageError("--best chooses the policy of --format c; " + format +
+                     " holds every tensor, the best policy's (best/...) among them");
 
   refuse_input_as_output(output, {input});
   CheckpointInfo existing;
@@ -65,13 +70,14 @@ int cmd_export(const Args& args) {
                      " is an edgerl checkpoint: it would be overwritten; choose "
                      "another output file");
   if (format == "c") {
-    const std::string header = policy_c_header(load_policy(input)->model(), input);
+    const std::string header =
+        policy_c_header((best ? load_best_policy(input) : load_policy(input))->model(), input);
     bool streamed = false;
     const Status s = write_output_file(output, reinterpret_cast<const uint8_t*>(header.data()),
                                        header.size(), &streamed);
     if (!s.ok()) throw UsageError(s.message());
-    std::fprintf(streamed ? stderr : stdout, "%s: the greedy policy as a C99 header (%s)\n",
-                 output.c_str(), human_bytes(header.size()).c_str());
+    std::fprintf(streamed ? stderr : stdout, "%s: the %sgreedy policy as a C99 header (%s)\n",
+                 output.c_str(), best ? "best " : "", human_bytes(header.size()).c_str());
     return kExitOk;
   }
   CheckpointInfo info;

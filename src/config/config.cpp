@@ -73,7 +73,8 @@ const std::vector<Field>& config_fields() {
       EDGERL_FIELD("arch", "evaluation_greedy", Bool, arch.evaluation_greedy, 0, 0, {}, evaluation,
                    "evaluate the greedy (mode) action instead of sampling"),
       EDGERL_FIELD("arch", "absolute_metric", Bool, arch.absolute_metric, 0, 0, {}, evaluation,
-                   "final evaluation with 10x the episodes"),
+                   "at the end, evaluate the best evaluation's policy with 10x the episodes "
+                   "(Stoix's absolute metric)"),
       EDGERL_FIELD("arch", "num_threads", Int, arch.num_threads, 0, 256, {}, none,
                    "threads of one run; 0 = all cores, at most what the learner uses; with "
                    "2 or more an interval's evaluation and checkpoint overlap the next "

@@ -681,6 +681,10 @@ class TanhActorPolicy final : public Policy {
     return m;
   }
 
+  void append_tensors(TensorList& out, const std::string& prefix) override {
+    net_.append_tensors(out, prefix + "actor");
+  }
+
  private:
   static std::vector<size_t> widths_of(const Mlp& net) {
     std::vector<size_t> w{net.in_dim()};

@@ -153,6 +153,10 @@ class DqnPolicy final : public Policy {
     return m;
   }
 
+  void append_tensors(TensorList& out, const std::string& prefix) override {
+    q_.append_tensors(out, prefix + "q_network");
+  }
+
  private:
   Mlp q_;
   double epsilon_;

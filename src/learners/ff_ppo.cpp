@@ -171,6 +171,13 @@ class PpoPolicy final : public Policy {
     return m;
   }
 
+  void append_tensors(TensorList& out, const std::string& prefix) override {
+    actor_.append_tensors(out, prefix + "actor");
+    if (!log_std_.empty())
+      out.push_back(tensor_ref(prefix + "log_std", log_std_.data(), {act_dim_}));
+    if (normalise_) obs_rms_.append_tensors(out, prefix + "obs_rms/");
+  }
+
  private:
   Mlp actor_;
   std::vector<float> log_std_;

@@ -2,6 +2,7 @@
 // and the policy that a program loads from one.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 #include "core/detmath.hpp"
@@ -10,6 +11,74 @@
 #include "edgerl/train.hpp"
 
 namespace edgerl {
+
+// ---- The best policy ----------------------------------------------------------------------
+
+namespace {
+const char kBestPrefix[] = "best/";
+}
+
+bool restore_best(BestPolicy& best, const System& system, const CheckpointMeta& meta,
+                  const std::vector<std::string>& missing) {
+  bool had = true;
+  for (const std::string& name : best.names())
+    if (std::find(missing.begin(), missing.end(), name) != missing.end()) had = false;
+  if (!had) {
+    best.reset(system);
+  } else if (best.eval_step() < -1 || best.eval_step() >= meta.eval_step ||
+             std::isnan(best.episode_return()) ||
+             (best.eval_step() == -1) != (best.episode_return() == -HUGE_VAL)) {
+    throw std::runtime_error("best/eval_step = " + std::to_string(best.eval_step()) +
+                             " and best/episode_return do not fit a checkpoint of eval step " +
+                             std::to_string(meta.eval_step));
+  }
+  const std::unique_ptr<Policy> own = system.policy();
+  best.offer(*own, meta.episode_return, meta.eval_step);
+  return had;
+}
+
+BestPolicy::BestPolicy(const System& system)
+    : policy_(system.policy()), episode_return_(-HUGE_VAL) {
+  policy_->append_tensors(policy_tensors_, kBestPrefix);
+  tensors_ = policy_tensors_;
+  tensors_.push_back(tensor_ref(std::string(kBestPrefix) + "episode_return", &episode_return_, {}));
+  tensors_.push_back(tensor_ref(std::string(kBestPrefix) + "eval_step", &eval_step_, {}));
+}
+
+std::vector<std::string> BestPolicy::names() const {
+  std::vector<std::string> out;
+  for (const TensorRef& t : tensors_) out.push_back(t.name);
+  return out;
+}
+
+void BestPolicy::copy_from(Policy& policy) {
+  TensorList from;
+  policy.append_tensors(from, kBestPrefix);
+  if (from.size() != policy_tensors_.size())
+    throw std::logic_error("best policy: another learner's policy");
+  for (size_t i = 0; i < from.size(); ++i) {
+    const TensorRef &a = from[i], &b = policy_tensors_[i];
+    if (a.name != b.name || a.dtype != b.dtype || a.shape != b.shape)
+      throw std::logic_error("best policy: tensor " + a.name + " differs from " + b.name);
+    if (b.size_bytes()) std::memcpy(b.data, a.data, b.size_bytes());
+  }
+}
+
+bool BestPolicy::offer(Policy& policy, double episode_return, int64_t eval_step) {
+  if (!(episode_return >= episode_return_)) return false;  // NaN never
+  copy_from(policy);
+  episode_return_ = episode_return;
+  eval_step_ = eval_step;
+  return true;
+}
+
+void BestPolicy::reset(const System& system) {
+  copy_from(*system.policy());
+  episode_return_ = -HUGE_VAL;
+  eval_step_ = -1;
+}
+
+// ---- A learner from a checkpoint -------------------------------------------------------------
 
 RestoredSystem restore_system(FileSystem& fs, const std::string& path) {
   RestoredSystem r;
@@ -21,10 +90,16 @@ RestoredSystem restore_system(FileSystem& fs, const std::string& path) {
     throw RunError(std::string("the config stored in the checkpoint is unusable: ") + e.what());
   }
   r.system = make_system(r.config);
+  r.best = std::make_unique<BestPolicy>(*r.system);
   TensorList state;
   r.system->append_tensors(state);
-  LoadOptions options;  // an older checkpoint's missing counters; an interval in progress
+  for (const TensorRef& t : r.best->tensors()) state.push_back(t);
+  // An older checkpoint's missing counters and best policy; an interval in progress.
+  LoadOptions options;
   options.optional = optional_counter_tensors();
+  for (const std::string& name : r.best->names()) options.optional.push_back(name);
+  std::vector<std::string> missing;
+  options.missing = &missing;
   std::vector<Tensor> interval;
   options.extra_prefix = "interval/";
   options.extra = &interval;
@@ -32,6 +107,7 @@ RestoredSystem restore_system(FileSystem& fs, const std::string& path) {
   if (!st.ok()) throw RunError(st.message());
   try {
     r.system->after_restore();
+    restore_best(*r.best, *r.system, r.info.meta, missing);
   } catch (const std::exception& e) {
     throw RunError(path + ": restored state is impossible: " + e.what());
   }
@@ -45,6 +121,20 @@ ModelPolicy::ModelPolicy(PolicyModel model)
                                 " parameters for a network of " +
                                 std::to_string(net_.num_params()));
   std::copy(model_.params.begin(), model_.params.end(), net_.params());
+}
+
+PolicyModel ModelPolicy::model() const {
+  PolicyModel m = model_;  // its parameters as the network holds them (a restore writes there)
+  m.params.assign(net_.params(), net_.params() + net_.num_params());
+  return m;
+}
+
+void ModelPolicy::append_tensors(TensorList& out, const std::string& prefix) {
+  net_.append_tensors(out, prefix + "net");
+  if (!model_.obs_mean.empty()) {
+    out.push_back(tensor_ref(prefix + "obs_mean", model_.obs_mean.data(), {model_.obs_dim}));
+    out.push_back(tensor_ref(prefix + "obs_var", model_.obs_var.data(), {model_.obs_dim}));
+  }
 }
 
 void ModelPolicy::act(const ActRequest& r) {
@@ -100,6 +190,11 @@ void ModelPolicy::act_one(const float* obs, float* out) {
 std::unique_ptr<ModelPolicy> load_policy(const std::string& path, FileSystem& fs) {
   const RestoredSystem r = restore_system(fs, path);
   return std::make_unique<ModelPolicy>(r.system->policy()->model());
+}
+
+std::unique_ptr<ModelPolicy> load_best_policy(const std::string& path, FileSystem& fs) {
+  const RestoredSystem r = restore_system(fs, path);
+  return std::make_unique<ModelPolicy>(r.best->policy().model());
 }
 
 }  // namespace edgerl

@@ -179,7 +179,10 @@ class Trainer::Impl {
   FileSystem& fs_;
   const double start_;  // monotonic seconds at construction
   std::unique_ptr<System> system_;
-  TensorList state_;  // views of the whole learner state, for restore and saves
+  // The best evaluation's policy so far, for the absolute metric: updated by close(), saved
+  // in every checkpoint (in state_) as it was before that checkpoint's own evaluation.
+  std::unique_ptr<BestPolicy> best_;
+  TensorList state_;  // views of the whole learner state and best_, for restore and saves
   TrainSummary summary_;
   int64_t start_timestep_ = 0;
   bool finished_ = false;  // restored a run that has nothing left to train
@@ -216,6 +219,8 @@ Trainer::Impl::Impl(const Config& cfg, TrainOptions options)
       system_(make_system(cfg_)),
       evaluator_(WorkerPool::threads_for(cfg_.arch.num_threads, 2) > 1) {
   system_->append_tensors(state_);
+  best_ = std::make_unique<BestPolicy>(*system_);
+  for (const TensorRef& t : best_->tensors()) state_.push_back(t);
   setup_runs();
   start_timestep_ = counters().timestep;
   summary_.start_eval_step = counters().eval_step;
@@ -300,6 +305,7 @@ bool Trainer::Impl::start_closing(int64_t eval_step, const Throughput& tp) {
 void Trainer::Impl::close(Policy& policy) {
   Closing& c = closing_;
   c.result = evaluate_policy(policy, c.eval_step, cfg_.arch.num_eval_episodes, &c.tp);
+  best_->offer(policy, c.result.mean_return, c.eval_step);
   log(c.result.metrics(), LogEvent::EVAL, c.timestep, c.eval_step);
   {
     std::lock_guard<std::mutex> lock(logger_mutex_);
@@ -333,8 +339,9 @@ TrainSummary Trainer::Impl::finish(EvalResult last) {
   summary_.episode_return_mean = last.mean_return;
   summary_.episode_return_std = last.std_return();
   if (cfg_.arch.absolute_metric) {
-    const EvalResult abs =
-        evaluate_policy(cfg_.arch.num_evaluation, 10 * cfg_.arch.num_eval_episodes, nullptr);
+    // Stoix's absolute metric: the best evaluation's policy, with 10 times the episodes.
+    const EvalResult abs = evaluate_policy(best_->policy(), cfg_.arch.num_evaluation,
+                                           10 * cfg_.arch.num_eval_episodes, nullptr);
     {
       std::lock_guard<std::mutex> lock(logger_mutex_);
       logger_->log(abs.metrics(), counters().timestep, cfg_.arch.num_evaluation,
@@ -342,6 +349,7 @@ TrainSummary Trainer::Impl::finish(EvalResult last) {
     }
     summary_.absolute_episode_return_mean = abs.mean_return;
     summary_.absolute_episode_return_std = abs.std_return();
+    summary_.absolute_eval_step = best_->eval_step();
   }
   return end(TrainOutcome::finished);
 }
@@ -397,6 +405,8 @@ TrainSummary Trainer::Impl::already_finished() {
   summary_.episode_return_std = number("episode_return_std");
   summary_.absolute_episode_return_mean = number("absolute_episode_return_mean");
   summary_.absolute_episode_return_std = number("absolute_episode_return_std");
+  const double abs_step = number("absolute_eval_step");  // NaN: a summary from before it
+  summary_.absolute_eval_step = std::isfinite(abs_step) ? static_cast<int64_t>(abs_step) : -1;
   summary_.timesteps = counters().timestep;
   summary_.wall_seconds = number("wall_seconds");
   summary_.steps_per_second = number("steps_per_second");
@@ -467,12 +477,13 @@ void Trainer::Impl::write_summary() {
   std::snprintf(buf, sizeof buf,
                 "; edgerl run summary\n[final]\nstatus = %s\nepisode_return_mean = %.9g\n"
                 "episode_return_std = %.9g\nabsolute_episode_return_mean = %.9g\n"
-                "absolute_episode_return_std = %.9g\n"
+                "absolute_episode_return_std = %.9g\nabsolute_eval_step = %lld\n"
                 "timesteps = %lld\nwall_seconds = %.3f\nsteps_per_second = %.1f\n"
                 "peak_resident_kib = %llu\nthreads = %d\nsteps_alone = %lld\n",
                 outcome_name(s.outcome), s.episode_return_mean, s.episode_return_std,
                 s.absolute_episode_return_mean, s.absolute_episode_return_std,
-                static_cast<long long>(s.timesteps), s.wall_seconds, s.steps_per_second,
+                static_cast<long long>(s.absolute_eval_step), static_cast<long long>(s.timesteps),
+                s.wall_seconds, s.steps_per_second,
                 static_cast<unsigned long long>(s.peak_resident_bytes / 1024), s.threads,
                 static_cast<long long>(s.steps_alone));
   const std::string text = buf;
@@ -619,6 +630,9 @@ bool Trainer::Impl::restore(const std::string& uid) {
   if (!st.ok()) throw RunError("cannot open checkpoint folder: " + st.message());
   LoadOptions options;
   options.optional = optional_counter_tensors();
+  for (const std::string& name : best_->names()) options.optional.push_back(name);
+  std::vector<std::string> missing;
+  options.missing = &missing;
   std::vector<Tensor> interval;
   options.extra_prefix = kIntervalPrefix;
   options.extra = &interval;
@@ -628,6 +642,10 @@ bool Trainer::Impl::restore(const std::string& uid) {
   try {
     system_->after_restore();
     system_->set_interval_tensors(interval);
+    if (!restore_best(*best_, *system_, info.meta, missing))
+      note("edgerl train: " + info.path +
+           " was saved before edgerl kept the best policy: the absolute metric takes the best "
+           "of this checkpoint's policy and the evaluations from here on");
   } catch (const std::exception& e) {
     throw RunError(info.path + ": restored state is impossible: " + e.what());
   }

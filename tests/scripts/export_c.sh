@@ -59,17 +59,23 @@ for case in "ppo_cartpole.ini arch.total_timesteps=40960 arch.num_evaluation=2 8
   $EDGERL train --config "builtin:$cfg" $O "$2" "$3" logger.base_exp_path="$name" > /dev/null 2>&1 ||
     fail "$name: training failed"
   ckpt=$(find "$name/checkpoints" -name 'step_*.ckpt' | sort | tail -1)
-  $EDGERL export "$ckpt" --format c -o policy.h > /dev/null || fail "$name: export --format c"
-  $EDGERL eval "$ckpt" --episodes "$episodes" --trace trace.csv > /dev/null || fail "$name: eval --trace"
-  $CC -std=c99 -Wall -Wextra -Werror -pedantic -O2 -o check check.c || fail "$name: the header does not compile cleanly"
-  ./check trace.csv > out.txt 2> err.txt || fail "$name: $(cat out.txt) $(cat err.txt)"
-  echo "export_c: $name: $(cat out.txt) (x86-64, gcc -std=c99 -pedantic -Werror)"
-  if command -v aarch64-linux-gnu-gcc > /dev/null && command -v qemu-aarch64-static > /dev/null; then
-    aarch64-linux-gnu-gcc -std=c99 -Wall -Wextra -Werror -pedantic -O2 -static -o check-a64 check.c ||
-      fail "$name: the header does not compile for aarch64"
-    qemu-aarch64-static ./check-a64 trace.csv > out.txt 2> err.txt || fail "$name aarch64: $(cat out.txt) $(cat err.txt)"
-    echo "export_c: $name: $(cat out.txt) (aarch64 under qemu)"
-  fi
+  # The checkpoint's policy, then the run's best policy stored in it (--best).
+  # shellcheck disable=SC2086
+  for which in "" --best; do
+    $EDGERL export "$ckpt" --format c $which -o policy.h > /dev/null || fail "$name: export --format c $which"
+    $EDGERL eval "$ckpt" $which --episodes "$episodes" --trace trace.csv > /dev/null ||
+      fail "$name: eval $which --trace"
+    $CC -std=c99 -Wall -Wextra -Werror -pedantic -O2 -o check check.c || fail "$name: the header does not compile cleanly"
+    ./check trace.csv > out.txt 2> err.txt || fail "$name $which: $(cat out.txt) $(cat err.txt)"
+    echo "export_c: $name${which:+ $which}: $(cat out.txt) (x86-64, gcc -std=c99 -pedantic -Werror)"
+    [ -z "$which" ] || continue
+    if command -v aarch64-linux-gnu-gcc > /dev/null && command -v qemu-aarch64-static > /dev/null; then
+      aarch64-linux-gnu-gcc -std=c99 -Wall -Wextra -Werror -pedantic -O2 -static -o check-a64 check.c ||
+        fail "$name: the header does not compile for aarch64"
+      qemu-aarch64-static ./check-a64 trace.csv > out.txt 2> err.txt || fail "$name aarch64: $(cat out.txt) $(cat err.txt)"
+      echo "export_c: $name: $(cat out.txt) (aarch64 under qemu)"
+    fi
+  done
 done
 # The default policy's flash size: its code and constants, compiled for the board.
 printf '#include "policy.h"\nvoid act(const float* o, float* a) { edgerl_policy_act(o, a); }\n' > size.c
