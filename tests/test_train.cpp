@@ -531,3 +531,15 @@ TEST_CASE(
     if (mine[i].name.rfind("best/", 0) != 0) CHECK(mine[i].bytes == theirs[i].bytes);
   }
 }
+
+TEST_CASE("train: without the absolute metric the summary says nan, not a return") {
+  TempDir dir;
+  FaultFs healthy;
+  healthy.skip_syncs = true;
+  const Run run = train_on(healthy, short_run(dir.path(), {"arch.absolute_metric=false"}));
+  CHECK(std::isnan(run.summary.absolute_episode_return_mean));
+  CHECK(run.summary.absolute_eval_step == -1);
+  const std::string summary = slurp(log_path(dir.path(), "summary.ini"));
+  CHECK(summary.find("\nabsolute_episode_return_mean = nan\n") != std::string::npos);
+  CHECK(!std::filesystem::exists(log_path(dir.path(), "absolute.csv")));
+}

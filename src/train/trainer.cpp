@@ -350,6 +350,9 @@ TrainSummary Trainer::Impl::finish(EvalResult last) {
     summary_.absolute_episode_return_mean = abs.mean_return;
     summary_.absolute_episode_return_std = abs.std_return();
     summary_.absolute_eval_step = best_->eval_step();
+  } else {
+    summary_.absolute_episode_return_mean = NAN;
+    summary_.absolute_episode_return_std = NAN;
   }
   return end(TrainOutcome::finished);
 }
@@ -389,6 +392,15 @@ bool Trainer::Impl::summarised_finished(const std::string& run_dir, std::string*
          t.find("\nstatus = finished\n") != std::string::npos;
 }
 
+// ", absolute M ± S" for the summary lines; nothing without the absolute metric.
+static std::string absolute_text(const TrainSummary& s) {
+  if (std::isnan(s.absolute_episode_return_mean)) return "";
+  char buf[96];
+  std::snprintf(buf, sizeof buf, ", absolute %.2f ± %.2f", s.absolute_episode_return_mean,
+                s.absolute_episode_return_std);
+  return buf;
+}
+
 // A resumed run with nothing left to train: its summary, without training or evaluating.
 TrainSummary Trainer::Impl::already_finished() {
   std::string text;
@@ -415,11 +427,10 @@ TrainSummary Trainer::Impl::already_finished() {
     logger_->finish();
   }
   std::fprintf(opt_.out,
-               "the run already finished (%s): episode_return %.2f ± %.2f, absolute %.2f ± "
-               "%.2f, %lld timesteps; nothing to train\n",
+               "the run already finished (%s): episode_return %.2f ± %.2f%s, %lld timesteps; "
+               "nothing to train\n",
                path.c_str(), summary_.episode_return_mean, summary_.episode_return_std,
-               summary_.absolute_episode_return_mean, summary_.absolute_episode_return_std,
-               static_cast<long long>(summary_.timesteps));
+               absolute_text(summary_).c_str(), static_cast<long long>(summary_.timesteps));
   return summary_;
 }
 
@@ -459,13 +470,12 @@ TrainSummary Trainer::Impl::end(TrainOutcome outcome) {
                     100.0 * static_cast<double>(summary_.steps_alone) /
                         static_cast<double>(summary_.steps_guarded));
     std::fprintf(opt_.out,
-                 "final: episode_return %.2f ± %.2f, absolute %.2f ± %.2f, %lld timesteps in "
+                 "final: episode_return %.2f ± %.2f%s, %lld timesteps in "
                  "%.2f s (%.0f steps/s, %d thread%s%s)\n",
                  summary_.episode_return_mean, summary_.episode_return_std,
-                 summary_.absolute_episode_return_mean, summary_.absolute_episode_return_std,
-                 static_cast<long long>(summary_.timesteps), summary_.wall_seconds,
-                 summary_.steps_per_second, summary_.threads, summary_.threads == 1 ? "" : "s",
-                 alone);
+                 absolute_text(summary_).c_str(), static_cast<long long>(summary_.timesteps),
+                 summary_.wall_seconds, summary_.steps_per_second, summary_.threads,
+                 summary_.threads == 1 ? "" : "s", alone);
   }
   return summary_;
 }
