@@ -154,8 +154,8 @@ bool restore_best(BestPolicy& best, const System& system, const CheckpointMeta& 
                   const std::vector<std::string>& missing);
 
 // A learner restored from one checkpoint file, built from the config stored in that file, and
-// the run's best policy when the file was saved (a file from before edgerl kept one gives the
-// file's own policy, with eval_step -1).
+// the run's best policy with the file's own evaluation taken into account (restore_best; from
+// a file of before edgerl kept one, the file's own policy).
 struct RestoredSystem {
   Config config;
   CheckpointInfo info;

@@ -132,8 +132,9 @@ PolicyModel ModelPolicy::model() const {
 void ModelPolicy::append_tensors(TensorList& out, const std::string& prefix) {
   net_.append_tensors(out, prefix + "net");
   if (!model_.obs_mean.empty()) {
-    out.push_back(tensor_ref(prefix + "obs_mean", model_.obs_mean.data(), {model_.obs_dim}));
-    out.push_back(tensor_ref(prefix + "obs_var", model_.obs_var.data(), {model_.obs_dim}));
+    out.push_back(
+        tensor_ref(prefix + "obs_mean", model_.obs_mean.data(), {model_.obs_mean.size()}));
+    out.push_back(tensor_ref(prefix + "obs_var", model_.obs_var.data(), {model_.obs_var.size()}));
   }
 }
 
