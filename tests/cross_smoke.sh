@@ -1,9 +1,9 @@
 #!/bin/sh
 # make test's cross check: for aarch64 and armhf, when Debian's cross toolchain, its inih and
 # zlib and qemu-user are installed (make deps installs them on x86-64), the static cross
-# binary (make cross) trains short runs of every same-bits config to the bits of this
-# machine's build, and resumes this machine's checkpoints to the same end (tests/same_bits.sh
-# through qemu). A missing toolchain is one "skipped" line, never a failure. The whole unit
+# binary (make cross) fits the size budget (tests/size_budget.sh), trains short runs of every
+# same-bits config to the bits of this machine's build, and resumes this machine's checkpoints
+# to the same end (tests/same_bits.sh through qemu). A missing toolchain is one "skipped" line, never a failure. The whole unit
 # suite under qemu is make test-cross (too slow for make test).
 #   usage: tests/cross_smoke.sh path/to/native/edgerl
 set -u
@@ -28,6 +28,10 @@ for arch in aarch64 armhf; do
     continue
   fi
   built=$(date +%s)
+  if ! tests/size_budget.sh "build-$arch/edgerl-static"; then
+    status=1
+    continue
+  fi
   if ! SAME_BITS_STEPS=4096 SAME_BITS_OFFPOLICY_STEPS=200 \
     SAME_BITS_EXTRA="arch.absolute_metric=false arch.num_eval_episodes=8" tests/same_bits.sh "$native" "build-$arch/edgerl-qemu"; then
     echo "cross_smoke: $arch: trains to other bits than this machine"

@@ -248,6 +248,25 @@ TEST_CASE("the schema says what each difference changes") {
   for (const auto& x : e) CHECK(x.name.rfind("network.", 0) != 0);
 }
 
+TEST_CASE("integers in exponent form, through a double, at the bounds of their ranges") {
+  const Config c = load_config_text(
+      "", "t.ini", {"arch.total_timesteps=9.2e18", "arch.seed=1.8e19", "arch.num_envs=6.4e1"});
+  CHECK(c.arch.total_timesteps == 9200000000000000000);
+  CHECK(c.arch.seed == 18000000000000000000ull);
+  CHECK(c.arch.num_envs == 64);
+  // 2^64 and 2^63 are beyond the seed's and the timesteps' ranges, however they are written.
+  CHECK(error_of("", {"arch.seed=1.8446744073709551616e19"}).find("is invalid") !=
+        std::string::npos);
+  CHECK(error_of("", {"arch.seed=18446744073709551616"}).find("is invalid") != std::string::npos);
+  for (const char* big : {"9.223372036854775808e18", "9223372036854775807", "1e300"}) {
+    CAPTURE(big);
+    CHECK(error_of("", {std::string("arch.total_timesteps=") + big})
+              .find("is out of range (allowed: 1 to 9.2e18)") != std::string::npos);
+  }
+  CHECK(error_of("", {"arch.total_timesteps=1.5e0"}).find("expected an integer") !=
+        std::string::npos);
+}
+
 TEST_CASE("integers stay exact on every target (long double is a double on 32-bit ARM)") {
   const Config c =
       load_config_text("", "t.ini",

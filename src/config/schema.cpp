@@ -14,7 +14,7 @@ namespace {
 
 std::string format_number(double v) {
   if (v == kInf) return "inf";
-  if (v >= kI64Max) return "2^63-1";
+  if (v >= kI64Max) return "9.2e18";
   return shortest_double(v);
 }
 
@@ -25,8 +25,10 @@ bool parse_bool(const std::string& v, bool& out) {
   return false;
 }
 
-// Integers as Stoix writes them: 500000, 500_000 or an exact 5e5.
-bool parse_integer(const std::string& v, long double& out) {
+// Integers as Stoix writes them: 500000, 500_000 or an exact 5e5. Through a double, as on every
+// target (long double is a double on 32-bit ARM, and strtold would add 12 kB to the static
+// x86-64 binary); plain decimals are read exactly below (plain_int64, strtoull).
+bool parse_integer(const std::string& v, double& out) {
   std::string s;
   for (char c : v)
     if (c != '_') s += c;
@@ -34,16 +36,15 @@ bool parse_integer(const std::string& v, long double& out) {
   const char* b = s.c_str();
   char* end = nullptr;
   errno = 0;
-  const long double x = std::strtold(b, &end);
+  const double x = std::strtod(b, &end);
   if (end == b || *end != '\0' || errno == ERANGE || !std::isfinite(x)) return false;
   if (x != std::floor(x)) return false;
   out = x;
   return true;
 }
 
-// The exact value of a plain decimal integer ([+-]digits, '_' allowed) that fits in int64_t.
-// parse_integer's long double is only a double on some targets (armhf and other 32-bit ARM),
-// where strtold rounds integers above 2^53; this keeps them exact on every target.
+// The exact value of a plain decimal integer ([+-]digits, '_' allowed) that fits in int64_t:
+// parse_integer's double rounds integers above 2^53.
 bool plain_int64(const std::string& v, int64_t& out) {
   std::string s;
   for (char c : v)
@@ -67,16 +68,17 @@ bool int64_within(int64_t x, double lo, double hi) {
   return above_lo && below_hi;
 }
 
-// An Int field's value: exact for plain decimals, otherwise (5e5) through long double.
+// An Int field's value: exact for plain decimals, otherwise (5e5) through a double.
 bool int_value(const Field& f, const std::string& v, int64_t& out, bool& in_range) {
-  long double x;
+  double x;
   if (!parse_integer(v, x)) return false;
   int64_t exact;
   if (plain_int64(v, exact)) {
     in_range = int64_within(exact, f.min, f.max);
     out = exact;
   } else {
-    in_range = !(x < f.min || x > f.max);
+    // (2^63 itself is above every field's int64 maximum, which rounds to it as a double.)
+    in_range = !(x < f.min || x > f.max) && x >= -0x1p63 && x < 0x1p63;
     if (in_range) out = static_cast<int64_t>(x);
   }
   return true;
@@ -139,10 +141,10 @@ std::string set(const Field& f, void* owner, const std::string& raw) {
     }
     case Kind::UInt: {
       if (value.empty() || value[0] == '-' || value[0] == '+') return bad + allowed_text;
-      long double x;
-      if (!parse_integer(value, x) || x < 0 || x > 18446744073709551615.0L)
-        return bad + allowed_text;
-      // strtoull keeps full precision for plain decimal seeds above 2^53.
+      double x;
+      if (!parse_integer(value, x) || x < 0) return bad + allowed_text;
+      // strtoull keeps full precision for plain decimal seeds above 2^53 (2^64 - 1 included,
+      // which the double rounds to 2^64).
       std::string digits;
       for (char c : value)
         if (c != '_') digits += c;
@@ -152,6 +154,7 @@ std::string set(const Field& f, void* owner, const std::string& raw) {
         if (errno == ERANGE) return bad + allowed_text;
         *static_cast<uint64_t*>(p) = u;
       } else {
+        if (x >= 0x1p64) return bad + allowed_text;
         *static_cast<uint64_t*>(p) = static_cast<uint64_t>(x);
       }
       return "";

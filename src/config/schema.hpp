@@ -41,7 +41,7 @@ struct Field {
 };
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kI64Max = 9.2e18;  // "2^63-1" in the reference
+constexpr double kI64Max = 9.2e18;  // just below 2^63: counters have room to add to it
 
 // The accessor of a data member, for rows on a learner's struct:
 //   schema::row<&PpoConfig::clip_eps>("system", "clip_eps", Kind::Double, 0, 10, ...)

@@ -71,7 +71,18 @@ std::string xml_escape(const std::string& s) {
 // 1, 2 or 5 times a power of ten, so that `span` needs about `target` steps.
 double nice_step(double span, int target) {
   const double raw = span / target;
-  const double p = std::pow(10.0, std::floor(std::log10(raw)));
+  if (!(raw > 0) || !std::isfinite(raw)) return 1;
+  // p = 10^floor(log10(raw)), the same double as pow(10, k) (10^|k| is exact by products up
+  // to 1e22, and 10^-k one correctly rounded division), without libm's pow and log10: this
+  // line alone would link about 12 kB of them into the static binary (docs/edge.md).
+  double up = 1, p = 1;
+  if (raw >= 1) {
+    while (up * 10 <= raw) up *= 10;
+    p = up;
+  } else {
+    while (1 / up > raw && up < 1e300) up *= 10;  // (a subnormal span: p stays normal)
+    p = 1 / up;
+  }
   const double m = raw / p;
   return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
 }
