@@ -68,12 +68,26 @@ std::string trim(const std::string& s) {
 
 std::string shortest_double(double v) {
   if (std::isnan(v)) return std::signbit(v) ? "-nan" : "nan";
-  std::string best;
   char buf[40];
-  for (int prec = 1; prec <= 17; ++prec) {
+  // The fewest significant digits that read back as v. Reading back holds from some precision
+  // on (the nearest decimal of p + 1 digits is at least as near as that of p), so a binary
+  // search finds it: 5 conversions each way rather than 17.
+  int lo = 1, hi = 17;
+  while (lo < hi) {
+    const int mid = (lo + hi) / 2;
+    std::snprintf(buf, sizeof buf, "%.*g", mid, v);
+    if (std::strtod(buf, nullptr) == v)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  std::snprintf(buf, sizeof buf, "%.*g", lo, v);
+  std::string best = buf;
+  // A higher precision may still be shorter where %g leaves exponent notation (1.5e+05 at 2
+  // digits, 150000 at 6); the first of equal lengths is kept.
+  for (int prec = lo + 1; prec <= 17; ++prec) {
     std::snprintf(buf, sizeof buf, "%.*g", prec, v);
-    if (std::strtod(buf, nullptr) == v && (best.empty() || std::strlen(buf) < best.size()))
-      best = buf;
+    if (std::strlen(buf) < best.size()) best = buf;
   }
   return best;
 }
