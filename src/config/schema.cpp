@@ -77,7 +77,7 @@ bool int_value(const Field& f, const std::string& v, int64_t& out, bool& in_rang
     in_range = int64_within(exact, f.min, f.max);
     out = exact;
   } else {
-    // (2^63 itself is above every field's int64 maximum, which rounds to it as a double.)
+    // (The cast needs x below 2^63; no Int field allows more than 9.2e18 anyway.)
     in_range = !(x < f.min || x > f.max) && x >= -0x1p63 && x < 0x1p63;
     if (in_range) out = static_cast<int64_t>(x);
   }
