@@ -274,19 +274,6 @@ TEST_CASE("two systems built from one config hold identical state, and training 
   CHECK(a->counters().eval_step == 1);
 }
 
-// Copies one policy into another of the same learner through their tensors.
-void copy_policy(Policy& from, Policy& to) {
-  TensorList a, b;
-  from.append_tensors(a, "p/");
-  to.append_tensors(b, "p/");
-  REQUIRE(a.size() == b.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    REQUIRE(a[i].name == b[i].name);
-    REQUIRE(a[i].size_bytes() == b[i].size_bytes());
-    std::memcpy(b[i].data, a[i].data, a[i].size_bytes());
-  }
-}
-
 TEST_CASE("a policy loaded as a model, or copied through its tensors, acts as the learner's own") {
   const std::pair<const char*, const char*> cases[] = {
       {"ppo_cartpole.ini", "arch.seed=3"},

@@ -60,6 +60,10 @@ class Policy {
   virtual void append_tensors(TensorList& out, const std::string& prefix) = 0;
 };
 
+// to = from, through their append_tensors() (policies of the same learner and config); throws
+// std::logic_error when they list other names, dtypes or shapes.
+void copy_policy(Policy& from, Policy& to);
+
 // A policy computed from its model alone (greedy only): what load_policy() returns for
 // programs that only act, and the reference the C exporter is tested against.
 class ModelPolicy final : public Policy {

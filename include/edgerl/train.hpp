@@ -138,9 +138,8 @@ class BestPolicy {
   std::vector<std::string> names() const;
 
  private:
-  void copy_from(Policy& policy);
   std::unique_ptr<Policy> policy_;
-  TensorList policy_tensors_, tensors_;
+  TensorList tensors_;
   double episode_return_;
   int64_t eval_step_ = -1;
 };

@@ -161,15 +161,15 @@ int cmd_eval(const Args& args) {
   double mn = e.episode_return[0], mx = mn, len = 0;
   for (double x : e.episode_return) mn = std::min(mn, x), mx = std::max(mx, x);
   for (double x : e.episode_length) len += x;
-  char which[96] = "";
+  std::string which;
   if (best)
-    std::snprintf(which, sizeof which, ", the best policy (%s)",
-                  r.best->eval_step() < 0
-                      ? "the initial one"
-                      : ("eval step " + std::to_string(r.best->eval_step())).c_str());
+    which = ", the best policy (" +
+            (r.best->eval_step() < 0 ? std::string("the initial one")
+                                     : "eval step " + std::to_string(r.best->eval_step())) +
+            ")";
   std::printf("%s: %s on %s, timestep %lld%s, %lld %s episodes\n", path.c_str(),
               cfg.system.system_name.c_str(), cfg.env.scenario_name.c_str(),
-              static_cast<long long>(r.info.meta.timestep), which,
+              static_cast<long long>(r.info.meta.timestep), which.c_str(),
               static_cast<long long>(cfg.arch.num_eval_episodes),
               cfg.arch.evaluation_greedy ? "greedy" : "stochastic");
   std::printf(

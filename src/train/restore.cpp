@@ -39,8 +39,7 @@ bool restore_best(BestPolicy& best, const System& system, const CheckpointMeta& 
 
 BestPolicy::BestPolicy(const System& system)
     : policy_(system.policy()), episode_return_(-HUGE_VAL) {
-  policy_->append_tensors(policy_tensors_, kBestPrefix);
-  tensors_ = policy_tensors_;
+  policy_->append_tensors(tensors_, kBestPrefix);
   tensors_.push_back(tensor_ref(std::string(kBestPrefix) + "episode_return", &episode_return_, {}));
   tensors_.push_back(tensor_ref(std::string(kBestPrefix) + "eval_step", &eval_step_, {}));
 }
@@ -51,29 +50,28 @@ std::vector<std::string> BestPolicy::names() const {
   return out;
 }
 
-void BestPolicy::copy_from(Policy& policy) {
-  TensorList from;
-  policy.append_tensors(from, kBestPrefix);
-  if (from.size() != policy_tensors_.size())
-    throw std::logic_error("best policy: another learner's policy");
-  for (size_t i = 0; i < from.size(); ++i) {
-    const TensorRef &a = from[i], &b = policy_tensors_[i];
-    if (a.name != b.name || a.dtype != b.dtype || a.shape != b.shape)
-      throw std::logic_error("best policy: tensor " + a.name + " differs from " + b.name);
-    if (b.size_bytes()) std::memcpy(b.data, a.data, b.size_bytes());
+void copy_policy(Policy& from, Policy& to) {
+  TensorList a, b;
+  from.append_tensors(a, "");
+  to.append_tensors(b, "");
+  if (a.size() != b.size()) throw std::logic_error("copy_policy: another learner's policy");
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != b[i].name || a[i].dtype != b[i].dtype || a[i].shape != b[i].shape)
+      throw std::logic_error("copy_policy: tensor " + a[i].name + " differs from " + b[i].name);
+    if (b[i].size_bytes()) std::memcpy(b[i].data, a[i].data, b[i].size_bytes());
   }
 }
 
 bool BestPolicy::offer(Policy& policy, double episode_return, int64_t eval_step) {
   if (!(episode_return >= episode_return_)) return false;  // NaN never
-  copy_from(policy);
+  copy_policy(policy, *policy_);
   episode_return_ = episode_return;
   eval_step_ = eval_step;
   return true;
 }
 
 void BestPolicy::reset(const System& system) {
-  copy_from(*system.policy());
+  copy_policy(*system.policy(), *policy_);
   episode_return_ = -HUGE_VAL;
   eval_step_ = -1;
 }

@@ -181,7 +181,7 @@ class Trainer::Impl {
   std::unique_ptr<System> system_;
   // The best evaluation's policy so far, for the absolute metric: updated by close(), saved
   // in every checkpoint (in state_) as it was before that checkpoint's own evaluation.
-  std::unique_ptr<BestPolicy> best_;
+  BestPolicy best_;
   TensorList state_;  // views of the whole learner state and best_, for restore and saves
   TrainSummary summary_;
   int64_t start_timestep_ = 0;
@@ -217,10 +217,10 @@ Trainer::Impl::Impl(const Config& cfg, TrainOptions options)
       fs_(opt_.fs ? *opt_.fs : posix_fs()),
       start_(opt_.clock.monotonic()),
       system_(make_system(cfg_)),
+      best_(*system_),
       evaluator_(WorkerPool::threads_for(cfg_.arch.num_threads, 2) > 1) {
   system_->append_tensors(state_);
-  best_ = std::make_unique<BestPolicy>(*system_);
-  for (const TensorRef& t : best_->tensors()) state_.push_back(t);
+  for (const TensorRef& t : best_.tensors()) state_.push_back(t);
   setup_runs();
   start_timestep_ = counters().timestep;
   summary_.start_eval_step = counters().eval_step;
@@ -305,7 +305,7 @@ bool Trainer::Impl::start_closing(int64_t eval_step, const Throughput& tp) {
 void Trainer::Impl::close(Policy& policy) {
   Closing& c = closing_;
   c.result = evaluate_policy(policy, c.eval_step, cfg_.arch.num_eval_episodes, &c.tp);
-  best_->offer(policy, c.result.mean_return, c.eval_step);
+  best_.offer(policy, c.result.mean_return, c.eval_step);
   log(c.result.metrics(), LogEvent::EVAL, c.timestep, c.eval_step);
   {
     std::lock_guard<std::mutex> lock(logger_mutex_);
@@ -340,7 +340,7 @@ TrainSummary Trainer::Impl::finish(EvalResult last) {
   summary_.episode_return_std = last.std_return();
   if (cfg_.arch.absolute_metric) {
     // Stoix's absolute metric: the best evaluation's policy, with 10 times the episodes.
-    const EvalResult abs = evaluate_policy(best_->policy(), cfg_.arch.num_evaluation,
+    const EvalResult abs = evaluate_policy(best_.policy(), cfg_.arch.num_evaluation,
                                            10 * cfg_.arch.num_eval_episodes, nullptr);
     {
       std::lock_guard<std::mutex> lock(logger_mutex_);
@@ -349,7 +349,7 @@ TrainSummary Trainer::Impl::finish(EvalResult last) {
     }
     summary_.absolute_episode_return_mean = abs.mean_return;
     summary_.absolute_episode_return_std = abs.std_return();
-    summary_.absolute_eval_step = best_->eval_step();
+    summary_.absolute_eval_step = best_.eval_step();
   } else {
     summary_.absolute_episode_return_mean = NAN;
     summary_.absolute_episode_return_std = NAN;
@@ -640,7 +640,7 @@ bool Trainer::Impl::restore(const std::string& uid) {
   if (!st.ok()) throw RunError("cannot open checkpoint folder: " + st.message());
   LoadOptions options;
   options.optional = optional_counter_tensors();
-  for (const std::string& name : best_->names()) options.optional.push_back(name);
+  for (const std::string& name : best_.names()) options.optional.push_back(name);
   std::vector<std::string> missing;
   options.missing = &missing;
   std::vector<Tensor> interval;
@@ -652,7 +652,7 @@ bool Trainer::Impl::restore(const std::string& uid) {
   try {
     system_->after_restore();
     system_->set_interval_tensors(interval);
-    if (!restore_best(*best_, *system_, info.meta, missing))
+    if (!restore_best(best_, *system_, info.meta, missing))
       note("edgerl train: " + info.path +
            " was saved before edgerl kept the best policy: the absolute metric takes the best "
            "of this checkpoint's policy and the evaluations from here on");
