@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/schema.hpp"
 #include "core/detmath.hpp"
 #include "core/pool.hpp"
 #include "edgerl/nn.hpp"
@@ -48,6 +49,71 @@ OffPolicySettings actor_critic_settings(const C& s) {
   o.total_batch_size = s.total_batch_size;
   o.gamma = s.gamma;
   return o;
+}
+
+// The [system] and [network.*] rows every actor-critic config C has (ff_sac, ff_td3, ff_ddpg;
+// Stoix's names): the loop's and the optimisers' keys, then the learner's own rows, then
+// adam_eps and the two networks. tau_doc says when the targets move.
+template <class C>
+std::vector<schema::Field> actor_critic_fields(const char* tau_doc,
+                                               const std::vector<schema::Field>& own) {
+  using schema::Kind;
+  using schema::row;
+  const auto T = KeyEffect::training;
+  std::vector<schema::Field> f = {
+      row<&C::rollout_length>("system", "rollout_length", Kind::Int, 1, 1 << 20, T,
+                              "environment steps (per env) per update"),
+      row<&C::epochs>("system", "epochs", Kind::Int, 1, 10000, T, "gradient steps per update"),
+      row<&C::warmup_steps>("system", "warmup_steps", Kind::Int, 0, schema::kI64Max, T,
+                            "environment steps with uniform random actions before learning starts"),
+      row<&C::total_buffer_size>("system", "total_buffer_size", Kind::Int, 1, 1e9, T,
+                                 "replay buffer capacity in transitions"),
+      row<&C::total_batch_size>("system", "total_batch_size", Kind::Int, 1, 1 << 20, T,
+                                "transitions per gradient step"),
+      row<&C::actor_lr>("system", "actor_lr", Kind::Double, 0, 1, T,
+                        "Adam learning rate of the actor"),
+      row<&C::q_lr>("system", "q_lr", Kind::Double, 0, 1, T,
+                    "Adam learning rate of the Q-networks"),
+      row<&C::tau>("system", "tau", Kind::Double, 0, 1, T, tau_doc),
+      row<&C::gamma>("system", "gamma", Kind::Double, 0, 1, T, "discount factor"),
+      row<&C::max_grad_norm>(
+          "system", "max_grad_norm", Kind::Double, 0, 1e6, T,
+          "global gradient-norm clipping threshold per optimiser; 0 disables clipping"),
+      row<&C::decay_learning_rates>("system", "decay_learning_rates", Kind::Bool, 0, 0, T,
+                                    "anneal the learning rates linearly to 0"),
+  };
+  f.insert(f.end(), own.begin(), own.end());
+  f.push_back(row<&C::adam_eps>("system", "adam_eps", Kind::Double, 1e-12, 1, T,
+                                "Adam epsilon (added to the root of the second moment)"));
+  for (auto& r : schema::network_rows<&C::actor_network>("network.actor_network",
+                                                         "hidden layer sizes of the actor"))
+    f.push_back(r);
+  for (auto& r : schema::network_rows<&C::q_network>("network.q_network",
+                                                     "hidden layer sizes of each Q-network"))
+    f.push_back(r);
+  return f;
+}
+
+// The rows the deterministic actors' configs share beyond actor_critic_fields (ff_td3,
+// ff_ddpg): the target's reward clip and the behaviour noise.
+template <class C>
+std::vector<schema::Field> deterministic_actor_fields() {
+  using schema::Kind;
+  using schema::row;
+  const auto T = KeyEffect::training;
+  return {
+      row<&C::max_abs_reward>("system", "max_abs_reward", Kind::Double, 0, 1e30, T,
+                              "rewards are clipped to +-max_abs_reward in the target"),
+      row<&C::exploration_noise>(
+          "system", "exploration_noise", Kind::Double, 0, 100, T,
+          "std of the behaviour noise on mu(s), in units of half the action range"),
+      row<&C::exploration_noise_type>(
+          "system", "exploration_noise_type", Kind::Choice, 0, 0, T,
+          "gaussian: independent each step; ou: Ornstein-Uhlenbeck, per episode",
+          {"gaussian", "ou"}),
+      row<&C::ou_theta>("system", "ou_theta", Kind::Double, 0, 1, T,
+                        "mean reversion of the Ornstein-Uhlenbeck noise per step"),
+  };
 }
 
 inline AdamOptions adam_options(double lr, double eps) {

@@ -52,57 +52,12 @@ struct DdpgConfig {
 };
 
 std::vector<schema::Field> ddpg_fields() {
-  using schema::Kind;
-  using schema::row;
-  const auto T = KeyEffect::training;
-  std::vector<schema::Field> f = {
-      row<&DdpgConfig::rollout_length>("system", "rollout_length", Kind::Int, 1, 1 << 20, T,
-                                       "environment steps (per env) per update"),
-      row<&DdpgConfig::epochs>("system", "epochs", Kind::Int, 1, 10000, T,
-                               "gradient steps per update"),
-      row<&DdpgConfig::warmup_steps>(
-          "system", "warmup_steps", Kind::Int, 0, schema::kI64Max, T,
-          "environment steps with uniform random actions before learning starts"),
-      row<&DdpgConfig::total_buffer_size>("system", "total_buffer_size", Kind::Int, 1, 1e9, T,
-                                          "replay buffer capacity in transitions"),
-      row<&DdpgConfig::total_batch_size>("system", "total_batch_size", Kind::Int, 1, 1 << 20, T,
-                                         "transitions per gradient step"),
-      row<&DdpgConfig::actor_lr>("system", "actor_lr", Kind::Double, 0, 1, T,
-                                 "Adam learning rate of the actor"),
-      row<&DdpgConfig::q_lr>("system", "q_lr", Kind::Double, 0, 1, T,
-                             "Adam learning rate of the Q-networks"),
-      row<&DdpgConfig::tau>("system", "tau", Kind::Double, 0, 1, T,
-                            "Polyak factor of the target networks, every gradient step"),
-      row<&DdpgConfig::gamma>("system", "gamma", Kind::Double, 0, 1, T, "discount factor"),
-      row<&DdpgConfig::max_grad_norm>(
-          "system", "max_grad_norm", Kind::Double, 0, 1e6, T,
-          "global gradient-norm clipping threshold per optimiser; 0 disables clipping"),
-      row<&DdpgConfig::decay_learning_rates>("system", "decay_learning_rates", Kind::Bool, 0, 0, T,
-                                             "anneal the learning rates linearly to 0"),
-      row<&DdpgConfig::max_abs_reward>("system", "max_abs_reward", Kind::Double, 0, 1e30, T,
-                                       "rewards are clipped to +-max_abs_reward in the target"),
-      row<&DdpgConfig::exploration_noise>(
-          "system", "exploration_noise", Kind::Double, 0, 100, T,
-          "std of the behaviour noise on mu(s), in units of half the action range"),
-      row<&DdpgConfig::exploration_noise_type>(
-          "system", "exploration_noise_type", Kind::Choice, 0, 0, T,
-          "gaussian: independent each step; ou: Ornstein-Uhlenbeck, per episode",
-          {"gaussian", "ou"}),
-      row<&DdpgConfig::ou_theta>("system", "ou_theta", Kind::Double, 0, 1, T,
-                                 "mean reversion of the Ornstein-Uhlenbeck noise per step"),
-      row<&DdpgConfig::huber_loss_parameter>(
-          "system", "huber_loss_parameter", Kind::Double, 0, 1e6, T,
-          "0 = squared TD error, > 0 = Huber loss with this delta"),
-      row<&DdpgConfig::adam_eps>("system", "adam_eps", Kind::Double, 1e-12, 1, T,
-                                 "Adam epsilon (added to the root of the second moment)"),
-  };
-  for (auto& r : schema::network_rows<&DdpgConfig::actor_network>(
-           "network.actor_network", "hidden layer sizes of the actor"))
-    f.push_back(r);
-  for (auto& r : schema::network_rows<&DdpgConfig::q_network>(
-           "network.q_network", "hidden layer sizes of each Q-network"))
-    f.push_back(r);
-  return f;
+  std::vector<schema::Field> own = deterministic_actor_fields<DdpgConfig>();
+  own.push_back(schema::row<&DdpgConfig::huber_loss_parameter>(
+      "system", "huber_loss_parameter", schema::Kind::Double, 0, 1e6, KeyEffect::training,
+      "0 = squared TD error, > 0 = Huber loss with this delta"));
+  return actor_critic_fields<DdpgConfig>(
+      "Polyak factor of the target networks, every gradient step", own);
 }
 
 void validate_ddpg(const Config& cfg) {

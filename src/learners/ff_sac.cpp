@@ -58,54 +58,24 @@ std::vector<schema::Field> sac_fields() {
   using schema::Kind;
   using schema::row;
   const auto T = KeyEffect::training;
-  std::vector<schema::Field> f = {
-      row<&SacConfig::rollout_length>("system", "rollout_length", Kind::Int, 1, 1 << 20, T,
-                                      "environment steps (per env) per update"),
-      row<&SacConfig::epochs>("system", "epochs", Kind::Int, 1, 10000, T,
-                              "gradient steps per update"),
-      row<&SacConfig::warmup_steps>(
-          "system", "warmup_steps", Kind::Int, 0, schema::kI64Max, T,
-          "environment steps with uniform random actions before learning starts"),
-      row<&SacConfig::total_buffer_size>("system", "total_buffer_size", Kind::Int, 1, 1e9, T,
-                                         "replay buffer capacity in transitions"),
-      row<&SacConfig::total_batch_size>("system", "total_batch_size", Kind::Int, 1, 1 << 20, T,
-                                        "transitions per gradient step"),
-      row<&SacConfig::actor_lr>("system", "actor_lr", Kind::Double, 0, 1, T,
-                                "Adam learning rate of the actor"),
-      row<&SacConfig::q_lr>("system", "q_lr", Kind::Double, 0, 1, T,
-                            "Adam learning rate of the Q-networks"),
-      row<&SacConfig::alpha_lr>("system", "alpha_lr", Kind::Double, 0, 1, T,
-                                "Adam learning rate of log alpha (autotune)"),
-      row<&SacConfig::tau>("system", "tau", Kind::Double, 0, 1, T,
-                           "Polyak factor of the target Q-networks, every gradient step"),
-      row<&SacConfig::gamma>("system", "gamma", Kind::Double, 0, 1, T, "discount factor"),
-      row<&SacConfig::autotune>("system", "autotune", Kind::Bool, 0, 0, T,
-                                "learn alpha towards the target entropy (else alpha is fixed)"),
-      row<&SacConfig::target_entropy_scale>(
-          "system", "target_entropy_scale", Kind::Double, -1e6, 1e6, T,
-          "target entropy = -target_entropy_scale * action dimensions"),
-      row<&SacConfig::init_alpha>(
-          "system", "init_alpha", Kind::Double, 1e-12, 1e6, T,
-          "entropy temperature at the start (learned from there with autotune)"),
-      row<&SacConfig::max_grad_norm>(
-          "system", "max_grad_norm", Kind::Double, 0, 1e6, T,
-          "global gradient-norm clipping threshold per optimiser; 0 disables clipping"),
-      row<&SacConfig::decay_learning_rates>("system", "decay_learning_rates", Kind::Bool, 0, 0, T,
-                                            "anneal the learning rates linearly to 0"),
-      row<&SacConfig::adam_eps>("system", "adam_eps", Kind::Double, 1e-12, 1, T,
-                                "Adam epsilon (added to the root of the second moment)"),
-      row<&SacConfig::log_std_min>("system", "log_std_min", Kind::Double, -100, 100, T,
-                                   "lower clamp of the actor's log standard deviation"),
-      row<&SacConfig::log_std_max>("system", "log_std_max", Kind::Double, -100, 100, T,
-                                   "upper clamp of the actor's log standard deviation"),
-  };
-  for (auto& r : schema::network_rows<&SacConfig::actor_network>("network.actor_network",
-                                                                 "hidden layer sizes of the actor"))
-    f.push_back(r);
-  for (auto& r : schema::network_rows<&SacConfig::q_network>(
-           "network.q_network", "hidden layer sizes of each Q-network"))
-    f.push_back(r);
-  return f;
+  return actor_critic_fields<SacConfig>(
+      "Polyak factor of the target Q-networks, every gradient step",
+      {
+          row<&SacConfig::alpha_lr>("system", "alpha_lr", Kind::Double, 0, 1, T,
+                                    "Adam learning rate of log alpha (autotune)"),
+          row<&SacConfig::autotune>("system", "autotune", Kind::Bool, 0, 0, T,
+                                    "learn alpha towards the target entropy (else alpha is fixed)"),
+          row<&SacConfig::target_entropy_scale>(
+              "system", "target_entropy_scale", Kind::Double, -1e6, 1e6, T,
+              "target entropy = -target_entropy_scale * action dimensions"),
+          row<&SacConfig::init_alpha>(
+              "system", "init_alpha", Kind::Double, 1e-12, 1e6, T,
+              "entropy temperature at the start (learned from there with autotune)"),
+          row<&SacConfig::log_std_min>("system", "log_std_min", Kind::Double, -100, 100, T,
+                                       "lower clamp of the actor's log standard deviation"),
+          row<&SacConfig::log_std_max>("system", "log_std_max", Kind::Double, -100, 100, T,
+                                       "upper clamp of the actor's log standard deviation"),
+      });
 }
 
 void validate_sac(const Config& cfg) {

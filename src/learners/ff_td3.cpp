@@ -58,59 +58,18 @@ std::vector<schema::Field> td3_fields() {
   using schema::Kind;
   using schema::row;
   const auto T = KeyEffect::training;
-  std::vector<schema::Field> f = {
-      row<&Td3Config::rollout_length>("system", "rollout_length", Kind::Int, 1, 1 << 20, T,
-                                      "environment steps (per env) per update"),
-      row<&Td3Config::epochs>("system", "epochs", Kind::Int, 1, 10000, T,
-                              "gradient steps per update"),
-      row<&Td3Config::warmup_steps>(
-          "system", "warmup_steps", Kind::Int, 0, schema::kI64Max, T,
-          "environment steps with uniform random actions before learning starts"),
-      row<&Td3Config::total_buffer_size>("system", "total_buffer_size", Kind::Int, 1, 1e9, T,
-                                         "replay buffer capacity in transitions"),
-      row<&Td3Config::total_batch_size>("system", "total_batch_size", Kind::Int, 1, 1 << 20, T,
-                                        "transitions per gradient step"),
-      row<&Td3Config::actor_lr>("system", "actor_lr", Kind::Double, 0, 1, T,
-                                "Adam learning rate of the actor"),
-      row<&Td3Config::q_lr>("system", "q_lr", Kind::Double, 0, 1, T,
-                            "Adam learning rate of the Q-networks"),
-      row<&Td3Config::tau>("system", "tau", Kind::Double, 0, 1, T,
-                           "Polyak factor of the target networks, at each policy update"),
-      row<&Td3Config::gamma>("system", "gamma", Kind::Double, 0, 1, T, "discount factor"),
-      row<&Td3Config::max_grad_norm>(
-          "system", "max_grad_norm", Kind::Double, 0, 1e6, T,
-          "global gradient-norm clipping threshold per optimiser; 0 disables clipping"),
-      row<&Td3Config::decay_learning_rates>("system", "decay_learning_rates", Kind::Bool, 0, 0, T,
-                                            "anneal the learning rates linearly to 0"),
-      row<&Td3Config::max_abs_reward>("system", "max_abs_reward", Kind::Double, 0, 1e30, T,
-                                      "rewards are clipped to +-max_abs_reward in the target"),
-      row<&Td3Config::exploration_noise>(
-          "system", "exploration_noise", Kind::Double, 0, 100, T,
-          "std of the behaviour noise on mu(s), in units of half the action range"),
-      row<&Td3Config::exploration_noise_type>(
-          "system", "exploration_noise_type", Kind::Choice, 0, 0, T,
-          "gaussian: independent each step; ou: Ornstein-Uhlenbeck, per episode",
-          {"gaussian", "ou"}),
-      row<&Td3Config::ou_theta>("system", "ou_theta", Kind::Double, 0, 1, T,
-                                "mean reversion of the Ornstein-Uhlenbeck noise per step"),
-      row<&Td3Config::policy_noise>(
-          "system", "policy_noise", Kind::Double, 0, 100, T,
-          "std of the target policy smoothing noise, in units of half the action range"),
-      row<&Td3Config::policy_frequency>(
-          "system", "policy_frequency", Kind::Int, 1, 1 << 20, T,
-          "gradient steps per actor and target update (delayed policy updates)"),
-      row<&Td3Config::noise_clip>("system", "noise_clip", Kind::Double, 0, 100, T,
-                                  "clip of the target policy smoothing noise"),
-      row<&Td3Config::adam_eps>("system", "adam_eps", Kind::Double, 1e-12, 1, T,
-                                "Adam epsilon (added to the root of the second moment)"),
-  };
-  for (auto& r : schema::network_rows<&Td3Config::actor_network>("network.actor_network",
-                                                                 "hidden layer sizes of the actor"))
-    f.push_back(r);
-  for (auto& r : schema::network_rows<&Td3Config::q_network>(
-           "network.q_network", "hidden layer sizes of each Q-network"))
-    f.push_back(r);
-  return f;
+  std::vector<schema::Field> own = deterministic_actor_fields<Td3Config>();
+  own.insert(own.end(),
+             {row<&Td3Config::policy_noise>(
+                  "system", "policy_noise", Kind::Double, 0, 100, T,
+                  "std of the target policy smoothing noise, in units of half the action range"),
+              row<&Td3Config::policy_frequency>(
+                  "system", "policy_frequency", Kind::Int, 1, 1 << 20, T,
+                  "gradient steps per actor and target update (delayed policy updates)"),
+              row<&Td3Config::noise_clip>("system", "noise_clip", Kind::Double, 0, 100, T,
+                                          "clip of the target policy smoothing noise")});
+  return actor_critic_fields<Td3Config>(
+      "Polyak factor of the target networks, at each policy update", own);
 }
 
 void validate_td3(const Config& cfg) {
