@@ -1294,6 +1294,16 @@ class ExplorationNoise {
     }
   }
 
+  // The behaviour actions u[e] = clip(mu[e] + noise, -1, 1) of E environments, each one's
+  // noise drawn as draw() does (elapsed[e] == 0: e's episode has just begun).
+  void perturb(Pcg64& rng, const float* mu, const int64_t* elapsed, size_t E, float* u) {
+    for (size_t e = 0; e < E; ++e) {
+      float* ue = u + e * A_;
+      draw(rng, e, elapsed[e] == 0, ue);
+      for (size_t d = 0; d < A_; ++d) ue[d] = clamp(mu[e * A_ + d] + ue[d], -1.0f, 1.0f);
+    }
+  }
+
   bool ou() const { return ou_; }
   // The OU state as "<name>" [E][A] (nothing for Gaussian noise).
   void append_tensors(TensorList& out, const std::string& name) {

@@ -112,11 +112,7 @@ class FfDdpg final : public OffPolicyLearner {
       fill_uniform_actions(explore_rng_, unit_.data(), n);
     } else {
       actor_.predict(obs, E);
-      for (size_t e = 0; e < E; ++e) {
-        explore_.draw(explore_rng_, e, env().elapsed_steps()[e] == 0, &unit_[e * A_]);
-        for (size_t d = 0; d < A_; ++d)
-          unit_[e * A_ + d] = clamp(actor_.actions()[e * A_ + d] + unit_[e * A_ + d], -1.0f, 1.0f);
-      }
+      explore_.perturb(explore_rng_, actor_.actions(), env().elapsed_steps(), E, unit_.data());
     }
     for (size_t i = 0; i < n; ++i) actions[i] = box_.to_env(unit_[i]);
   }
