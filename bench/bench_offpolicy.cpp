@@ -9,8 +9,6 @@
 // bench_train): the ReLU layers' kernels skip the products with exact zeros, so the rate below
 // is "dense-equivalent" GFLOP/s, the FLOPs a dense implementation (RLtools, PyTorch) spends on
 // the same work per second.
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -27,32 +25,17 @@
 #include "edgerl/system.hpp"
 #include "edgerl/train.hpp"
 #include "machine.hpp"
+#include "runs.hpp"
 
 namespace {
 
 using edgerl::Config;
 using edgerl::TrainSummary;
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/edgerl-bench-XXXXXX";
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
-
-std::vector<int64_t> int_list(const std::string& text) {
-  std::vector<int64_t> out;
-  for (size_t at = 0; at < text.size();) {
-    size_t end = text.find(',', at);
-    if (end == std::string::npos) end = text.size();
-    out.push_back(std::stoll(text.substr(at, end - at)));
-    at = end + 1;
-  }
-  return out;
-}
+using edgerl::bench::best_of;
+using edgerl::bench::int_list;
+using edgerl::bench::quiet;
+using edgerl::bench::run;
+using edgerl::bench::TempDir;
 
 // Multiply-adds of one sample through an MLP in -> hidden... -> out, and of its first layer.
 struct Net {
@@ -75,38 +58,10 @@ struct Net {
   }
 };
 
-TrainSummary run(const Config& base, const std::string& dir,
-                 const std::vector<std::string>& overrides) {
-  Config cfg = base;
-  cfg.logger.base_exp_path = dir;
-  for (const auto& o : overrides) edgerl::apply_override(cfg, o);
-  FILE* null = std::fopen("/dev/null", "w");
-  edgerl::TrainOptions opt;
-  opt.out = null;
-  opt.err = null;
-  const TrainSummary s = edgerl::train(cfg, opt);
-  std::fclose(null);
-  return s;
-}
-
-TrainSummary best_of(int reps, const Config& cfg, const std::vector<std::string>& overrides) {
-  TrainSummary best;
-  for (int i = 0; i < reps; ++i) {
-    TempDir t;
-    const TrainSummary s = run(cfg, t.path, overrides);
-    if (i == 0 || s.wall_seconds < best.wall_seconds) best = s;
-  }
-  return best;
-}
-
-const std::vector<std::string> kQuiet = {
-    "logger.loggers.console.enabled=false", "logger.loggers.csv.enabled=false",
-    "logger.loggers.tensorboard.enabled=false", "logger.checkpointing.save_model=false"};
-
 // Pendulum: 3 observations, 1 action.
 void bench_pendulum(const char* config, bool sac) {
   const Config cfg = edgerl::load_config_text(edgerl::builtin_config_text(config), config);
-  const TrainSummary s = best_of(3, cfg, kQuiet);
+  const TrainSummary s = best_of(3, cfg, quiet());
   auto value = [&](const char* key) { return edgerl::config_value(cfg, key); };
   const auto actor_hidden = int_list(value("network.actor_network.layer_sizes"));
   const auto q_hidden = int_list(value("network.q_network.layer_sizes"));
@@ -325,7 +280,7 @@ void bench_overheads() {
                                               "td3_pendulum.ini", {buffer});
   std::printf("td3_pendulum.ini with a 1M-transition buffer, %lld evaluations, best of 3\n",
               static_cast<long long>(cfg.arch.num_evaluation));
-  print_overhead("20k transitions stored by the end", best_of(3, cfg, kQuiet),
+  print_overhead("20k transitions stored by the end", best_of(3, cfg, quiet()),
                  best_of(3, cfg, {"logger.loggers.console.enabled=false"}));
 
   TempDir fill;
@@ -333,7 +288,7 @@ void bench_overheads() {
   std::vector<std::string> filling = {"arch.total_timesteps=1000000", "arch.num_evaluation=1",
                                       "arch.num_eval_episodes=1", "arch.absolute_metric=false",
                                       "logger.checkpointing.save_args.checkpoint_uid=fill"};
-  for (const std::string& q : kQuiet)
+  for (const std::string& q : quiet())
     if (q != "logger.checkpointing.save_model=false") filling.push_back(q);
   const Config fill_cfg = edgerl::load_config_text(edgerl::builtin_config_text("td3_pendulum.ini"),
                                                    "td3_pendulum.ini", warm);
@@ -353,7 +308,7 @@ void bench_overheads() {
                 "the buffer full at every save (1M warm-up steps, %.1f s, then resumed for 20 "
                 "evaluations of 1,000 steps)",
                 edgerl::bench::now_seconds() - t0);
-  const TrainSummary base = best_resumed(3, full, fill.path, kQuiet);
+  const TrainSummary base = best_resumed(3, full, fill.path, quiet());
   print_overhead(what, base,
                  best_resumed(3, full, fill.path, {"logger.loggers.console.enabled=false"}));
   // The same with a save every 10 evaluations (10,000 steps) instead of each one.
@@ -371,7 +326,7 @@ void bench_overheads() {
                                                  "td3_pendulum.ini", longer);
   print_overhead(
       "the buffer full, a save every 50,000 steps (a 1M-step run's 20 evaluations), 3 saves",
-      best_resumed(2, sparse, fill.path, kQuiet),
+      best_resumed(2, sparse, fill.path, quiet()),
       best_resumed(2, sparse, fill.path, {"logger.loggers.console.enabled=false"}), true);
 }
 

@@ -5,10 +5,8 @@
 // FLOPs count 2 per multiply-add of the matrix products (as bench_nn): a forward pass costs
 // 2 * W flops for a network with W weights, a backward pass about 4 * W (dW, and dX for every
 // layer but the first).
-#include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -16,32 +14,15 @@
 #include "edgerl/config.hpp"
 #include "edgerl/train.hpp"
 #include "machine.hpp"
+#include "runs.hpp"
 
 namespace {
 
 using edgerl::Config;
 using edgerl::TrainSummary;
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char buf[] = "/tmp/edgerl-bench-XXXXXX";
-    path = ::mkdtemp(buf);
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
-
-// A list value as config_value() writes it ("64, 64").
-std::vector<int64_t> int_list(const std::string& text) {
-  std::vector<int64_t> out;
-  for (size_t at = 0; at < text.size();) {
-    size_t end = text.find(',', at);
-    if (end == std::string::npos) end = text.size();
-    out.push_back(std::stoll(text.substr(at, end - at)));
-    at = end + 1;
-  }
-  return out;
-}
+using edgerl::bench::best_of;
+using edgerl::bench::int_list;
+using edgerl::bench::quiet;
 
 // Multiply-adds of the first layer (its input gradient is never computed: dx = nullptr).
 double first_layer(size_t in, const std::vector<int64_t>& hidden, size_t out) {
@@ -55,36 +36,9 @@ double weights(size_t in, const std::vector<int64_t>& hidden, size_t out) {
   return w + static_cast<double>(prev) * out;
 }
 
-TrainSummary run(Config cfg, const std::string& dir, const std::vector<std::string>& overrides) {
-  cfg.logger.base_exp_path = dir;
-  for (const auto& o : overrides) edgerl::apply_override(cfg, o);
-  FILE* null = std::fopen("/dev/null", "w");
-  edgerl::TrainOptions opt;
-  opt.out = null;
-  opt.err = null;
-  const TrainSummary s = edgerl::train(cfg, opt);
-  std::fclose(null);
-  return s;
-}
-
-// Best of `reps` wall times (other processes share the cores).
-TrainSummary best_of(int reps, const Config& cfg, const std::vector<std::string>& overrides) {
-  TrainSummary best;
-  for (int i = 0; i < reps; ++i) {
-    TempDir t;
-    const TrainSummary s = run(cfg, t.path, overrides);
-    if (i == 0 || s.wall_seconds < best.wall_seconds) best = s;
-  }
-  return best;
-}
-
-const std::vector<std::string> kQuiet = {
-    "logger.loggers.console.enabled=false", "logger.loggers.csv.enabled=false",
-    "logger.loggers.tensorboard.enabled=false", "logger.checkpointing.save_model=false"};
-
 void bench_ppo_cartpole() {
   const Config cfg = edgerl::default_config();
-  const TrainSummary s = best_of(3, cfg, kQuiet);
+  const TrainSummary s = best_of(3, cfg, quiet());
   const double epochs = std::stod(edgerl::config_value(cfg, "system.epochs"));
   const auto actor_hidden =
       int_list(edgerl::config_value(cfg, "network.actor_network.layer_sizes"));
@@ -118,8 +72,8 @@ void bench_ppo_cartpole() {
 
 void bench_overheads() {
   const Config cfg = edgerl::default_config();
-  const TrainSummary base = best_of(3, cfg, kQuiet);
-  std::vector<std::string> ckpt = kQuiet;
+  const TrainSummary base = best_of(3, cfg, quiet());
+  std::vector<std::string> ckpt = quiet();
   ckpt.back() = "logger.checkpointing.save_model=true";
   const TrainSummary with_ckpt = best_of(3, cfg, ckpt);
   const TrainSummary with_logs = best_of(
