@@ -340,7 +340,28 @@ TEST_CASE("train: a stop just after an interval whose save was not due still sav
   CHECK(r.summary.timesteps == 20480 / 4);
   CHECK(r.summary.stop_checkpoint == ckpt_path(dir.path(), 0));
   check_same_tensors(ckpt_path(dir.path(), 0), ref.ckpt(0));
+  // Its summary holds the returns of the evaluation it ran, as eval.csv does.
+  const double first = eval_returns(ref.log("eval.csv"))[0];
+  CHECK(r.summary.episode_return_mean == first);
+  const std::string summary = slurp(log_path(dir.path(), "summary.ini"));
+  CHECK(summary.find("\nstatus = stopped\n") != std::string::npos);
+  const size_t at = summary.find("\nepisode_return_mean = ");
+  REQUIRE(at != std::string::npos);
+  CHECK(std::strtod(summary.c_str() + at + 23, nullptr) == doctest::Approx(first).epsilon(1e-8));
   resume_matches_reference(dir.path(), ref);
+}
+
+TEST_CASE("train: a run stopped before it evaluated anything says nan, not a return") {
+  TempDir dir;
+  FaultFs fs;
+  fs.skip_syncs = true;
+  const Run r = train_on(fs, short_run(dir.path(), {"arch.num_threads=1"}), [] { return true; });
+  CHECK(r.summary.outcome == TrainOutcome::stopped);
+  CHECK(std::isnan(r.summary.episode_return_mean));
+  CHECK(std::isnan(r.summary.episode_return_std));
+  const std::string summary = slurp(log_path(dir.path(), "summary.ini"));
+  CHECK(summary.find("\nepisode_return_mean = nan\nepisode_return_std = nan\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("train: a crash and a power cut anywhere lose nothing that a resume cannot redo") {

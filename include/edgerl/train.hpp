@@ -5,6 +5,7 @@
 // can run a whole training on a failing disk with a fixed clock.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -62,8 +63,10 @@ struct SaveStats {
 };
 
 struct TrainSummary {
-  double episode_return_mean = 0;  // last evaluation
-  double episode_return_std = 0;
+  // The last evaluation of this process (the run's final one when it finished); NaN when a
+  // run stopped before this process evaluated anything.
+  double episode_return_mean = NAN;
+  double episode_return_std = NAN;
   double absolute_episode_return_mean = 0;  // NaN without arch.absolute_metric
   double absolute_episode_return_std = 0;
   int64_t absolute_eval_step = -1;  // the evaluation whose policy it measured; -1: the initial

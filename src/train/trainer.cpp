@@ -318,7 +318,11 @@ void Trainer::Impl::close(Policy& policy) {
 // Waits for the interval that is closing, if any (its save's result comes at the next
 // hand-over or wait()).
 void Trainer::Impl::await_closing() {
-  if (closing_.eval_step >= 0) evaluator_.wait();
+  if (closing_.eval_step < 0) return;
+  evaluator_.wait();
+  // The summary holds the last evaluation's returns from here on, however the run ends.
+  summary_.episode_return_mean = closing_.result.mean_return;
+  summary_.episode_return_std = closing_.result.std_return();
 }
 
 bool Trainer::Impl::save_failed(const SaveResult& r) {
