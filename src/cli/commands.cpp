@@ -24,7 +24,7 @@ const std::vector<Command>& commands() {
       {"config", cmd_config, "print the resolved config as INI (--doc: key reference)"},
       {"ckpt", cmd_ckpt, "list, inspect, verify checkpoints; print their config"},
       {"rollout", cmd_rollout, "step an environment with given actions, print CSV"},
-      {"export", cmd_export, "export checkpoint tensors as .npz or .safetensors"},
+      {"export", cmd_export, "export tensors as .npz or .safetensors, or the policy as a C header"},
       {"plot", cmd_plot, "draw episode return against timestep as SVG"},
       {"sweep", cmd_sweep, "run a grid x seeds of trainings here or on Slurm; status, report"},
   };
