@@ -278,3 +278,12 @@ TEST_CASE("integers stay exact on every target (long double is a double on 32-bi
             .find("is out of range") != std::string::npos);
   CHECK(config_value(c, "arch.total_timesteps") == "9007199254740993");
 }
+
+TEST_CASE("config: a resolved config (a checkpoint's) never follows base =") {
+  const std::string ini = to_ini(edgerl::default_config());
+  CHECK(to_ini(edgerl::load_resolved_config(ini, "stored")) == ini);
+  // A crafted checkpoint must not make the reader open files of this machine.
+  CHECK_THROWS_WITH_AS(edgerl::load_resolved_config("base = /etc/passwd\n" + ini, "stored"),
+                       doctest::Contains("stored:1: base = in a resolved config"),
+                       edgerl::ConfigError);
+}

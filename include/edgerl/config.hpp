@@ -125,6 +125,9 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
 Config load_config_text(const std::string& text, const std::string& name,
                         const std::vector<std::string>& overrides = {},
                         const std::string& base_dir = ".");
+// A resolved config as to_ini() writes it (the one stored in a checkpoint): every key in the
+// text itself, so a `base =` line is refused rather than followed.
+Config load_resolved_config(const std::string& text, const std::string& name);
 // The built-in config with this file name (e.g. "ppo_pendulum.ini"), or "" if none.
 std::string builtin_config_text(const std::string& name);
 std::vector<std::string> builtin_config_names();

@@ -56,6 +56,13 @@ ArgParser::Spec* ArgParser::find(const std::string& name) {
   return nullptr;
 }
 
+bool ArgParser::is_option(const std::string& arg) {
+  if (arg == "-h" || arg == "--help") return true;
+  const size_t eq = arg.find('=');
+  return find(arg.rfind("--", 0) == 0 && eq != std::string::npos ? arg.substr(0, eq) : arg) !=
+         nullptr;
+}
+
 bool ArgParser::parse(const Args& args) {
   bool options_done = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -98,10 +105,13 @@ bool ArgParser::parse(const Args& args) {
                                  args[i + 1].find('=') == std::string::npos;
       value = next_is_value ? args[++i] : s->fallback;
     } else {
-      if (i + 1 >= args.size())
+      // The next argument is this option's value, unless it is another option of the command
+      // (`--trace --best`: a forgotten value, not a file named --best).
+      if (i + 1 >= args.size() || is_option(args[i + 1]))
         throw UsageError(name + (s->name == "--config" ? " needs a file name" : " needs a value"));
       value = args[++i];
     }
+    if (s->name == "--config" && value.empty()) throw UsageError(name + " needs a file name");
     s->seen = true;
     *s->value = value;
     if (s->given) *s->given = true;
@@ -164,12 +174,9 @@ Status write_output_file(const std::string& path, const uint8_t* data, size_t n,
 }
 
 Config load_config_from(const std::string& path, const std::vector<std::string>& overrides) {
-  if (path.empty()) {
-    Config cfg = default_config();
-    for (const auto& o : overrides) apply_override(cfg, o);
-    validate(cfg);
-    return cfg;
-  }
+  if (path.empty())  // the default config; its overrides resolved as a file's, in any order
+    return load_config_text(builtin_config_text("ppo_cartpole.ini"), "<built-in ppo_cartpole.ini>",
+                            overrides);
   const std::string prefix = "builtin:";
   if (path.rfind(prefix, 0) == 0) {
     const std::string name = path.substr(prefix.size());

@@ -61,6 +61,8 @@ class ArgParser {
     std::string fallback;
   };
   Spec* find(const std::string& name);
+  // `arg` names one of this parser's options (alone or as --name=value), or asks for help.
+  bool is_option(const std::string& arg);
   std::string hint() const { return " (see edgerl " + command_ + " --help)"; }
 
   std::string command_;

@@ -15,13 +15,15 @@ const char* kHelpTail =
     "sections mirror Stoix's (see docs/config.md); any key can be overridden on the command\n"
     "line as section.key=value.\n\n";
 
-void print_help() {
-  std::printf("edgerl %s: train, evaluate, log and checkpoint RL agents on the CPU\n\n",
-              edgerl::kVersion);
-  std::printf("usage: edgerl <command> [options]\n       edgerl --help | --version\n\ncommands:\n");
-  for (const auto& c : edgerl::cli::commands()) std::printf("  %-8s %s\n", c.name, c.summary);
-  std::fputs(kHelpTail, stdout);
-  std::fputs(edgerl::cli::kExitStatusHelp, stdout);
+// The help on `out`: stdout when asked for, stderr when no command was given (an error).
+void print_help(std::FILE* out) {
+  std::fprintf(out, "edgerl %s: train, evaluate, log and checkpoint RL agents on the CPU\n\n",
+               edgerl::kVersion);
+  std::fputs("usage: edgerl <command> [options]\n       edgerl --help | --version\n\ncommands:\n",
+             out);
+  for (const auto& c : edgerl::cli::commands()) std::fprintf(out, "  %-8s %s\n", c.name, c.summary);
+  std::fputs(kHelpTail, out);
+  std::fputs(edgerl::cli::kExitStatusHelp, out);
 }
 
 }  // namespace
@@ -30,12 +32,12 @@ int main(int argc, char** argv) {
   using namespace edgerl::cli;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
-    print_help();
+    print_help(stderr);
     return kExitUsage;
   }
   const std::string cmd = args[0];
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
-    print_help();
+    print_help(stdout);
     return kExitOk;
   }
   if (cmd == "--version" || cmd == "-V") {

@@ -276,7 +276,7 @@ char* read_line(char* buf, int size, void* stream) {
   if (len + 1 > static_cast<size_t>(size)) {
     if (st->error.empty())
       st->error = st->name + ":" + std::to_string(st->line) + ": line longer than " +
-                  std::to_string(size - 3) + " characters";
+                  std::to_string(size - 2) + " characters";
     buf[0] = '\n';
     buf[1] = '\0';
   } else {
@@ -320,6 +320,9 @@ std::string canonical(const std::string& path) {
 // Config's own keys in order, then the chosen learner's keys onto its defaults.
 class Loader {
  public:
+  // allow_base: `base =` lines may name other files (not in a resolved config: the one stored
+  // in a checkpoint must not read files of the machine that opens it).
+  explicit Loader(bool allow_base = true) : allow_base_(allow_base) {}
   void add_text(const std::string& text, const std::string& name, const std::string& base_dir,
                 std::vector<std::string>& chain, int level);
   void add_override(const std::string& text);
@@ -329,16 +332,25 @@ class Loader {
   void add_base(const std::string& ref, const std::string& where, const std::string& base_dir,
                 std::vector<std::string>& chain, int level);
   std::vector<Entry> entries_;
+  bool allow_base_;
 };
 
 // Loads `base = ...` (a file relative to the including file, else a built-in config).
 void Loader::add_base(const std::string& value, const std::string& where,
                       const std::string& base_dir, std::vector<std::string>& chain, int level) {
-  const std::string ref = trim(value);
+  if (!allow_base_)
+    throw ConfigError(where + "base = in a resolved config (it holds every key itself)");
+  std::string ref = trim(value);
   if (ref.empty()) throw ConfigError(where + "base = needs a file name");
+  const std::string builtin = "builtin:";  // as --config takes it
+  const bool builtin_only = ref.rfind(builtin, 0) == 0;
+  if (builtin_only) ref = ref.substr(builtin.size());
   const std::string path = ref[0] == '/' ? ref : base_dir + "/" + ref;
   std::string id, text, dir, name;
-  if (file_exists(path)) {
+  struct stat st {};
+  if (!builtin_only && ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    throw ConfigError(where + "base = " + ref + ": not a regular file (" + path + ")");
+  } else if (!builtin_only && file_exists(path)) {
     id = canonical(path);
     text = read_file(path);
     dir = dir_name(path);
@@ -351,6 +363,8 @@ void Loader::add_base(const std::string& value, const std::string& where,
     name = "<built-in " + ref + ">";
     if (std::find(chain.begin(), chain.end(), id) != chain.end())
       throw ConfigError(where + "base = " + ref + " forms a cycle");
+  } else if (builtin_only) {
+    throw ConfigError(where + "base = builtin:" + ref + ": no such built-in config");
   } else {
     throw ConfigError(where + "base = " + ref + ": no such file (" + path + ") or built-in config");
   }
@@ -512,6 +526,16 @@ Config load_config_text(const std::string& text, const std::string& name,
   return cfg;
 }
 
+Config load_resolved_config(const std::string& text, const std::string& name) {
+  Loader loader(false);
+  std::vector<std::string> chain{name};
+  loader.add_text(text, name, ".", chain, kTopFileLevel);
+  Config cfg = loader.finish();
+  cfg.origin = name;
+  validate(cfg);
+  return cfg;
+}
+
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
   if (!file_exists(path)) {
     struct stat st;
@@ -609,8 +633,10 @@ std::string config_reference_markdown() {
       << "learner's file in src/learners/); a test keeps this file equal to that output. Sections\n"
       << "mirror Stoix's config tree. Set a key in an INI file or on the command line as\n"
       << "`section.key=value`. A file may start with `base = other.ini` (a path relative to the\n"
-      << "file, or a built-in config name) to inherit from it; later values win. Unknown sections\n"
-      << "or keys, values of the wrong type and values out of range are errors (exit status 2).\n"
+      << "file, or a built-in config name, also as `builtin:NAME`) to inherit from it; later\n"
+      << "values win, and command-line overrides win over every file, whatever their order.\n"
+      << "Unknown sections or keys, values of the wrong type and values out of range are errors\n"
+      << "(exit status 2).\n"
       << "Defaults below are the schema's; the built-in configs in configs/ set their own values\n"
       << "on top. Text values are one line without `;` or control characters, and a whole\n"
       << "`key = value` line holds at most " << max_ini_line()

@@ -83,7 +83,7 @@ RestoredSystem restore_system(FileSystem& fs, const std::string& path) {
   Status st = read_checkpoint_file_info(fs, path, &r.info);
   if (!st.ok()) throw RunError(st.message());
   try {
-    r.config = load_config_text(r.info.meta.config_ini, path + " (stored config)");
+    r.config = load_resolved_config(r.info.meta.config_ini, path + " (stored config)");
   } catch (const ConfigError& e) {
     throw RunError(std::string("the config stored in the checkpoint is unusable: ") + e.what());
   }

@@ -683,7 +683,7 @@ bool Trainer::Impl::restore(const std::string& uid) {
 void Trainer::Impl::check_config(const std::string& stored_ini) {
   Config stored;
   try {
-    stored = load_config_text(stored_ini, "the checkpoint's config");
+    stored = load_resolved_config(stored_ini, "the checkpoint's config");
   } catch (const ConfigError& e) {
     if (!opt_.allow_config_change)
       throw RunError(std::string("the checkpoint's config cannot be read back (") + e.what() +

@@ -22,6 +22,42 @@ expect_error 2 "bad.ini:3: unknown key arch.num_envz (did you mean arch.num_envs
 expect_error 2 "needs a file name" $EDGERL config --config
 expect_error 2 "unknown option '--bogus'" $EDGERL config --bogus
 
+expect_error 2 "needs a file name" $EDGERL config --config ""
+# A value-taking option followed by another option lost its value: not a file named --best.
+expect_error 2 "--trace needs a value" $EDGERL eval x.ckpt --trace --best
+expect_error 2 "--seed needs a value" $EDGERL rollout --env CartPole-v1 --seed --actions 0
+expect_error 2 "--title needs a value" $EDGERL plot x --title -o
+# No command: the help, on stderr, and exit 2.
+set +e
+$EDGERL > out.txt 2> err.txt
+got=$?
+set -e
+[ "$got" = 2 ] && [ ! -s out.txt ] && grep -q "usage: edgerl <command>" err.txt ||
+  fail "edgerl without a command: exit $got, stdout $(wc -c < out.txt) bytes"
+
+# Overrides resolve as one layer, whatever their order: a key set before system_name is the
+# new learner's, or an error if that learner has no such key.
+$EDGERL config system.epochs=7 system.system_name=ff_dqn | grep -q '^epochs = 7$' ||
+  fail "an override before system.system_name was lost"
+$EDGERL config network.actor_network.layer_sizes=8 system.system_name=ff_dqn |
+  grep -q '^layer_sizes = 8$' || fail "a network override before system.system_name was lost"
+expect_error 2 "system.actor_lr is not a key of ff_dqn" \
+  $EDGERL config system.actor_lr=0.1 system.system_name=ff_dqn
+
+# base = takes a built-in config as --config does, and says what is wrong with a folder.
+printf 'base = builtin:dqn_cartpole.ini\n[arch]\nseed = 3\n' > bb.ini
+$EDGERL config --config bb.ini | grep -q '^system_name = ff_dqn$' || fail "base = builtin:"
+mkdir -p basedir
+printf 'base = basedir\n' > bd.ini
+expect_error 2 "base = basedir: not a regular file" $EDGERL config --config bd.ini
+expect_error 2 "no such built-in config" sh -c "printf 'base = builtin:nope.ini\n' > bn.ini; $EDGERL config --config bn.ini"
+# The longest line the reader takes is the one the messages and docs/config.md name.
+long=$(printf 'x%.0s' $(seq 1 180))
+printf '[logger]\nbase_exp_path = %s\n' "$long" > len.ini  # 16 + 180 = 196 characters: taken
+$EDGERL config --config len.ini > /dev/null || fail "a 196-character line"
+printf '[logger]\nbase_exp_path = %sxxx\n' "$long" > len.ini  # 199
+expect_error 2 "len.ini:2: line longer than 198 characters" $EDGERL config --config len.ini
+
 expect_error 2 "no built-in config named 'nope.ini'" $EDGERL config --config builtin:nope.ini
 $EDGERL config --config builtin:ppo_pendulum.ini | grep -q '^name = Pendulum-v1$' || fail "builtin: config"
 
