@@ -85,12 +85,23 @@ TEST_CASE("value loss clips around the old value and passes the right gradient")
 }
 
 TEST_CASE("a discrete-action system on a continuous environment is a config error") {
-  const Config cfg =
-      load_config_text(builtin_config_text("ppo_pendulum.ini"), "p", {"system.system_name=ff_ppo"});
+  // Loading the config says so (so `edgerl config` and a sweep do too), naming the learners
+  // that fit; a config built without loading is refused by make_system() the same way.
+  const std::string pendulum = builtin_config_text("ppo_pendulum.ini");
+  for (const char* name : {"ff_ppo", "ff_dqn"}) {
+    const std::string want = std::string("system.system_name = ") + name +
+                             " needs discrete actions, but Pendulum-v1 has continuous actions "
+                             "(continuous actions: ff_ppo_continuous, ff_sac, ff_td3, ff_ddpg)";
+    CHECK_THROWS_WITH_AS(
+        load_config_text(pendulum, "p", {std::string("system.system_name=") + name}),
+        doctest::Contains(want.c_str()), ConfigError);
+  }
+  Config cfg = load_config_text(pendulum, "p");
+  cfg.system.system_name = "ff_ppo";
   CHECK_THROWS_WITH_AS(make_system(cfg), doctest::Contains("needs discrete actions"), ConfigError);
-  const Config dqn =
-      load_config_text(builtin_config_text("ppo_pendulum.ini"), "p", {"system.system_name=ff_dqn"});
-  CHECK_THROWS_AS(make_system(dqn), ConfigError);
+  CHECK_THROWS_WITH_AS(load_config_text(pendulum, "p", {"env.scenario.name=Pendulum-v0"}),
+                       doctest::Contains("env.scenario.name: unknown environment 'Pendulum-v0'"),
+                       ConfigError);
 }
 
 TEST_CASE("ff_ppo learns CartPole: mean return above 150 after 50k steps") {

@@ -578,9 +578,10 @@ TEST_CASE("offpolicy: each network's kernel_init reaches its networks and target
 
 TEST_CASE("offpolicy: a discrete environment is a config error for the continuous learners") {
   for (const char* name : {"ff_sac", "ff_td3", "ff_ddpg"}) {
-    const Config cfg = load_config_text(builtin_config_text("ppo_cartpole.ini"), "c",
-                                        {std::string("system.system_name=") + name});
-    CHECK_THROWS_WITH_AS(make_system(cfg), doctest::Contains("needs continuous actions"),
+    CHECK_THROWS_WITH_AS(load_config_text(builtin_config_text("ppo_cartpole.ini"), "c",
+                                          {std::string("system.system_name=") + name}),
+                         doctest::Contains("needs continuous actions, but CartPole-v1 has "
+                                           "discrete actions (discrete actions: ff_ppo, ff_dqn)"),
                          ConfigError);
   }
 }

@@ -695,6 +695,7 @@ void validate(const Config& cfg) {
     throw ConfigError("system.system_name = " + cfg.system.system_name + " is not a known system");
   if (!cfg.system.params.data())
     throw ConfigError("the config holds no values for " + cfg.system.system_name);
+  check_environment(*def, cfg);
   def->validate(cfg);
 }
 

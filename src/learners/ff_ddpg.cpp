@@ -88,9 +88,6 @@ class FfDdpg final : public OffPolicyLearner {
         indices_(B_),
         y_(B_),
         unit_(num_envs() * A_) {
-    if (env().is_discrete())
-      throw ConfigError("system.system_name = ff_ddpg needs continuous actions, but " +
-                        cfg.env.scenario_name + " has discrete actions");
     Pcg64 init_rng(SeedSequence(cfg.arch.seed).child(0));
     actor_.net().init(init_rng);
     actor_target_.net().copy_params_from(actor_.net());
@@ -204,6 +201,7 @@ extern const LearnerDef ff_ddpg = {
     ddpg_fields,
     [] { return LearnerParams::of(DdpgConfig{}); },
     validate_ddpg,
+    false,
     [](const Config& cfg) -> std::unique_ptr<System> { return std::make_unique<FfDdpg>(cfg); }};
 
 }  // namespace learners

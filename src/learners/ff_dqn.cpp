@@ -180,9 +180,6 @@ class FfDqn final : public OffPolicyLearner {
         total_timesteps_(cfg.arch.total_timesteps),
         lr_{sys_.q_lr, sys_.decay_learning_rates, num_updates() * sys_.epochs},
         target_update_{sys_.tau, sys_.target_update_period} {
-    if (!env().is_discrete())
-      throw ConfigError("system.system_name = ff_dqn needs discrete actions, but " +
-                        cfg.env.scenario_name + " has continuous actions");
     Pcg64 init_rng(SeedSequence(cfg.arch.seed).child(0));
     q_.init(init_rng);
     target_.copy_params_from(q_);
@@ -325,6 +322,7 @@ extern const LearnerDef ff_dqn = {
     dqn_fields,
     [] { return LearnerParams::of(DqnConfig{}); },
     validate_dqn,
+    true,
     [](const Config& cfg) -> std::unique_ptr<System> { return std::make_unique<FfDqn>(cfg); }};
 
 }  // namespace learners

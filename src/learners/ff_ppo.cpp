@@ -191,7 +191,7 @@ class PpoPolicy final : public Policy {
 
 class FfPpo final : public System {
  public:
-  FfPpo(const Config& cfg, bool continuous)
+  explicit FfPpo(const Config& cfg)
       : sys_(cfg.system.params.as<PpoConfig>()),
         env_(cfg.env, static_cast<size_t>(cfg.arch.num_envs), cfg.arch.seed),
         discrete_(env_.is_discrete()),
@@ -211,13 +211,6 @@ class FfPpo final : public System {
         shuffle_rng_(SeedSequence(cfg.arch.seed).child(3)),
         ro_(T_, E_, obs_dim_, discrete_ ? 0 : act_dim_),
         pool_(WorkerPool::threads_for(cfg.arch.num_threads, 2)) {
-    const bool want_discrete = !continuous;
-    if (want_discrete != discrete_)
-      throw ConfigError(std::string("system.system_name = ") +
-                        (continuous ? "ff_ppo_continuous" : "ff_ppo") + " needs " +
-                        (want_discrete ? "discrete" : "continuous") + " actions, but " +
-                        cfg.env.scenario_name + " has " + (discrete_ ? "discrete" : "continuous") +
-                        " actions (use " + (discrete_ ? "ff_ppo" : "ff_ppo_continuous") + ")");
     const int64_t per_update = sys_.rollout_length * cfg.arch.num_envs;
     num_updates_ =
         cfg.arch.num_updates > 0 ? cfg.arch.num_updates : cfg.arch.total_timesteps / per_update;
@@ -561,9 +554,8 @@ extern const LearnerDef ff_ppo = {
     [] { return ppo_fields(false); },
     [] { return LearnerParams::of(PpoConfig{}); },
     validate_ppo,
-    [](const Config& cfg) -> std::unique_ptr<System> {
-      return std::make_unique<FfPpo>(cfg, false);
-    }};
+    true,
+    [](const Config& cfg) -> std::unique_ptr<System> { return std::make_unique<FfPpo>(cfg); }};
 
 extern const LearnerDef ff_ppo_continuous = {
     "ff_ppo_continuous",
@@ -571,9 +563,8 @@ extern const LearnerDef ff_ppo_continuous = {
     [] { return ppo_fields(true); },
     [] { return LearnerParams::of(PpoConfig{}); },
     validate_ppo,
-    [](const Config& cfg) -> std::unique_ptr<System> {
-      return std::make_unique<FfPpo>(cfg, true);
-    }};
+    false,
+    [](const Config& cfg) -> std::unique_ptr<System> { return std::make_unique<FfPpo>(cfg); }};
 
 }  // namespace learners
 

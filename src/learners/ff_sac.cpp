@@ -115,9 +115,6 @@ class FfSac final : public OffPolicyLearner {
         step_noise_(2 * B_ * A_),
         ahead_(2 * B_ * A_),
         next_batch_(B_, obs_dim(), A_) {
-    if (env().is_discrete())
-      throw ConfigError("system.system_name = ff_sac needs continuous actions, but " +
-                        cfg.env.scenario_name + " has discrete actions");
     Pcg64 init_rng(SeedSequence(cfg.arch.seed).child(0));
     actor_.net().init(init_rng);
     critics_.init(init_rng);
@@ -300,6 +297,7 @@ extern const LearnerDef ff_sac = {
     sac_fields,
     [] { return LearnerParams::of(SacConfig{}); },
     validate_sac,
+    false,
     [](const Config& cfg) -> std::unique_ptr<System> { return std::make_unique<FfSac>(cfg); }};
 
 }  // namespace learners

@@ -105,9 +105,6 @@ class FfTd3 final : public OffPolicyLearner {
         unit_(num_envs() * A_),
         ahead_(B_ * A_),
         next_batch_(B_, obs_dim(), A_) {
-    if (env().is_discrete())
-      throw ConfigError("system.system_name = ff_td3 needs continuous actions, but " +
-                        cfg.env.scenario_name + " has discrete actions");
     Pcg64 init_rng(SeedSequence(cfg.arch.seed).child(0));
     actor_.net().init(init_rng);
     actor_target_.net().copy_params_from(actor_.net());
@@ -267,6 +264,7 @@ extern const LearnerDef ff_td3 = {
     td3_fields,
     [] { return LearnerParams::of(Td3Config{}); },
     validate_td3,
+    false,
     [](const Config& cfg) -> std::unique_ptr<System> { return std::make_unique<FfTd3>(cfg); }};
 
 }  // namespace learners

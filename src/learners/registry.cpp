@@ -3,6 +3,8 @@
 // lines below (and to src/sources.txt).
 #include "learners/registry.hpp"
 
+#include "edgerl/envs.hpp"
+
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -35,10 +37,30 @@ const std::vector<schema::Field>& learner_fields(const LearnerDef& def) {
   return it->second;
 }
 
+void check_environment(const LearnerDef& def, const Config& cfg) {
+  bool discrete = false;
+  try {
+    discrete = env_info(cfg.env.scenario_name).discrete;
+  } catch (const EnvError& e) {
+    throw ConfigError(std::string("env.scenario.name: ") + e.what());
+  }
+  if (discrete == def.discrete_actions) return;
+  std::string others;
+  for (const LearnerDef* d : learner_defs())
+    if (d->discrete_actions == discrete)
+      others += (others.empty() ? "" : ", ") + std::string(d->name);
+  const char* have = discrete ? "discrete" : "continuous";
+  throw ConfigError(std::string("system.system_name = ") + def.name + " needs " +
+                    (def.discrete_actions ? "discrete" : "continuous") + " actions, but " +
+                    cfg.env.scenario_name + " has " + have + " actions (" + have +
+                    " actions: " + others + ")");
+}
+
 std::unique_ptr<System> make_system(const Config& cfg) {
   const LearnerDef* def = find_learner(cfg.system.system_name);
   if (!def)
     throw ConfigError("system.system_name = " + cfg.system.system_name + " is not a known system");
+  check_environment(*def, cfg);
   try {
     return def->make(cfg);
   } catch (const EnvError& e) {

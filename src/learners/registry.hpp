@@ -24,10 +24,16 @@ struct LearnerDef {
   LearnerParams (*defaults)();
   // Checks that span keys (the single-key ranges are in the rows). Throws ConfigError.
   void (*validate)(const Config& cfg);
+  // The kind of actions it takes: discrete (Gymnasium's Discrete) or continuous (a Box).
+  bool discrete_actions;
   // Throws ConfigError for a config the learner cannot run (e.g. continuous actions for a
   // discrete learner).
   std::unique_ptr<System> (*make)(const Config& cfg);
 };
+
+// Throws ConfigError unless env.scenario.name is a known environment whose actions are of the
+// kind the learner takes (validate() and make_system() both ask).
+void check_environment(const LearnerDef& def, const Config& cfg);
 
 // In registration order.
 const std::vector<const LearnerDef*>& learner_defs();

@@ -44,6 +44,11 @@ $EDGERL config network.actor_network.layer_sizes=8 system.system_name=ff_dqn |
 expect_error 2 "system.actor_lr is not a key of ff_dqn" \
   $EDGERL config system.actor_lr=0.1 system.system_name=ff_dqn
 
+# `config` checks what `train` would: the environment exists and fits the learner.
+expect_error 2 "env.scenario.name: unknown environment 'Foo-v9'" $EDGERL config env.scenario.name=Foo-v9
+expect_error 2 "ff_ppo needs discrete actions, but Pendulum-v1 has continuous actions" \
+  $EDGERL config env.scenario.name=Pendulum-v1
+
 # base = takes a built-in config as --config does, and says what is wrong with a folder.
 printf 'base = builtin:dqn_cartpole.ini\n[arch]\nseed = 3\n' > bb.ini
 $EDGERL config --config bb.ini | grep -q '^system_name = ff_dqn$' || fail "base = builtin:"
