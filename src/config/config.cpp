@@ -295,7 +295,8 @@ char* read_line(char* buf, int size, void* stream) {
 
 int on_entry(void* user, const char* section, const char* name, const char* value) {
   auto* st = static_cast<ParseState*>(user);
-  st->entries.push_back({st->line, {section, name, value ? value : ""}});
+  // `[ arch ]` is [arch], as the section check above reads it.
+  st->entries.push_back({st->line, {trim(section), name, value ? value : ""}});
   return 1;
 }
 

@@ -166,6 +166,9 @@ std::string set(const Field& f, void* owner, const std::string& raw) {
       const double x = std::strtod(b, &end);
       if (value.empty() || *end != '\0' || !std::isfinite(x))
         return bad + " (expected a number; allowed: " + allowed(f) + ")";
+      if (errno == ERANGE && x == 0)  // underflow: not the value written
+        return full_name(f) + " = " + printable(value) +
+               " is too small for a double and would read as 0 (write 0 if that is meant)";
       if (x < f.min || x > f.max)
         return full_name(f) + " = " + printable(value) +
                " is out of range (allowed: " + allowed(f) + ")";

@@ -44,6 +44,11 @@ $EDGERL config network.actor_network.layer_sizes=8 system.system_name=ff_dqn |
 expect_error 2 "system.actor_lr is not a key of ff_dqn" \
   $EDGERL config system.actor_lr=0.1 system.system_name=ff_dqn
 
+expect_error 2 "system.actor_lr = 1e-400 is too small for a double" $EDGERL config system.actor_lr=1e-400
+
+printf '[ arch ]\nseed = 5\n' > spaced.ini
+$EDGERL config --config spaced.ini | grep -q '^seed = 5$' || fail "[ arch ] is not [arch]"
+
 # `config` checks what `train` would: the environment exists and fits the learner.
 expect_error 2 "env.scenario.name: unknown environment 'Foo-v9'" $EDGERL config env.scenario.name=Foo-v9
 expect_error 2 "ff_ppo needs discrete actions, but Pendulum-v1 has continuous actions" \
