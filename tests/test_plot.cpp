@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -263,6 +265,58 @@ TEST_CASE("a plain metric column plots as a line without a band") {
   CHECK(xml_error(svg) == "");
   CHECK(point_counts(svg, "polygon").empty());
   CHECK(point_counts(svg, "polyline") == std::vector<size_t>{2});
+}
+
+TEST_CASE("values up to the largest double plot with a bounded number of ticks") {
+  // A span past the largest double was inf: the tick step fell back to 1 and the tick loop
+  // never ended (unbounded memory). Any finite input must give a finite, well-formed plot.
+  constexpr double big = std::numeric_limits<double>::max();
+  const auto curve = [](std::vector<double> t, std::vector<double> mean, std::vector<double> lo,
+                        std::vector<double> hi) {
+    edgerl::Curve c;
+    c.label = "run";
+    c.timestep = std::move(t);
+    c.mean = std::move(mean);
+    c.lo = std::move(lo);
+    c.hi = std::move(hi);
+    return c;
+  };
+  const std::vector<edgerl::Curve> cases = {
+      curve({512}, {1.7e308}, {0}, {1.7e308}),
+      curve({512}, {1.7e308}, {1.7e308}, {1.7e308}),
+      curve({-1e308, 1e308}, {5, 5}, {}, {}),
+      curve({-big, big}, {-big, big}, {-big, -big}, {big, big}),
+      curve({big}, {big}, {}, {}),
+      curve({-big}, {-big}, {}, {}),
+      curve({0, 1}, {1e-308, 1e308}, {}, {}),
+      curve({0, 1}, {0, 4.9e-324}, {}, {}),
+      curve({0}, {4.9e-324}, {}, {}),
+      curve({1e17, 1e17 + 16}, {1e300, std::nextafter(1e300, big)}, {}, {}),
+  };
+  for (const edgerl::Curve& c : cases) {
+    CAPTURE(c.timestep.front());
+    CAPTURE(c.mean.back());
+    const std::string svg = edgerl::render_svg({c}, {});
+    CHECK(xml_error(svg) == "");
+    CHECK(svg.find("inf") == std::string::npos);
+    CHECK(svg.find("nan") == std::string::npos);
+    const size_t lines = occurrences(svg, "<line ");  // grid lines of both axes, the legend's
+    CHECK(lines >= 5);
+    CHECK(lines <= 2 * 12 + 1);
+  }
+
+  // From the command line, with a real eval.csv's header: it finishes and writes the SVG.
+  TempDir dir;
+  const fs::path csv = fs::path(dir.path()) / "single.csv";
+  std::ofstream(csv) << "timestep,eval_step,episode_length_mean,episode_length_std,"
+                        "episode_length_min,episode_length_max,episode_return_mean,"
+                        "episode_return_std,episode_return_min,episode_return_max,wall_time\n"
+                        "512,0,1,1,1,1,1.7e308,0,1.7e308,1.7e308,1\n";
+  const std::string svg_path = (fs::path(dir.path()) / "x.svg").string();
+  const PlotRun r = run_plot({csv.string(), "-o", svg_path});
+  CHECK(r.status == 0);
+  CHECK(r.err.empty());
+  CHECK(xml_error(slurp(svg_path)) == "");
 }
 
 TEST_CASE("bad input is one line on stderr naming the file, and status 2") {
