@@ -351,8 +351,58 @@ TEST_CASE("bad input is one line on stderr naming the file, and status 2") {
   const auto unwritable =
       run_plot({run, "-o", (std::filesystem::path(dir.path()) / "no/such/dir.svg").string()});
   CHECK(unwritable.status == 2);
-  CHECK(unwritable.err.find("dir.svg: cannot write: No such file or directory") !=
-        std::string::npos);
+  CHECK(unwritable.err ==
+        "edgerl plot: cannot write " +
+            (std::filesystem::path(dir.path()) / "no/such/dir.svg").string() + ": folder " +
+            (std::filesystem::path(dir.path()) / "no/such").string() + " does not exist\n");
+}
+
+TEST_CASE("plot -o never writes onto a checkpoint or a file of a run folder") {
+  TempDir dir;
+  const fs::path base(dir.path());
+  const std::string run = make_run(base, "run1", 3, 0);
+  // The rest of a run folder as training leaves it.
+  std::ofstream(fs::path(run) / "summary.ini") << "[summary]\nfinished = true\n";
+  std::ofstream(fs::path(run) / ".lock") << "123\n";
+  std::ofstream(fs::path(run) / "train.csv") << "timestep,loss\n1,2\n";
+  std::ofstream(fs::path(run) / "events.out.tfevents.1.host") << "events";
+  const std::string kept = ": it would be overwritten; choose another output file\n";
+  for (const char* name : {"train.csv", "summary.ini", ".lock", "events.out.tfevents.1.host"}) {
+    CAPTURE(name);
+    const std::string path = (fs::path(run) / name).string();
+    const std::string before = slurp(path);
+    const PlotRun r = run_plot({run, "-o", path});
+    CHECK(r.status == 2);
+    CHECK(r.err == "edgerl plot: -o " + path + " is a file of the run folder " +
+                       fs::canonical(run).string() + kept);
+    CHECK(slurp(path) == before);
+  }
+  // The option as the user spelled it; the input itself first.
+  const std::string eval_csv = run + "/./eval.csv";  // the input by another name
+  const PlotRun input = run_plot({run, "--output", eval_csv});
+  CHECK(input.err ==
+        "edgerl plot: --output " + eval_csv + " is the input " + run + "/eval.csv" + kept);
+
+  // A checkpoint is known by its first bytes, whatever its name (a damaged one too).
+  const std::string ckpt = (base / "notes.txt").string();
+  std::ofstream(ckpt) << "EDGERLCK" << std::string(100, 'x');
+  const PlotRun on_ckpt = run_plot({run, "-o", ckpt});
+  CHECK(on_ckpt.status == 2);
+  CHECK(on_ckpt.err == "edgerl plot: -o " + ckpt + " is an edgerl checkpoint" + kept);
+  CHECK(slurp(ckpt) == "EDGERLCK" + std::string(100, 'x'));
+
+  // A folder is refused; a new SVG in a run folder, and a user's own eval.csv in a folder
+  // that is no run's, are fine.
+  const PlotRun on_dir = run_plot({run, "-o", base.string()});
+  CHECK(on_dir.err == "edgerl plot: -o " + base.string() + " is a folder; name a file\n");
+  const std::string svg = (fs::path(run) / "curve.svg").string();
+  CHECK(run_plot({run, "-o", svg}).status == 0);
+  CHECK(run_plot({run, "-o", svg}).status == 0);
+  fs::create_directories(base / "mine");
+  const std::string mine = (base / "mine" / "eval.csv").string();
+  std::ofstream(mine) << "old\n";
+  CHECK(run_plot({run, "-o", mine}).status == 0);
+  CHECK(slurp(mine).rfind("<?xml", 0) == 0);
 }
 
 TEST_CASE("plot --help prints the usage and succeeds") {
