@@ -338,6 +338,28 @@ TEST_CASE(
   CHECK(c->run_dir() == dir / "checkpoints/ff_ppo/20260101000000-3");
 }
 
+TEST_CASE("ckpt is_checkpoint_file: a checkpoint by its first bytes, whatever its name") {
+  TempDir dir;
+  Logged logged;
+  auto c = open_ok(config("run1"), dir.path(), &logged);
+  FakeLearner l(1);
+  const SaveResult r = c->save(128, 1, l.tensors(), 1.0);
+  REQUIRE(r.saved);
+  CHECK(is_checkpoint_file(posix_fs(), r.path));
+  const std::string bytes = read_all(r.path);
+  const auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir / name, std::ios::binary) << text;
+    return dir / name;
+  };
+  // Renamed, or damaged after its magic: still one (an output must not overwrite it).
+  CHECK(is_checkpoint_file(posix_fs(), write("renamed.txt", bytes)));
+  CHECK(is_checkpoint_file(posix_fs(), write("cut.ckpt", bytes.substr(0, 8))));
+  CHECK_FALSE(is_checkpoint_file(posix_fs(), write("short.ckpt", bytes.substr(0, 7))));
+  CHECK_FALSE(is_checkpoint_file(posix_fs(), write("eval.csv", "timestep,eval_step\n")));
+  CHECK_FALSE(is_checkpoint_file(posix_fs(), dir / "missing.ckpt"));
+  CHECK_FALSE(is_checkpoint_file(posix_fs(), dir.path()));
+}
+
 TEST_CASE("ckpt checkpointer: save_interval_steps saves every Nth evaluation, force always") {
   TempDir dir;
   Logged logged;

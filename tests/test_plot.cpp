@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -265,6 +267,58 @@ TEST_CASE("a plain metric column plots as a line without a band") {
   CHECK(point_counts(svg, "polyline") == std::vector<size_t>{2});
 }
 
+TEST_CASE("values up to the largest double plot with a bounded number of ticks") {
+  // A span past the largest double was inf: the tick step fell back to 1 and the tick loop
+  // never ended (unbounded memory). Any finite input must give a finite, well-formed plot.
+  constexpr double big = std::numeric_limits<double>::max();
+  const auto curve = [](std::vector<double> t, std::vector<double> mean, std::vector<double> lo,
+                        std::vector<double> hi) {
+    edgerl::Curve c;
+    c.label = "run";
+    c.timestep = std::move(t);
+    c.mean = std::move(mean);
+    c.lo = std::move(lo);
+    c.hi = std::move(hi);
+    return c;
+  };
+  const std::vector<edgerl::Curve> cases = {
+      curve({512}, {1.7e308}, {0}, {1.7e308}),
+      curve({512}, {1.7e308}, {1.7e308}, {1.7e308}),
+      curve({-1e308, 1e308}, {5, 5}, {}, {}),
+      curve({-big, big}, {-big, big}, {-big, -big}, {big, big}),
+      curve({big}, {big}, {}, {}),
+      curve({-big}, {-big}, {}, {}),
+      curve({0, 1}, {1e-308, 1e308}, {}, {}),
+      curve({0, 1}, {0, 4.9e-324}, {}, {}),
+      curve({0}, {4.9e-324}, {}, {}),
+      curve({1e17, 1e17 + 16}, {1e300, std::nextafter(1e300, big)}, {}, {}),
+  };
+  for (const edgerl::Curve& c : cases) {
+    CAPTURE(c.timestep.front());
+    CAPTURE(c.mean.back());
+    const std::string svg = edgerl::render_svg({c}, {});
+    CHECK(xml_error(svg) == "");
+    CHECK(svg.find("inf") == std::string::npos);
+    CHECK(svg.find("nan") == std::string::npos);
+    const size_t lines = occurrences(svg, "<line ");  // grid lines of both axes, the legend's
+    CHECK(lines >= 5);
+    CHECK(lines <= 2 * 12 + 1);
+  }
+
+  // From the command line, with a real eval.csv's header: it finishes and writes the SVG.
+  TempDir dir;
+  const fs::path csv = fs::path(dir.path()) / "single.csv";
+  std::ofstream(csv) << "timestep,eval_step,episode_length_mean,episode_length_std,"
+                        "episode_length_min,episode_length_max,episode_return_mean,"
+                        "episode_return_std,episode_return_min,episode_return_max,wall_time\n"
+                        "512,0,1,1,1,1,1.7e308,0,1.7e308,1.7e308,1\n";
+  const std::string svg_path = (fs::path(dir.path()) / "x.svg").string();
+  const PlotRun r = run_plot({csv.string(), "-o", svg_path});
+  CHECK(r.status == 0);
+  CHECK(r.err.empty());
+  CHECK(xml_error(slurp(svg_path)) == "");
+}
+
 TEST_CASE("bad input is one line on stderr naming the file, and status 2") {
   TempDir dir;
   const auto missing = run_plot({(std::filesystem::path(dir.path()) / "nope").string()});
@@ -297,8 +351,58 @@ TEST_CASE("bad input is one line on stderr naming the file, and status 2") {
   const auto unwritable =
       run_plot({run, "-o", (std::filesystem::path(dir.path()) / "no/such/dir.svg").string()});
   CHECK(unwritable.status == 2);
-  CHECK(unwritable.err.find("dir.svg: cannot write: No such file or directory") !=
-        std::string::npos);
+  CHECK(unwritable.err ==
+        "edgerl plot: cannot write " +
+            (std::filesystem::path(dir.path()) / "no/such/dir.svg").string() + ": folder " +
+            (std::filesystem::path(dir.path()) / "no/such").string() + " does not exist\n");
+}
+
+TEST_CASE("plot -o never writes onto a checkpoint or a file of a run folder") {
+  TempDir dir;
+  const fs::path base(dir.path());
+  const std::string run = make_run(base, "run1", 3, 0);
+  // The rest of a run folder as training leaves it.
+  std::ofstream(fs::path(run) / "summary.ini") << "[summary]\nfinished = true\n";
+  std::ofstream(fs::path(run) / ".lock") << "123\n";
+  std::ofstream(fs::path(run) / "train.csv") << "timestep,loss\n1,2\n";
+  std::ofstream(fs::path(run) / "events.out.tfevents.1.host") << "events";
+  const std::string kept = ": it would be overwritten; choose another output file\n";
+  for (const char* name : {"train.csv", "summary.ini", ".lock", "events.out.tfevents.1.host"}) {
+    CAPTURE(name);
+    const std::string path = (fs::path(run) / name).string();
+    const std::string before = slurp(path);
+    const PlotRun r = run_plot({run, "-o", path});
+    CHECK(r.status == 2);
+    CHECK(r.err == "edgerl plot: -o " + path + " is a file of the run folder " +
+                       fs::canonical(run).string() + kept);
+    CHECK(slurp(path) == before);
+  }
+  // The option as the user spelled it; the input itself first.
+  const std::string eval_csv = run + "/./eval.csv";  // the input by another name
+  const PlotRun input = run_plot({run, "--output", eval_csv});
+  CHECK(input.err ==
+        "edgerl plot: --output " + eval_csv + " is the input " + run + "/eval.csv" + kept);
+
+  // A checkpoint is known by its first bytes, whatever its name (a damaged one too).
+  const std::string ckpt = (base / "notes.txt").string();
+  std::ofstream(ckpt) << "EDGERLCK" << std::string(100, 'x');
+  const PlotRun on_ckpt = run_plot({run, "-o", ckpt});
+  CHECK(on_ckpt.status == 2);
+  CHECK(on_ckpt.err == "edgerl plot: -o " + ckpt + " is an edgerl checkpoint" + kept);
+  CHECK(slurp(ckpt) == "EDGERLCK" + std::string(100, 'x'));
+
+  // A folder is refused; a new SVG in a run folder, and a user's own eval.csv in a folder
+  // that is no run's, are fine.
+  const PlotRun on_dir = run_plot({run, "-o", base.string()});
+  CHECK(on_dir.err == "edgerl plot: -o " + base.string() + " is a folder; name a file\n");
+  const std::string svg = (fs::path(run) / "curve.svg").string();
+  CHECK(run_plot({run, "-o", svg}).status == 0);
+  CHECK(run_plot({run, "-o", svg}).status == 0);
+  fs::create_directories(base / "mine");
+  const std::string mine = (base / "mine" / "eval.csv").string();
+  std::ofstream(mine) << "old\n";
+  CHECK(run_plot({run, "-o", mine}).status == 0);
+  CHECK(slurp(mine).rfind("<?xml", 0) == 0);
 }
 
 TEST_CASE("plot --help prints the usage and succeeds") {

@@ -115,6 +115,9 @@ Status list_run(FileSystem& fs, const std::string& run_dir, RunListing* out);
 // `dir` that cannot be read are passed over.
 Status list_runs(FileSystem& fs, const std::string& dir, std::vector<RunListing>* out);
 
+// Whether `path` is a regular file that starts like a checkpoint (kCkptMagic), whatever
+// follows: a damaged or renamed checkpoint is one too. False when it cannot be read.
+bool is_checkpoint_file(FileSystem& fs, const std::string& path);
 // File-level reading; messages start with the path.
 Status read_checkpoint_file_info(FileSystem& fs, const std::string& path, CheckpointInfo* out);
 Status verify_checkpoint_file(FileSystem& fs, const std::string& path, CheckpointInfo* out);

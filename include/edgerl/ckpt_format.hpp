@@ -29,6 +29,8 @@
 
 namespace edgerl {
 
+// The first 8 bytes of every checkpoint file.
+constexpr char kCkptMagic[8] = {'E', 'D', 'G', 'E', 'R', 'L', 'C', 'K'};
 constexpr uint16_t kCkptMajor = 1;
 constexpr uint16_t kCkptMinor = 0;
 constexpr uint64_t kCkptAlign = 64;

@@ -110,6 +110,14 @@ std::string human_bytes(uint64_t n) {
 
 // ---- reading files ------------------------------------------------------------------------
 
+bool is_checkpoint_file(FileSystem& fs, const std::string& path) {
+  std::unique_ptr<RandomAccessFile> file;
+  char magic[sizeof kCkptMagic];
+  return fs.open_for_read(path, &file).ok() && file->size() >= sizeof magic &&
+         file->read(0, sizeof magic, reinterpret_cast<uint8_t*>(magic)).ok() &&
+         std::memcmp(magic, kCkptMagic, sizeof magic) == 0;
+}
+
 Status read_checkpoint_file_info(FileSystem& fs, const std::string& path, CheckpointInfo* out) {
   return open_and(fs, path,
                   [&](const RandomAccessFile& f) { return read_checkpoint_info(f, out); });

@@ -25,7 +25,6 @@ namespace edgerl {
 
 namespace {
 
-constexpr char kMagic[8] = {'E', 'D', 'G', 'E', 'R', 'L', 'C', 'K'};
 constexpr char kTrailerMagic[8] = {'E', 'D', 'G', 'E', 'R', 'L', 'N', 'D'};
 constexpr size_t kPreambleSize = 32;
 constexpr size_t kTrailerSize = 24;
@@ -590,7 +589,7 @@ Status encode_checkpoint(const CheckpointMeta& meta, const TensorList& tensors,
   out->resize(file_size);
   std::vector<uint8_t> preamble;
   ByteWriter p(&preamble);
-  p.bytes(kMagic, 8);
+  p.bytes(kCkptMagic, 8);
   p.u16(kCkptMajor);
   p.u16(kCkptMinor);
   p.u32(0);
@@ -842,7 +841,7 @@ Status read_checkpoint_info(const RandomAccessFile& file, CheckpointInfo* out) {
   uint8_t pre[kPreambleSize];
   Status s = file.read(0, kPreambleSize, pre);
   if (!s.ok()) return s;
-  if (std::memcmp(pre, kMagic, 8) != 0)
+  if (std::memcmp(pre, kCkptMagic, 8) != 0)
     return Status::corruption("not an edgerl checkpoint (the file does not start with EDGERLCK)");
   ByteReader p(pre + 8, kPreambleSize - 8);
   const uint16_t major = p.u16(), minor = p.u16();

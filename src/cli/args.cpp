@@ -4,6 +4,10 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
+
+#include "edgerl/checkpoint.hpp"
+#include "edgerl/logger.hpp"
 
 namespace edgerl::cli {
 
@@ -113,10 +117,17 @@ bool ArgParser::parse(const Args& args) {
     }
     if (s->name == "--config" && value.empty()) throw UsageError(name + " needs a file name");
     s->seen = true;
+    s->used = name;
     *s->value = value;
     if (s->given) *s->given = true;
   }
   return true;
+}
+
+std::string ArgParser::spelling(const std::string& name) const {
+  for (const Spec& s : specs_)
+    if (s.name == name) return s.seen ? s.used : s.alias.empty() ? s.name : s.alias;
+  return name;
 }
 
 int64_t parse_int_option(const std::string& name, const std::string& value, int64_t lo,
@@ -139,15 +150,83 @@ uint64_t parse_u64_option(const std::string& name, const std::string& value) {
   return v;
 }
 
-void refuse_input_as_output(const std::string& output, const std::vector<std::string>& inputs) {
+namespace {
+
+// The files a training run keeps in its folders: the logger's <event>.csv and TensorBoard event
+// file (src/log/), the trainer's summary.ini and lock (src/train/trainer.cpp).
+bool is_run_file_name(const std::string& name) {
+  if (name == "summary.ini" || name == ".lock" || name.rfind("events.out.tfevents.", 0) == 0)
+    return true;
+  for (int k = 0; k < kNumLogEvents; ++k)
+    if (name == std::string(event_name(static_cast<LogEvent>(k))) + ".csv") return true;
+  return false;
+}
+
+// Whether `dir` holds a run's file or a checkpoint besides the file `name`: a run folder (or a
+// checkpoint folder), not a folder where a user keeps a file that happens to be named eval.csv.
+bool holds_other_run_files(const std::string& dir, const std::string& name) {
+  std::vector<DirEntry> entries;
+  if (!posix_fs().list_dir(dir, &entries).ok()) return false;
+  int64_t step = 0;
+  for (const DirEntry& e : entries)
+    if (e.name != name && (is_run_file_name(e.name) || parse_checkpoint_file_name(e.name, &step)))
+      return true;
+  return false;
+}
+
+// A failed write's status with the message "cannot write <path>: <reason>", where the
+// message named `written` (the link's target) or its temporary.
+Status naming_output(const Status& s, const std::string& path, const std::string& written) {
+  if (s.ok()) return s;
+  const std::string& m = s.message();
+  std::string reason = m;
+  for (const std::string& name : {temp_path_for(written), written}) {
+    const size_t at = m.find(name + ": ");
+    if (at != std::string::npos) {
+      reason = m.substr(at + name.size() + 2);
+      break;
+    }
+  }
+  return s.with_message("cannot write " + path + ": " + reason);
+}
+
+}  // namespace
+
+void check_output_file(const std::string& option, const std::string& path,
+                       const std::vector<std::string>& inputs) {
+  const std::string kept = ": it would be overwritten; choose another output file";
   struct stat out {};
-  if (::stat(output.c_str(), &out) != 0) return;  // a new file
+  if (::stat(path.c_str(), &out) != 0) {  // a new file: its folder must exist
+    const std::string dir = dir_name(path);
+    struct stat d {};
+    if (::stat(dir.c_str(), &d) != 0) {
+      const int err = errno;
+      throw UsageError(
+          "cannot write " + path + ": " +
+          (err == ENOENT ? "folder " + dir + " does not exist" : dir + ": " + std::strerror(err)));
+    }
+    if (!S_ISDIR(d.st_mode))
+      throw UsageError("cannot write " + path + ": " + dir + " is not a folder");
+    return;
+  }
   for (const std::string& in : inputs) {
     struct stat st {};
     if (::stat(in.c_str(), &st) == 0 && st.st_dev == out.st_dev && st.st_ino == out.st_ino)
-      throw UsageError("-o " + output + " is " + (in == output ? "the input" : "the input " + in) +
-                       ": it would be overwritten; choose another output file");
+      throw UsageError(option + " " + path + " is " +
+                       (in == path ? "the input" : "the input " + in) + kept);
   }
+  if (S_ISDIR(out.st_mode)) throw UsageError(option + " " + path + " is a folder; name a file");
+  if (!S_ISREG(out.st_mode)) return;  // a device, FIFO or socket: written into, not replaced
+  if (is_checkpoint_file(posix_fs(), path))
+    throw UsageError(option + " " + path + " is an edgerl checkpoint" + kept);
+  std::string real = path;
+  if (char* resolved = ::realpath(path.c_str(), nullptr)) {
+    real = resolved;
+    std::free(resolved);
+  }
+  const std::string name = base_name(real), dir = dir_name(real);
+  if (is_run_file_name(name) && holds_other_run_files(dir, name))
+    throw UsageError(option + " " + path + " is a file of the run folder " + dir + kept);
 }
 
 Status write_output_file(const std::string& path, const uint8_t* data, size_t n, bool* streamed) {
@@ -162,15 +241,15 @@ Status write_output_file(const std::string& path, const uint8_t* data, size_t n,
         std::free(resolved);
       }
     }
-    return write_file_atomic(posix_fs(), target, data, n);
+    return naming_output(write_file_atomic(posix_fs(), target, data, n), path, target);
   }
-  if (S_ISDIR(st.st_mode)) return Status::invalid_argument(path + ": is a folder");
+  if (S_ISDIR(st.st_mode)) return Status::invalid_argument("cannot write " + path + ": a folder");
   if (streamed) *streamed = true;
   std::unique_ptr<WritableFile> f;  // it exists: neither created nor truncated
   Status s = posix_fs().new_appendable_file(path, &f);
   if (s.ok()) s = f->append(data, n);
   if (s.ok()) s = f->close();
-  return s;
+  return naming_output(s, path, path);
 }
 
 Config load_config_from(const std::string& path, const std::vector<std::string>& overrides) {

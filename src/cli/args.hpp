@@ -49,6 +49,9 @@ class ArgParser {
   // Parses `args`. Returns false when -h or --help was given (the caller prints its help).
   // Throws UsageError for an unknown option, a missing value or an unexpected operand.
   bool parse(const Args& args);
+  // How option `name` was spelled on the command line ("-o" or "--output"); its alias, or
+  // `name`, when it was not given.
+  std::string spelling(const std::string& name) const;
 
  private:
   struct Spec {
@@ -57,6 +60,7 @@ class ArgParser {
     std::string* value = nullptr;
     bool* given = nullptr;
     bool seen = false;
+    std::string used;  // the spelling given
     bool value_optional = false;
     std::string fallback;
   };
@@ -76,14 +80,25 @@ class ArgParser {
 int64_t parse_int_option(const std::string& name, const std::string& value, int64_t lo, int64_t hi);
 uint64_t parse_u64_option(const std::string& name, const std::string& value);
 
-// Refuses (UsageError) an output path that is one of the inputs (the same file, by any name).
-void refuse_input_as_output(const std::string& output, const std::vector<std::string>& inputs);
+// The one guard of every file a user names for a command to write (eval --trace, plot -o,
+// export -o), called before the file is opened: refuses with one line (UsageError, naming
+// `option` as spelled and `path`)
+//   - one of the command's `inputs` (the same file by any name, links included),
+//   - an edgerl checkpoint, known by its first bytes (is_checkpoint_file), not by its name,
+//   - a file of a run folder: the logger's <event>.csv and events.out.tfevents.*, summary.ini
+//     and .lock, in a folder that also holds another of them or a step_*.ckpt (a new file
+//     such as curve.svg in a run folder is fine),
+//   - a folder, and a new file whose folder does not exist.
+// A device, FIFO or socket (--trace /dev/stdout) passes: nothing is overwritten there.
+void check_output_file(const std::string& option, const std::string& path,
+                       const std::vector<std::string>& inputs);
 
 // Writes the file a user named with -o. A new or regular file is written atomically (a
 // temporary renamed over it); through a symbolic link, its target is (the link stays). A
 // device, FIFO or socket (-o /dev/stdout) is written straight into: a rename would replace it
 // with a plain file, and as root that replaces /dev/null itself; *streamed (if given) then
-// says so, and the command's own report goes to stderr. A folder is refused.
+// says so, and the command's own report goes to stderr. A folder is refused. A failure's
+// message is "cannot write <path>: <the system's reason>" (it never names the temporary).
 Status write_output_file(const std::string& path, const uint8_t* data, size_t n,
                          bool* streamed = nullptr);
 

@@ -28,7 +28,8 @@ const char* kHelp =
     "                  this checkpoint's, which the absolute metric measures\n"
     "  --trace FILE    also write every step of the episodes as CSV: episode, t, the\n"
     "                  observation, the action, reward, terminated, truncated (floats with\n"
-    "                  %.9g: they read back exactly)\n"
+    "                  %.9g: they read back exactly); never onto a checkpoint or a run's\n"
+    "                  log files (refused, exit status 2)\n"
     "  --render ascii  draw the episodes as text frames (CartPole, Pendulum, MountainCar,\n"
     "                  Acrobot), for a terminal on a board without a screen; one episode\n"
     "                  unless --episodes says otherwise\n"
@@ -132,7 +133,7 @@ int cmd_eval(const Args& args) {
   const uint64_t s = has_seed ? parse_u64_option("--seed", seed) : 0;
   if (has_render && render != "ascii") throw UsageError("--render " + render + ": only ascii");
   const int fps = has_fps ? static_cast<int>(parse_int_option("--fps", fps_text, 1, 1000)) : 30;
-  if (has_trace) refuse_input_as_output(trace_path, paths);
+  if (has_trace) check_output_file("--trace", trace_path, paths);
 
   RestoredSystem r = restore_system(posix_fs(), path);
   Config& cfg = r.config;
@@ -147,11 +148,12 @@ int cmd_eval(const Args& args) {
     if (has_render && !has_episodes) cfg.arch.num_eval_episodes = 1;
     FILE* trace = nullptr;
     if (has_trace && !(trace = std::fopen(trace_path.c_str(), "w")))
-      throw UsageError(trace_path + ": cannot write: " + std::strerror(errno));
+      throw UsageError("cannot write " + trace_path + ": " + std::strerror(errno));
     e = run_episodes(*policy, cfg, cfg.arch.num_eval_episodes, trace, has_render, fps);
     if (trace && (std::fflush(trace) != 0 || std::ferror(trace))) {
+      const int err = errno;
       std::fclose(trace);
-      throw UsageError(trace_path + ": cannot write: " + std::strerror(errno));
+      throw UsageError("cannot write " + trace_path + ": " + std::strerror(err));
     }
     if (trace) std::fclose(trace);
   } else {

@@ -23,7 +23,8 @@ const char* kHelp =
     "               no malloc, no libm, the bits of `edgerl eval`'s actions; with\n"
     "               --best the run's best policy (`edgerl eval --best`)\n"
     "Without --format, the format follows OUT's extension (.npz, .safetensors, .h).\n"
-    "OUT may be a stream (-o /dev/stdout): the report line then goes to stderr.\n";
+    "OUT may be a stream (-o /dev/stdout): the report line then goes to stderr. export\n"
+    "never writes onto a checkpoint (FILE included) or a run's log files: refused, exit 2.\n";
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
@@ -63,12 +64,7 @@ int cmd_export(const Args& args) {
     throw UsageError("--best chooses the policy of --format c; " + format +
                      " holds every tensor, the best policy's (best/...) among them");
 
-  refuse_input_as_output(output, {input});
-  CheckpointInfo existing;
-  if (read_checkpoint_file_info(posix_fs(), output, &existing).ok())
-    throw UsageError("-o " + output +
-                     " is an edgerl checkpoint: it would be overwritten; choose "
-                     "another output file");
+  check_output_file(p.spelling("--output"), output, {input});
   if (format == "c") {
     const std::string header =
         policy_c_header((best ? load_best_policy(input) : load_policy(input))->model(), input);

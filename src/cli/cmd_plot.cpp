@@ -20,7 +20,8 @@ constexpr const char* kUsage =
     "CSV file directly.\n"
     "\n"
     "  -o, --output FILE  the SVG to write (default: curve.svg; /dev/stdout works, and the\n"
-    "                     report line then goes to stderr)\n"
+    "                     report line then goes to stderr); never onto a checkpoint or a\n"
+    "                     run's log files (refused, exit status 2)\n"
     "  --metric NAME      the evaluation metric (default: episode_return)\n"
     "  --title TEXT       a title above the plot\n"
     "  -h, --help         this help\n";
@@ -53,16 +54,16 @@ int cmd_plot(const Args& args) {
   if (metric.empty()) throw UsageError("--metric needs a NAME");
   if (runs.empty()) throw UsageError("no RUN_DIR given (see edgerl plot --help)");
 
+  std::vector<std::string> inputs;
+  for (const auto& run : runs)
+    inputs.push_back(is_directory(run) ? without_trailing_slashes(run) + "/eval.csv" : run);
+  check_output_file(p.spelling("--output"), output, inputs);
   std::vector<Curve> curves;
   size_t points = 0;
-  std::vector<std::string> inputs;
-  for (const auto& run : runs) {
-    const std::string label = without_trailing_slashes(run);
-    inputs.push_back(is_directory(run) ? label + "/eval.csv" : run);
-    curves.push_back(read_curve(inputs.back(), metric, label));
+  for (size_t i = 0; i < runs.size(); ++i) {
+    curves.push_back(read_curve(inputs[i], metric, without_trailing_slashes(runs[i])));
     points += curves.back().timestep.size();
   }
-  refuse_input_as_output(output, inputs);
 
   PlotOptions options;
   options.title = title;
@@ -71,10 +72,7 @@ int cmd_plot(const Args& args) {
   bool streamed = false;
   const Status st = write_output_file(output, reinterpret_cast<const uint8_t*>(svg.data()),
                                       svg.size(), &streamed);
-  if (!st.ok()) {
-    const std::string& m = st.message();  // "create <tmp>: <the system's reason>"
-    throw UsageError(output + ": cannot write: " + m.substr(m.rfind(": ") + 2));
-  }
+  if (!st.ok()) throw UsageError(st.message());
   std::fprintf(streamed ? stderr : stdout, "wrote %s: %zu run%s, %zu points\n", output.c_str(),
                curves.size(), curves.size() == 1 ? "" : "s", points);
   return kExitOk;

@@ -11,6 +11,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <numeric>
 
 namespace edgerl {
@@ -68,9 +69,17 @@ std::string xml_escape(const std::string& s) {
   return out;
 }
 
-// 1, 2 or 5 times a power of ten, so that `span` needs about `target` steps.
-double nice_step(double span, int target) {
-  const double raw = span / target;
+// Spans and positions are computed on halves, x / 2 - y / 2: the difference of any two finite
+// doubles is then finite, where x - y overflows to inf for values near the largest double (an
+// infinite span made the tick loop endless). Halving is exact but for subnormal numbers, so an
+// ordinary plot has the same bits either way.
+constexpr double kLargest = std::numeric_limits<double>::max();
+// More than an axis ever needs (about 5 to 11): a bound for any input.
+constexpr int kMaxTicks = 64;
+
+// 1, 2 or 5 times a power of ten, so that a span of 2 * `half_span` needs about `target` steps.
+double nice_step(double half_span, int target) {
+  const double raw = half_span / target * 2;
   if (!(raw > 0) || !std::isfinite(raw)) return 1;
   // p = 10^floor(log10(raw)), the same double as pow(10, k) (10^|k| is exact by products up
   // to 1e22, and 10^-k one correctly rounded division), without libm's pow and log10: this
@@ -84,16 +93,18 @@ double nice_step(double span, int target) {
     p = 1 / up;
   }
   const double m = raw / p;
-  return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
+  const double step = (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
+  return std::isfinite(step) ? step : raw;
 }
 
 std::string tick_label(double v, double step) {
   char buf[32];
   const double a = std::fabs(v);
   if (std::fabs(v) < step * 1e-9) return "0";
-  if (a >= 1e6 && step >= 1e5)
+  // (No suffix where %g would print an exponent anyway: 1e+302, not 1e+296M.)
+  if (a >= 1e6 && a < 1e12 && step >= 1e5)
     std::snprintf(buf, sizeof buf, "%gM", v / 1e6);
-  else if (a >= 1e3 && step >= 100)
+  else if (a >= 1e3 && a < 1e9 && step >= 100)
     std::snprintf(buf, sizeof buf, "%gk", v / 1e3);
   else
     std::snprintf(buf, sizeof buf, "%g", v);
@@ -104,20 +115,33 @@ struct Axis {
   double lo, hi, step;
 };
 
+// lo..hi widened to multiples of a nice step; an end that would pass the largest double stays
+// where the data ends.
 Axis make_axis(double lo, double hi) {
   if (!(hi > lo)) {
     const double pad = lo == 0 ? 1 : std::fabs(lo) * 0.1;
-    lo -= pad;
-    hi += pad;
+    lo = std::max(lo - pad, -kLargest);
+    hi = std::min(hi + pad, kLargest);
   }
-  const double step = nice_step(hi - lo, 5);
-  return {std::floor(lo / step) * step, std::ceil(hi / step) * step, step};
+  const double step = nice_step(hi / 2 - lo / 2, 5);
+  const double a = std::floor(lo / step) * step, b = std::ceil(hi / step) * step;
+  return {std::isfinite(a) ? a : lo, std::isfinite(b) ? b : hi, step};
 }
 
+// The multiples of the step from lo to hi, at most kMaxTicks of them.
 std::vector<double> ticks(const Axis& a) {
   std::vector<double> v;
-  for (int i = 0; a.lo + i * a.step <= a.hi + a.step * 1e-9; ++i) v.push_back(a.lo + i * a.step);
+  const double first = std::ceil(a.lo / a.step - 1e-9), last = std::floor(a.hi / a.step + 1e-9);
+  for (int i = 0; i < kMaxTicks && first + i <= last; ++i) {
+    const double t = (first + i) * a.step;
+    if (std::isfinite(t)) v.push_back(t);
+  }
   return v;
+}
+
+// Where v lies from a.lo (0) to a.hi (1), without overflow.
+double fraction(const Axis& a, double v) {
+  return (v / 2 - a.lo / 2) / (a.hi / 2 - a.lo / 2);
 }
 
 // Numbers and fixed markup only: user text is escaped and appended directly.
@@ -203,8 +227,8 @@ std::string render_svg(const std::vector<Curve>& curves, const PlotOptions& opti
   }
   if (!(v_lo <= v_hi)) v_lo = v_hi = 0;
   const Axis xa = make_axis(t_lo, t_hi), ya = make_axis(v_lo, v_hi);
-  const auto px = [&](double t) { return x0 + (t - xa.lo) / (xa.hi - xa.lo) * (x1 - x0); };
-  const auto py = [&](double v) { return y1 - (v - ya.lo) / (ya.hi - ya.lo) * (y1 - y0); };
+  const auto px = [&](double t) { return x0 + fraction(xa, t) * (x1 - x0); };
+  const auto py = [&](double v) { return y1 - fraction(ya, v) * (y1 - y0); };
 
   std::string svg;
   svg.reserve(4096);

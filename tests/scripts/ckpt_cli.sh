@@ -195,7 +195,7 @@ if [ "$(id -u)" = 0 ] && mknod fakefull c 1 7 2> /dev/null; then
   [ -c fakefull ] || fail "export replaced a device node with a plain file"
 fi
 mkdir outdir
-expect_error 2 "outdir: is a folder" $EDGERL export $good -o outdir --format npz
+expect_error 2 "^edgerl export: -o outdir is a folder; name a file$" $EDGERL export $good -o outdir --format npz
 echo old > target.npz
 ln -s target.npz link.npz
 $EDGERL export $good -o link.npz > /dev/null || fail "export through a link"

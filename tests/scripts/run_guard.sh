@@ -140,6 +140,42 @@ expect_error 2 "is the input: it would be overwritten" $EDGERL export "$f" --for
 $EDGERL ckpt verify "$f" > /dev/null || fail "export damaged its input"
 expect_error 2 "is the input: it would be overwritten" \
   $EDGERL plot r3/ff_ppo/CartPole-v1/run -o r3/ff_ppo/CartPole-v1/run/eval.csv
+expect_error 2 "^edgerl eval: --trace $f is the input: it would be overwritten" \
+  $EDGERL eval "$f" --episodes 1 --trace "$f"
+# No command writes onto a checkpoint (known by its bytes) or a run folder's files, and the
+# error names the option used; the files stay as they were.
+d=r3/ff_ppo/CartPole-v1/run
+c=r3/checkpoints/ff_ppo/run
+g=$(ls $c/step_*.ckpt | head -1)
+cp "$g" copy.bin
+[ "$g" != "$f" ] || fail "r3 has a single checkpoint"
+for out in "$g" copy.bin $d/eval.csv $d/train.csv $d/act.csv $d/summary.ini $d/.lock $d/events.out.tfevents.* $c/.lock; do
+  [ -f "$out" ] || fail "r3 lacks $out"
+  cp "$out" before
+  expect_error 2 "^edgerl eval: --trace $out is .*: it would be overwritten" \
+    $EDGERL eval "$f" --episodes 1 --trace "$out"
+  expect_error 2 "^edgerl export: -o $out is .*: it would be overwritten" \
+    $EDGERL export "$f" --format c -o "$out"
+  expect_error 2 "^edgerl plot: --output $out is .*: it would be overwritten" \
+    $EDGERL plot $d --output "$out"
+  cmp -s before "$out" || fail "$out was overwritten"
+done
+expect_error 2 "^edgerl plot: -o $d/summary.ini is a file of the run folder .*/$d: it would" \
+  $EDGERL plot $d -o $d/summary.ini
+expect_error 2 "^edgerl export: -o copy.bin is an edgerl checkpoint: it would" \
+  $EDGERL export "$f" --format npz -o copy.bin
+# ... while a new file in a run folder, and a user's own eval.csv elsewhere, are written.
+$EDGERL plot $d -o $d/curve.svg > /dev/null || fail "plot -o into a run folder"
+mkdir mine
+echo old > mine/eval.csv
+$EDGERL eval "$f" --episodes 1 --trace mine/eval.csv > /dev/null || fail "eval --trace mine/eval.csv"
+head -1 mine/eval.csv | grep -q '^episode,t,' || fail "eval --trace did not write mine/eval.csv"
+# A missing folder is named, not a temporary file.
+for cmd in "eval $f --episodes 1 --trace" "export $f --format npz -o" "plot $d -o"; do
+  # shellcheck disable=SC2086
+  expect_error 2 "^edgerl [a-z]*: cannot write nodir/x.out: folder nodir does not exist$" \
+    $EDGERL $cmd nodir/x.out
+done
 expect_error 2 "needs .* but this machine has" \
   $EDGERL train --config builtin:dqn_cartpole.ini system.total_buffer_size=1e9 logger.base_exp_path=r7
 echo ok
