@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -39,7 +40,8 @@ const char* kHelp =
     "\n"
     "  --local [-j N]        run them here, N at a time (default: the number of cores), one\n"
     "                        progress line; each run's output goes to DIR/logs/<id>.log.\n"
-    "                        SIGINT/SIGTERM stop every run gracefully (each saves; exit 75)\n"
+    "                        SIGINT/SIGTERM stop every run gracefully at once (each saves\n"
+    "                        and exits 75; no other run starts; exit 75)\n"
     "  --slurm               write DIR/sweep.sbatch: one array task per run, requeued on\n"
     "                        preemption and before its time limit (--signal), each resuming\n"
     "    --partition P       #SBATCH --partition\n"
@@ -58,9 +60,48 @@ const char* kHelp =
     "Exit status of a sweep: 0 every run finished; 5 some runs failed (see sweep status);\n"
     "75 stopped by a signal, or runs left to resume.\n";
 
-volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_sweep_signal(int sig) {
-  if (g_stop == 0) g_stop = sig;
+extern "C" void on_sweep_child(int) {}  // SIGCHLD is taken by sigwaitinfo; never runs
+
+// While a local sweep runs, SIGINT, SIGTERM, SIGUSR1 and SIGCHLD are blocked and taken one at a
+// time by sigwaitinfo: a stop signal can never slip in between looking at the flag and waiting
+// for a child (it stays pending until the wait takes it). Restores the signal mask and
+// SIGCHLD's action, without delivering a stop signal that came too late to matter.
+class SweepSignals {
+ public:
+  SweepSignals() {
+    sigemptyset(&set_);
+    for (int sig : {SIGINT, SIGTERM, SIGUSR1, SIGCHLD}) sigaddset(&set_, sig);
+    struct sigaction sa {};
+    sa.sa_handler = on_sweep_child;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGCHLD, &sa, &old_chld_);
+    sigprocmask(SIG_BLOCK, &set_, &old_mask_);
+  }
+  ~SweepSignals() {
+    const struct timespec now {};
+    while (sigtimedwait(&set_, nullptr, &now) > 0) {
+    }
+    sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
+    sigaction(SIGCHLD, &old_chld_, nullptr);
+  }
+  SweepSignals(const SweepSignals&) = delete;
+  SweepSignals& operator=(const SweepSignals&) = delete;
+  // The next signal (SIGCHLD: some child ended); -1 if interrupted.
+  int wait() const { return sigwaitinfo(&set_, nullptr); }
+  // In a forked child before exec: the signals as they were before the sweep.
+  void restore_in_child() const {
+    for (int sig : {SIGINT, SIGTERM, SIGUSR1}) signal(sig, SIG_DFL);
+    sigaction(SIGCHLD, &old_chld_, nullptr);
+    sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
+  }
+
+ private:
+  sigset_t set_{}, old_mask_{};
+  struct sigaction old_chld_ {};
+};
+
+const char* stop_signal_name(int sig) {
+  return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGUSR1";
 }
 
 std::string self_path() {
@@ -123,15 +164,10 @@ int run_local(const SweepSpec& spec, const std::vector<SweepRun>& runs, int jobs
   const Status logs = create_dirs(fs, join_path(spec.out, "logs"));
   if (!logs.ok()) throw RunError("cannot create the sweep's log folder: " + logs.message());
   const std::string edgerl = self_path();
-  struct sigaction sa {};
-  sa.sa_handler = on_sweep_signal;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGUSR1}) sigaction(sig, &sa, nullptr);
   const bool tty = ::isatty(STDOUT_FILENO);
   std::map<pid_t, const SweepRun*> running;
   size_t next = 0, stopped = 0;
-  bool forwarded = false;
+  int stop = 0;  // the first stop signal; no run starts after it
   std::string last_line;
   auto progress = [&] {
     char line[256];
@@ -145,45 +181,8 @@ int run_local(const SweepSpec& spec, const std::vector<SweepRun>& runs, int jobs
       std::printf("%s\n", line);
     std::fflush(stdout);
   };
-  progress();
-  while (next < todo.size() || !running.empty()) {
-    if (g_stop && !forwarded) {
-      for (const auto& [pid, run] : running) ::kill(pid, SIGTERM);  // each saves and exits 75
-      forwarded = true;
-    }
-    while (!g_stop && next < todo.size() && static_cast<int>(running.size()) < jobs) {
-      const SweepRun* r = todo[next++];
-      std::vector<std::string> args = train_args(spec, *r);
-      args.insert(args.begin(), {"edgerl", "train"});
-      if (!sets_threads(args)) args.push_back("arch.num_threads=" + std::to_string(threads));
-      const std::string log = join_path(join_path(spec.out, "logs"), r->id + ".log");
-      std::fflush(stdout);
-      const pid_t pid = ::fork();
-      if (pid < 0) throw RunError(std::string("cannot start a run: ") + std::strerror(errno));
-      if (pid == 0) {
-        ::setpgid(0, 0);  // the terminal's Ctrl-C reaches the sweep, which passes it on once
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGUSR1, SIG_DFL);
-        FILE* f = std::freopen(log.c_str(), "a", stdout);
-        if (f) ::dup2(::fileno(stdout), STDERR_FILENO);
-        std::vector<char*> argv;
-        for (std::string& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        ::execv(edgerl.c_str(), argv.data());
-        std::_Exit(127);
-      }
-      running[pid] = r;
-      progress();
-    }
-    int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, 0);
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    const auto it = running.find(pid);
-    if (it == running.end()) continue;
+  // A run that ended: its status recorded and counted.
+  auto ended = [&](std::map<pid_t, const SweepRun*>::iterator it, int status) {
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     write_run_exit_status(fs, spec.out, it->second->id, code);
     if (code == 0)
@@ -193,20 +192,75 @@ int run_local(const SweepSpec& spec, const std::vector<SweepRun>& runs, int jobs
     else
       ++failed;
     running.erase(it);
-    progress();
+  };
+  const SweepSignals signals;
+  progress();
+  for (;;) {
+    while (!stop && next < todo.size() && static_cast<int>(running.size()) < jobs) {
+      const SweepRun* r = todo[next++];
+      std::vector<std::string> args = train_args(spec, *r);
+      args.insert(args.begin(), {"edgerl", "train"});
+      if (!sets_threads(args)) args.push_back("arch.num_threads=" + std::to_string(threads));
+      const std::string log = join_path(join_path(spec.out, "logs"), r->id + ".log");
+      std::fflush(stdout);
+      std::fflush(stderr);
+      const pid_t pid = ::fork();
+      if (pid < 0) throw RunError(std::string("cannot start a run: ") + std::strerror(errno));
+      if (pid == 0) {
+        ::setpgid(0, 0);  // the terminal's Ctrl-C reaches the sweep, which passes it on once
+        signals.restore_in_child();
+        FILE* f = std::freopen(log.c_str(), "a", stdout);
+        if (f) ::dup2(::fileno(stdout), STDERR_FILENO);
+        std::vector<char*> argv;
+        for (std::string& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execv(edgerl.c_str(), argv.data());
+        std::_Exit(127);
+      }
+      ::setpgid(pid, pid);  // also here, so that no Ctrl-C can reach it before the child's own
+      running[pid] = r;
+      progress();
+    }
+    if (running.empty()) break;
+    // Every run that ended; then, if none did, the next signal (a child's end or a stop).
+    bool reaped = false;
+    for (auto it = running.begin(); it != running.end();) {
+      int status = 0;
+      const pid_t pid = ::waitpid(it->first, &status, WNOHANG);
+      const auto here = it++;
+      if (pid == here->first) {
+        ended(here, status);
+        reaped = true;
+      } else if (pid < 0 && errno == ECHILD) {  // not ours to wait for after all
+        ended(here, 127 << 8);
+        reaped = true;
+      }
+    }
+    if (reaped) {
+      progress();
+      continue;
+    }
+    const int sig = signals.wait();
+    if (sig > 0 && sig != SIGCHLD && !stop) {
+      stop = sig;
+      for (const auto& [pid, run] : running) ::kill(pid, SIGTERM);  // each saves and exits 75
+    }
   }
   if (tty) std::printf("\n");
+  std::fflush(stdout);
   const size_t left = todo.size() - next;
   if (failed > 0) {
     std::fprintf(stderr, "edgerl sweep: %zu run%s failed: see edgerl sweep status %s\n", failed,
                  failed == 1 ? "" : "s", spec.out.c_str());
     return kExitRunsFailed;
   }
-  if (g_stop || stopped > 0 || left > 0 || busy > 0) {
+  // A stop that came when every run had finished anyway leaves nothing to continue.
+  if (stopped > 0 || left > 0 || busy > 0) {
     std::fprintf(stderr,
-                 "edgerl sweep: stopped with %zu of %zu runs done%s; run the same command again "
+                 "edgerl sweep: %s%s with %zu of %zu runs done%s; run the same command again "
                  "to go on\n",
-                 done, runs.size(), busy ? " (others are running elsewhere)" : "");
+                 stop ? "stopped by " : "stopped", stop ? stop_signal_name(stop) : "", done,
+                 runs.size(), busy ? " (others are running elsewhere)" : "");
     return kExitStopped;
   }
   return kExitOk;
