@@ -1,0 +1,144 @@
+// `edgerl sweep`: what a sweep refuses before it starts anything (a grid value twice, keys it
+// sets per run itself, Slurm options that are not what Slurm takes, options of the other
+// mode), and what `sweep status` and `sweep report` make of a sweep folder they cannot fully
+// trust (a manifest that no longer loads, a summary.ini that is not a run summary).
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "edgerl/sweep.hpp"
+#include "test_util.hpp"
+
+using namespace edgerl;
+using edgerl::testing::slurp;
+using edgerl::testing::TempDir;
+
+namespace {
+
+// Runs `edgerl sweep ARGS` (cli::run) with stdout and stderr captured.
+struct SweepCall {
+  int status;
+  std::string out, err;
+};
+
+SweepCall run_sweep(const cli::Args& args) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  FILE* out = std::tmpfile();
+  FILE* err = std::tmpfile();
+  const int saved_out = dup(1), saved_err = dup(2);
+  dup2(fileno(out), 1);
+  dup2(fileno(err), 2);
+  SweepCall r;
+  r.status = cli::run("sweep", args);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  dup2(saved_out, 1);
+  dup2(saved_err, 2);
+  close(saved_out);
+  close(saved_err);
+  for (auto [f, s] : {std::make_pair(out, &r.out), std::make_pair(err, &r.err)}) {
+    std::rewind(f);
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s->append(buf, n);
+    std::fclose(f);
+  }
+  return r;
+}
+
+// The one line a refused command prints: exit 2, one stderr line holding `text`, nothing on
+// stdout.
+void check_refused(const cli::Args& args, const std::string& text) {
+  const SweepCall r = run_sweep(args);
+  std::string shown;
+  for (const std::string& a : args) shown += a + " ";
+  INFO("edgerl sweep " << shown << "-> " << r.status << ": " << r.err);
+  CHECK(r.status == 2);
+  CHECK(r.out.empty());
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(r.err.find(text) != std::string::npos);
+}
+
+// The message expand_sweep refuses a spec with ("" if it does not).
+std::string expand_error(const SweepSpec& spec) {
+  try {
+    expand_sweep(spec);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+SweepSpec grid(const std::string& key, std::vector<std::string> values,
+               std::vector<std::string> overrides = {}) {
+  SweepSpec spec;
+  spec.out = "/nonexistent/sweep";
+  spec.seeds = {1, 2};
+  spec.axes.push_back({key, std::move(values)});
+  spec.overrides = std::move(overrides);
+  return spec;
+}
+
+}  // namespace
+
+TEST_CASE("sweep: a grid value given twice, or two that are one value, is refused") {
+  CHECK(expand_error(grid("system.actor_lr", {"1e-3", "1e-3"})) ==
+        "system.actor_lr: value 1e-3 given twice: give each value once");
+  CHECK(expand_error(grid("system.actor_lr", {"1e-3", "3e-4", "0.001"})) ==
+        "system.actor_lr: values 1e-3 and 0.001 are the same value: give each value once");
+  CHECK(expand_error(grid("network.actor_network.layer_sizes", {"64,64", "64, 64"})) ==
+        "network.actor_network.layer_sizes: values [64,64] and [64, 64] make the same run id "
+        "(64x64): give each value once");
+  CHECK(expand_error(grid("system.actor_lr", {"1e-3", "3e-4"}, {"system.actor_lr=1e-4"})) ==
+        "system.actor_lr is given twice: give it once (system.actor_lr=v1,v2,... for a grid "
+        "axis)");
+  SweepSpec two_axes = grid("system.actor_lr", {"1e-3", "3e-4"});
+  two_axes.axes.push_back({"system.actor_lr", {"1e-4", "1e-5"}});
+  CHECK(expand_error(two_axes).find("system.actor_lr is given twice") == 0);
+  // Distinct values: distinct runs, each id once.
+  const std::vector<SweepRun> runs = expand_sweep(grid("system.actor_lr", {"1e-3", "3e-4"}));
+  REQUIRE(runs.size() == 4);
+  CHECK(runs[0].id == "actor_lr=1e-3,seed=1");
+  CHECK(runs[3].id == "actor_lr=3e-4,seed=2");
+  // Through the command line: one line, exit 2, no sweep folder.
+  TempDir dir;
+  check_refused({"system.actor_lr=1e-3,1e-3", "--out", dir / "sw"},
+                "system.actor_lr: value 1e-3 given twice");
+  CHECK_FALSE(std::filesystem::exists(dir / "sw"));
+}
+
+TEST_CASE("sweep: keys the sweep sets per run are refused, arch.seed with a pointer to --seeds") {
+  CHECK(expand_error(grid("arch.seed", {"1", "2"})).find("arch.seed as a grid axis") == 0);
+  CHECK(expand_error(grid("arch.seed", {"1", "2"})).find("--seeds") != std::string::npos);
+  CHECK(expand_error(grid("system.actor_lr", {"1e-3", "3e-4"}, {"arch.seed=7"}))
+            .find("arch.seed next to --seeds") == 0);
+  // Without --seeds, arch.seed is the config's own: a plain override of it is the seed.
+  SweepSpec own = grid("system.actor_lr", {"1e-3", "3e-4"}, {"arch.seed=7"});
+  own.seeds.clear();
+  const std::vector<SweepRun> runs = expand_sweep(own);
+  REQUIRE(runs.size() == 2);
+  CHECK(runs[0].seed == 7);
+  for (const char* key :
+       {"logger.base_exp_path=x", "logger.checkpointing.save_args.checkpoint_uid=x",
+        "logger.checkpointing.load_model=false", "logger.checkpointing.load_args.checkpoint_uid=x",
+        "logger.checkpointing.load_args.load_step=2", "logger.loggers.console.progress=always"}) {
+    const std::string k = std::string(key).substr(0, std::string(key).find('='));
+    INFO(key);
+    CHECK(expand_error(grid("system.actor_lr", {"1e-3", "3e-4"}, {key})).find(k + ": ") == 0);
+  }
+  CHECK(expand_error(grid("logger.base_exp_path", {"a", "b"})).find("logger.base_exp_path: ") == 0);
+  TempDir dir;
+  check_refused({"--seeds", "1-2", "arch.seed=3", "--out", dir / "sw"}, "use --seeds");
+  check_refused({"--seeds", "1-2", "arch.seed=3", "--out", dir / "sw"}, "--seeds 1-5");
+  check_refused({"logger.base_exp_path=elsewhere", "--out", dir / "sw"},
+                "logger.base_exp_path: the sweep sets it");
+  CHECK_FALSE(std::filesystem::exists(dir / "sw"));
+}
