@@ -142,3 +142,53 @@ TEST_CASE("sweep: keys the sweep sets per run are refused, arch.seed with a poin
                 "logger.base_exp_path: the sweep sets it");
   CHECK_FALSE(std::filesystem::exists(dir / "sw"));
 }
+
+TEST_CASE("sweep --slurm: options that are not what Slurm takes are refused (no script)") {
+  TempDir dir;
+  const std::string out = dir / "sw";
+  auto slurm = [&](std::vector<std::string> extra) {
+    cli::Args a = {"--seeds", "1-2", "--out", out, "--slurm"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  check_refused(slurm({"--time", "1:00\necho pwned"}), "--time '1:00\\x0aecho pwned'");
+  for (const char* bad : {"", "abc", "1:2:3:4", "1-", "-1", "1-2:3:4:5", "1h", " 60", "1:"})
+    check_refused(slurm({"--time", bad}), "expected a Slurm time limit");
+  check_refused(slurm({"--partition", "debug\necho pwned"}), "--partition 'debug\\x0aecho");
+  check_refused(slurm({"--partition", "a b"}), "expected a partition name");
+  check_refused(slurm({"--partition", ""}), "expected a partition name");
+  check_refused(slurm({"--cpus-per-task", "0"}), "--cpus-per-task");
+  check_refused(slurm({"--cpus-per-task", "2\necho"}), "--cpus-per-task '2\\x0aecho'");
+  check_refused(slurm({"--cpus-per-task", " 2"}), "expected a whole number");
+  check_refused(slurm({"--cpus-per-task", "+2"}), "expected a whole number");
+  check_refused(slurm({"--throttle", "4x"}), "--throttle");
+  check_refused(slurm({"--signal-grace", "-5"}), "--signal-grace");
+  check_refused(slurm({"--sbatch-arg", "--hold\necho pwned"}), "--sbatch-arg '--hold\\x0aecho");
+  check_refused(slurm({"--sbatch-arg="}), "--sbatch-arg ''");
+  CHECK_FALSE(std::filesystem::exists(out));
+  // Every form Slurm takes is written as given.
+  for (const char* good : {"90", "30:00", "01:00:00", "2-12", "2-12:30", "2-12:30:15"}) {
+    INFO(good);
+    const SweepCall r = run_sweep(slurm({"--time", good, "--cpus-per-task", "2", "--partition",
+                                         "gpu-a100", "--sbatch-arg", "--mem=4G"}));
+    REQUIRE(r.status == 0);
+    const std::string script = slurp(out + "/sweep.sbatch");
+    CHECK(script.find("#SBATCH --time=" + std::string(good) + "\n") != std::string::npos);
+    CHECK(script.find("#SBATCH --cpus-per-task=2\n") != std::string::npos);
+    CHECK(script.find("#SBATCH --partition=gpu-a100\n") != std::string::npos);
+    CHECK(script.find("#SBATCH --mem=4G\n") != std::string::npos);
+  }
+}
+
+TEST_CASE("sweep: an option of the other mode is refused, not ignored") {
+  TempDir dir;
+  const std::string out = dir / "sw";
+  check_refused({"--out", out, "--submit"}, "--submit needs --slurm");
+  check_refused({"--out", out, "--local", "--submit"}, "--submit needs --slurm");
+  check_refused({"--out", out, "--local", "--partition", "debug"}, "--partition needs --slurm");
+  check_refused({"--out", out, "--time", "10"}, "--time needs --slurm");
+  check_refused({"--out", out, "--sbatch-arg", "--hold"}, "--sbatch-arg needs --slurm");
+  check_refused({"--out", out, "--slurm", "-j", "2"}, "-j needs --local");
+  check_refused({"--out", out, "--slurm", "--jobs", "2"}, "-j needs --local");
+  CHECK_FALSE(std::filesystem::exists(out));
+}

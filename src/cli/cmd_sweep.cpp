@@ -42,14 +42,17 @@ const char* kHelp =
     "the checkpoint keys save_args.checkpoint_uid, load_model, load_args.checkpoint_uid and\n"
     "load_args.load_step, and logger.loggers.console.progress.\n"
     "\n"
-    "  --local [-j N]        run them here, N at a time (default: the number of cores), one\n"
-    "                        progress line; each run's output goes to DIR/logs/<id>.log.\n"
+    "  --local [-j N]        run them here (the default), N at a time (default: the number of\n"
+    "                        cores; -j is refused with --slurm), one progress line; each\n"
+    "                        run's output goes to DIR/logs/<id>.log.\n"
     "                        SIGINT/SIGTERM stop every run gracefully at once (each saves\n"
     "                        and exits 75; no other run starts; exit 75)\n"
     "  --slurm               write DIR/sweep.sbatch: one array task per run, requeued on\n"
-    "                        preemption and before its time limit (--signal), each resuming\n"
-    "    --partition P       #SBATCH --partition\n"
-    "    --time T            #SBATCH --time (default 01:00:00)\n"
+    "                        preemption and before its time limit (--signal), each resuming.\n"
+    "                        The options below need --slurm\n"
+    "    --partition P       #SBATCH --partition (one word)\n"
+    "    --time T            #SBATCH --time: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or\n"
+    "                        D-HH:MM:SS (default 01:00:00)\n"
     "    --cpus-per-task C   #SBATCH --cpus-per-task (default 1)\n"
     "    --throttle K        at most K tasks at once (--array=0-N%K)\n"
     "    --signal-grace S    seconds before the time limit for the save (default 120)\n"
@@ -276,6 +279,61 @@ struct SlurmOptions {
   bool submit = false;
 };
 
+// A count: decimal digits only (no sign, no space), from 1 to hi.
+int64_t count_option(const std::string& name, const std::string& value, int64_t hi) {
+  if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos ||
+      value.size() > 12)
+    throw UsageError(name + " '" + printable(value) + "': expected a whole number from 1 to " +
+                     std::to_string(hi));
+  return parse_int_option(name, value, 1, hi);
+}
+
+// Whether `t` is a Slurm time limit: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS,
+// each part decimal digits.
+bool is_slurm_time(const std::string& t) {
+  const size_t dash = t.find('-');
+  const std::string days = dash == std::string::npos ? "" : t.substr(0, dash);
+  const std::vector<std::string> parts =
+      split(dash == std::string::npos ? t : t.substr(dash + 1), ':');
+  const bool digits = std::all_of(parts.begin(), parts.end(), [](const std::string& p) {
+    return !p.empty() && p.size() <= 9 && p.find_first_not_of("0123456789") == std::string::npos;
+  });
+  if (!digits || parts.size() > 3) return false;
+  if (dash == std::string::npos) return true;  // M, M:S, H:M:S
+  return !days.empty() && days.size() <= 9 &&
+         days.find_first_not_of("0123456789") == std::string::npos;  // D-H, D-H:M, D-H:M:S
+}
+
+// Whether `s` holds a control character (a newline would end the #SBATCH line and start a
+// shell command).
+bool has_control(const std::string& s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
+// The Slurm options as sweep.sbatch writes them: refused unless each is one plain word of its
+// kind (UsageError naming it); the numbers in their canonical form.
+void check_slurm_options(SlurmOptions* o, bool has_partition) {
+  if (has_partition && (o->partition.empty() || has_control(o->partition) ||
+                        o->partition.find_first_of(" \t") != std::string::npos))
+    throw UsageError("--partition '" + printable(o->partition) +
+                     "': expected a partition name (no spaces or control characters)");
+  if (!is_slurm_time(o->time))
+    throw UsageError("--time '" + printable(o->time) +
+                     "': expected a Slurm time limit: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM "
+                     "or D-HH:MM:SS");
+  o->cpus = std::to_string(count_option("--cpus-per-task", o->cpus, 1 << 20));
+  if (!o->throttle.empty())
+    o->throttle = std::to_string(count_option("--throttle", o->throttle, 1 << 20));
+  o->grace = std::to_string(count_option("--signal-grace", o->grace, 1 << 20));
+  for (const std::string& e : o->extra)
+    if (e.empty() || has_control(e))
+      throw UsageError("--sbatch-arg '" + printable(e) +
+                       "': expected one #SBATCH option (no control characters)");
+}
+
 // DIR/sweep.sbatch: one array task per run; each resumes its run, and asks to be requeued
 // when the time limit's signal stopped it.
 std::string slurm_script(const SweepSpec& spec, const std::vector<SweepRun>& runs,
@@ -482,6 +540,7 @@ int cmd_sweep(const Args& args) {
   std::string seeds, jobs_text;
   std::vector<std::string> overrides;
   bool local = false, slurm = false, has_jobs = false, has_seeds = false;
+  bool has_partition = false, has_time = false, has_cpus = false, has_grace = false;
   SlurmOptions so;
   ArgParser p("sweep");
   p.config(&spec.config, &overrides)
@@ -490,11 +549,11 @@ int cmd_sweep(const Args& args) {
       .flag("--local", &local)
       .option("--jobs", &jobs_text, "-j", &has_jobs)
       .flag("--slurm", &slurm)
-      .option("--partition", &so.partition)
-      .option("--time", &so.time)
-      .option("--cpus-per-task", &so.cpus)
+      .option("--partition", &so.partition, "", &has_partition)
+      .option("--time", &so.time, "", &has_time)
+      .option("--cpus-per-task", &so.cpus, "", &has_cpus)
       .option("--throttle", &so.throttle)
-      .option("--signal-grace", &so.grace)
+      .option("--signal-grace", &so.grace, "", &has_grace)
       .flag("--submit", &so.submit);
   // --sbatch-arg may repeat: take them out before parsing.
   Args rest;
@@ -514,10 +573,25 @@ int cmd_sweep(const Args& args) {
   }
   if (spec.out.empty()) throw UsageError("needs --out DIR, the sweep folder");
   if (local && slurm) throw UsageError("--local and --slurm exclude each other");
-  const int jobs = has_jobs ? static_cast<int>(parse_int_option("--jobs", jobs_text, 1, 4096))
+  if (has_jobs && slurm)
+    throw UsageError(
+        "-j needs --local (a Slurm task's CPUs: --cpus-per-task; tasks at once: "
+        "--throttle)");
+  if (!slurm) {
+    // Slurm's options would be ignored by a local sweep.
+    const char* given = so.submit              ? "--submit"
+                        : has_partition        ? "--partition"
+                        : has_time             ? "--time"
+                        : has_cpus             ? "--cpus-per-task"
+                        : !so.throttle.empty() ? "--throttle"
+                        : has_grace            ? "--signal-grace"
+                        : !so.extra.empty()    ? "--sbatch-arg"
+                                               : nullptr;
+    if (given) throw UsageError(std::string(given) + " needs --slurm");
+  }
+  const int jobs = has_jobs ? static_cast<int>(count_option("--jobs", jobs_text, 4096))
                             : std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
-  if (!so.throttle.empty()) parse_int_option("--throttle", so.throttle, 1, 1 << 20);
-  parse_int_option("--signal-grace", so.grace, 1, 1 << 20);
+  check_slurm_options(&so, has_partition);
   if (has_seeds) spec.seeds = parse_seeds(seeds);
   for (const std::string& o : overrides) {
     SweepSpec::Axis axis;
