@@ -87,6 +87,11 @@ SweepSpec grid(const std::string& key, std::vector<std::string> values,
   return spec;
 }
 
+void write(const std::string& path, const std::string& text) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path, std::ios::binary) << text;
+}
+
 }  // namespace
 
 TEST_CASE("sweep: a grid value given twice, or two that are one value, is refused") {
@@ -191,4 +196,22 @@ TEST_CASE("sweep: an option of the other mode is refused, not ignored") {
   check_refused({"--out", out, "--slurm", "-j", "2"}, "-j needs --local");
   check_refused({"--out", out, "--slurm", "--jobs", "2"}, "-j needs --local");
   CHECK_FALSE(std::filesystem::exists(out));
+}
+
+TEST_CASE("sweep status: a sweep it cannot read prints nothing on stdout") {
+  TempDir dir;
+  SweepSpec spec = grid("system.actor_lr", {"1e-3", "3e-4"});
+  spec.out = dir / "sw";
+  write_sweep_manifest(posix_fs(), spec, expand_sweep(spec));
+  // The manifest's config no longer loads (an edited manifest, or a config file since changed).
+  std::string text = slurp(dir / "sw/sweep.ini");
+  text.replace(text.find("override = system.actor_lr=3e-4"), 31, "override = system.actor_lr=x");
+  write(dir / "sw/sweep.ini", text);
+  for (const char* what : {"status", "report"}) {
+    const SweepCall r = run_sweep({what, dir / "sw"});
+    INFO(what << ": " << r.err);
+    CHECK(r.status == 2);
+    CHECK(r.out.empty());
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
 }

@@ -425,13 +425,17 @@ int run_slurm(const SweepSpec& spec, const std::vector<SweepRun>& runs, const Sl
 int sweep_status(const std::string& dir) {
   FileSystem& fs = posix_fs();
   const SweepManifest m = read_sweep_manifest(fs, dir);
+  // Every state first: a run that cannot be read fails the command before any output.
+  std::vector<SweepRunState> states;
+  for (const SweepRun& r : m.runs) states.push_back(read_run_state(fs, m.spec, r));
   std::map<std::string, size_t> counts;
   size_t width = 2;
   for (const SweepRun& r : m.runs) width = std::max(width, r.id.size());
   std::printf("%-*s  %-9s %12s %12s\n", static_cast<int>(width), "id", "state", "timesteps",
               "last return");
-  for (const SweepRun& r : m.runs) {
-    const SweepRunState s = read_run_state(fs, m.spec, r);
+  for (size_t i = 0; i < m.runs.size(); ++i) {
+    const SweepRun& r = m.runs[i];
+    const SweepRunState& s = states[i];
     ++counts[state_name(s.kind)];
     char ret[32] = "-";
     if (s.has_return) std::snprintf(ret, sizeof ret, "%.2f", s.last_return);
@@ -463,8 +467,17 @@ int sweep_report(const std::string& dir) {
   std::string csv =
       "point,seeds,done,final_mean,final_std,final_median,final_iqm,absolute_mean,"
       "absolute_std,absolute_median,absolute_iqm,timesteps_mean,wall_seconds_mean\n";
-  std::printf("%-32s %5s %10s %9s %10s %10s %10s %10s %12s %8s\n", "point", "seeds", "final",
-              "± std", "median", "IQM", "absolute", "abs IQM", "timesteps", "wall s");
+  // The table is printed once the files are written: a failure prints nothing on stdout.
+  std::string table;
+  auto row = [&table](const char* format, auto... values) {
+    const int n = std::snprintf(nullptr, 0, format, values...);
+    std::string line(static_cast<size_t>(std::max(n, 0)) + 1, '\0');
+    std::snprintf(line.data(), line.size(), format, values...);
+    line.pop_back();
+    table += line;
+  };
+  row("%-32s %5s %10s %9s %10s %10s %10s %10s %12s %8s\n", "point", "seeds", "final", "± std",
+      "median", "IQM", "absolute", "abs IQM", "timesteps", "wall s");
   std::vector<Curve> curves;
   for (const std::string& p : points) {
     std::vector<double> finals, absolutes, steps, walls;
@@ -482,9 +495,8 @@ int sweep_report(const std::string& dir) {
            number(f.mean) + "," + number(f.std) + "," + number(f.median) + "," + number(f.iqm) +
            "," + number(a.mean) + "," + number(a.std) + "," + number(a.median) + "," +
            number(a.iqm) + "," + number(t.mean) + "," + number(w.mean) + "\n";
-    std::printf("%-32s %2zu/%-2zu %10.2f %9.2f %10.2f %10.2f %10.2f %10.2f %12.0f %8.2f\n",
-                name.c_str(), f.n, by_point[p].size(), f.mean, f.std, f.median, f.iqm, a.mean,
-                a.iqm, t.mean, w.mean);
+    row("%-32s %2zu/%-2zu %10.2f %9.2f %10.2f %10.2f %10.2f %10.2f %12.0f %8.2f\n", name.c_str(),
+        f.n, by_point[p].size(), f.mean, f.std, f.median, f.iqm, a.mean, a.iqm, t.mean, w.mean);
     // The point's curve: the mean across its seeds at each timestep, min to max as the band.
     std::map<double, std::vector<double>> at;
     for (const auto& [run, s] : by_point[p]) {
@@ -517,6 +529,7 @@ int sweep_report(const std::string& dir) {
                            reinterpret_cast<const uint8_t*>(svg.data()), svg.size());
     if (!st.ok()) throw RunError("cannot write report.svg: " + st.message());
   }
+  std::fputs(table.c_str(), stdout);
   std::printf("wrote %s and %s\n", join_path(dir, "report.csv").c_str(),
               join_path(dir, "report.svg").c_str());
   return kExitOk;
