@@ -92,6 +92,13 @@ void write(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
+const char* kFinished =
+    "; edgerl run summary\n[final]\nstatus = finished\nepisode_return_mean = 180.5\n"
+    "episode_return_std = 3\nabsolute_episode_return_mean = 190\n"
+    "absolute_episode_return_std = 2\nabsolute_eval_step = 3\ntimesteps = 40960\n"
+    "wall_seconds = 1.5\nsteps_per_second = 27000.0\npeak_resident_kib = 1\nthreads = 1\n"
+    "steps_alone = 0\n";
+
 }  // namespace
 
 TEST_CASE("sweep: a grid value given twice, or two that are one value, is refused") {
@@ -214,4 +221,46 @@ TEST_CASE("sweep status: a sweep it cannot read prints nothing on stdout") {
     CHECK(r.out.empty());
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   }
+}
+
+TEST_CASE("sweep status and report: a summary.ini that is not a run summary is a damaged run") {
+  TempDir dir;
+  SweepSpec spec = grid("system.actor_lr", {"1e-3", "3e-4"});
+  spec.out = dir / "sw";
+  const std::vector<SweepRun> runs = expand_sweep(spec);
+  write_sweep_manifest(posix_fs(), spec, runs);
+  const std::string logs = dir / "sw/ff_ppo/CartPole-v1/";
+  write(logs + runs[0].id + "/summary.ini", kFinished);
+  write(logs + runs[1].id + "/summary.ini", "hello\n");
+  write(logs + runs[2].id + "/summary.ini", "[final]\nstatus = bogus\n");
+  std::string negative = kFinished;
+  negative.replace(negative.find("timesteps = 40960"), 17, "timesteps = -5");
+  write(logs + runs[3].id + "/summary.ini", negative);
+
+  const SweepRunState done = read_run_state(posix_fs(), spec, runs[0]);
+  CHECK(done.kind == SweepRunState::done);
+  CHECK(done.timesteps == 40960);
+  CHECK(done.problem.empty());
+  const char* problems[] = {"(no status line)", "(status = bogus)", "(timesteps = -5)"};
+  for (size_t i = 1; i < 4; ++i) {
+    const SweepRunState s = read_run_state(posix_fs(), spec, runs[i]);
+    INFO(runs[i].id << ": " << s.problem);
+    CHECK(s.kind == SweepRunState::damaged);
+    CHECK(s.timesteps == 0);
+    CHECK(s.problem.find(runs[i].id + "/summary.ini is not a run summary " + problems[i - 1]) !=
+          std::string::npos);
+  }
+  const SweepCall status = run_sweep({"status", dir / "sw"});
+  CHECK(status.status == 0);
+  CHECK(std::count(status.err.begin(), status.err.end(), '\n') == 3);
+  CHECK(status.out.find("4 runs: 3 damaged, 1 done") != std::string::npos);
+  CHECK(status.out.find("-5") == std::string::npos);
+  const SweepCall report = run_sweep({"report", dir / "sw"});
+  CHECK(report.status == 0);
+  CHECK(std::count(report.err.begin(), report.err.end(), '\n') == 3);
+  // Only the valid summary counts: actor_lr=1e-3 has 1 of 2 done, its numbers those of seed 1.
+  const std::string csv = slurp(dir / "sw/report.csv");
+  CHECK(csv.find("actor_lr=1e-3,2,1,180.5,0,180.5,180.5,190,0,190,190,40960,1.5\n") !=
+        std::string::npos);
+  CHECK(csv.find("actor_lr=3e-4,2,0,nan,") != std::string::npos);
 }

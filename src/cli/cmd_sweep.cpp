@@ -58,8 +58,9 @@ const char* kHelp =
     "    --signal-grace S    seconds before the time limit for the save (default 120)\n"
     "    --sbatch-arg ARG    one more #SBATCH line (repeatable)\n"
     "    --submit            call sbatch and print the job id\n"
-    "  status DIR            per run: done, running, resumable, failed or pending, with steps\n"
-    "                        and the last evaluation return\n"
+    "  status DIR            per run: done, running, resumable, failed, damaged (a summary.ini\n"
+    "                        that is not a run summary: one line on stderr each, its numbers\n"
+    "                        not counted) or pending, with steps and the last evaluation return\n"
     "  report DIR            per grid point across seeds: mean, std, median and interquartile\n"
     "                        mean of the final and absolute returns, steps and wall time;\n"
     "                        written to DIR/report.csv and DIR/report.svg and printed\n"
@@ -428,6 +429,8 @@ int sweep_status(const std::string& dir) {
   // Every state first: a run that cannot be read fails the command before any output.
   std::vector<SweepRunState> states;
   for (const SweepRun& r : m.runs) states.push_back(read_run_state(fs, m.spec, r));
+  for (const SweepRunState& s : states)
+    if (!s.problem.empty()) std::fprintf(stderr, "edgerl sweep: %s\n", s.problem.c_str());
   std::map<std::string, size_t> counts;
   size_t width = 2;
   for (const SweepRun& r : m.runs) width = std::max(width, r.id.size());
@@ -463,6 +466,8 @@ int sweep_report(const std::string& dir) {
   for (const SweepRun& r : m.runs) {
     if (!by_point.count(r.point)) points.push_back(r.point);
     by_point[r.point].push_back({&r, read_run_state(fs, m.spec, r)});
+    const std::string& damaged = by_point[r.point].back().second.problem;
+    if (!damaged.empty()) std::fprintf(stderr, "edgerl sweep: %s\n", damaged.c_str());
   }
   std::string csv =
       "point,seeds,done,final_mean,final_std,final_median,final_iqm,absolute_mean,"

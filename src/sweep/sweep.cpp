@@ -84,6 +84,30 @@ std::string ini_value(const std::string& text, const std::string& key) {
   return text.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
+// Why `text` is not a summary.ini as training writes it (a status it writes, whole numbers of
+// steps, numbers where numbers go), or "" when it is one.
+std::string summary_problem(const std::string& text) {
+  const std::string status = ini_value(text, "status");
+  if (status.empty()) return "no status line";
+  if (status != "finished" && status != "stopped" && status != "save_failed")
+    return "status = " + printable(status);
+  const std::string steps = ini_value(text, "timesteps");
+  if (steps.empty() || steps.size() > 18 ||
+      steps.find_first_not_of("0123456789") != std::string::npos)
+    return "timesteps = " + printable(steps);
+  for (const char* key :
+       {"episode_return_mean", "episode_return_std", "absolute_episode_return_mean",
+        "absolute_episode_return_std", "wall_seconds"}) {
+    const std::string v = ini_value(text, key);
+    char* end = nullptr;
+    const double x = std::strtod(v.c_str(), &end);
+    const bool is_seconds = std::string(key) == "wall_seconds";
+    if (v.empty() || *end || (is_seconds && !(x >= 0 && std::isfinite(x))))
+      return std::string(key) + " = " + printable(v);
+  }
+  return "";
+}
+
 // Whether another process holds the flock on `path` (read from /proc/locks, so that looking
 // never takes a lock a starting run would then find taken).
 bool locked_by_someone(const std::string& path) {
@@ -436,6 +460,8 @@ const char* state_name(SweepRunState::Kind kind) {
       return "done";
     case SweepRunState::failed:
       return "failed";
+    case SweepRunState::damaged:
+      return "damaged";
   }
   return "?";
 }
@@ -484,8 +510,12 @@ SweepRunState read_run_state(FileSystem& fs, const SweepSpec& spec, const SweepR
     }
   }
   const bool locked = locked_by_someone(join_path(s.run_dir, ".lock"));
-  if (read_text(fs, join_path(s.run_dir, "summary.ini"), &text) &&
-      ini_value(text, "status") == "finished") {
+  const std::string summary = join_path(s.run_dir, "summary.ini");
+  const bool summarised = read_text(fs, summary, &text);
+  const std::string problem = summarised ? summary_problem(text) : "";
+  if (!problem.empty())
+    s.problem = summary + " is not a run summary (" + problem + "): its numbers are not counted";
+  if (summarised && problem.empty() && ini_value(text, "status") == "finished") {
     s.kind = SweepRunState::done;
     s.timesteps = std::atoll(ini_value(text, "timesteps").c_str());
     s.final_return = std::strtod(ini_value(text, "episode_return_mean").c_str(), nullptr);
@@ -497,6 +527,8 @@ SweepRunState read_run_state(FileSystem& fs, const SweepSpec& spec, const SweepR
     s.wall_seconds = std::strtod(ini_value(text, "wall_seconds").c_str(), nullptr);
   } else if (locked) {
     s.kind = SweepRunState::running;
+  } else if (!s.problem.empty()) {
+    s.kind = SweepRunState::damaged;
   } else if (s.exit_status > 0 && s.exit_status != 75 && s.exit_status < 128) {
     s.kind = SweepRunState::failed;
   } else if (!listing.checkpoints.empty()) {
