@@ -67,7 +67,8 @@ SweepManifest read_sweep_manifest(FileSystem& fs, const std::string& dir);
 
 // Where a run stands, read from its folders (never from a process table).
 struct SweepRunState {
-  enum Kind { pending, running, resumable, done, failed } kind = pending;
+  // damaged: its summary.ini is not a run summary (training again rewrites it).
+  enum Kind { pending, running, resumable, done, failed, damaged } kind = pending;
   int64_t timesteps = 0;   // of the newest checkpoint, or the summary's
   double last_return = 0;  // the last evaluation's episode_return_mean (NaN if none)
   bool has_return = false;
@@ -76,6 +77,7 @@ struct SweepRunState {
   double wall_seconds = 0;
   int exit_status = -1;  // the last recorded exit status (<out>/status/<id>), -1 if none
   std::string run_dir;   // the log folder
+  std::string problem;   // one line saying what is wrong with its summary.ini, or ""
 };
 const char* state_name(SweepRunState::Kind kind);
 SweepRunState read_run_state(FileSystem& fs, const SweepSpec& spec, const SweepRun& run);

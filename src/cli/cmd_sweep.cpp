@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -35,22 +36,31 @@ const char* kHelp =
     "is a grid axis (system.actor_lr=3e-4,1e-3); a list key takes its grid values in brackets\n"
     "(network.actor_network.layer_sizes=[64,64],[128,128]); one value is a plain override.\n"
     "Each run is `edgerl train --resume auto` with its overrides, so the same sweep command run\n"
-    "again skips finished runs and resumes the others.\n"
+    "again skips finished runs and resumes the others. A grid value given twice (or two that\n"
+    "are one value: 1e-3 and 0.001) is refused, and so are the keys the sweep sets per run:\n"
+    "arch.seed next to --seeds or as an axis (use --seeds), logger.base_exp_path (--out),\n"
+    "the checkpoint keys save_args.checkpoint_uid, load_model, load_args.checkpoint_uid and\n"
+    "load_args.load_step, and logger.loggers.console.progress.\n"
     "\n"
-    "  --local [-j N]        run them here, N at a time (default: the number of cores), one\n"
-    "                        progress line; each run's output goes to DIR/logs/<id>.log.\n"
-    "                        SIGINT/SIGTERM stop every run gracefully (each saves; exit 75)\n"
+    "  --local [-j N]        run them here (the default), N at a time (default: the number of\n"
+    "                        cores; -j is refused with --slurm), one progress line; each\n"
+    "                        run's output goes to DIR/logs/<id>.log.\n"
+    "                        SIGINT/SIGTERM stop every run gracefully at once (each saves\n"
+    "                        and exits 75; no other run starts; exit 75)\n"
     "  --slurm               write DIR/sweep.sbatch: one array task per run, requeued on\n"
-    "                        preemption and before its time limit (--signal), each resuming\n"
-    "    --partition P       #SBATCH --partition\n"
-    "    --time T            #SBATCH --time (default 01:00:00)\n"
+    "                        preemption and before its time limit (--signal), each resuming.\n"
+    "                        The options below need --slurm\n"
+    "    --partition P       #SBATCH --partition (one word)\n"
+    "    --time T            #SBATCH --time: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or\n"
+    "                        D-HH:MM:SS (default 01:00:00)\n"
     "    --cpus-per-task C   #SBATCH --cpus-per-task (default 1)\n"
     "    --throttle K        at most K tasks at once (--array=0-N%K)\n"
     "    --signal-grace S    seconds before the time limit for the save (default 120)\n"
     "    --sbatch-arg ARG    one more #SBATCH line (repeatable)\n"
     "    --submit            call sbatch and print the job id\n"
-    "  status DIR            per run: done, running, resumable, failed or pending, with steps\n"
-    "                        and the last evaluation return\n"
+    "  status DIR            per run: done, running, resumable, failed, damaged (a summary.ini\n"
+    "                        that is not a run summary: one line on stderr each, its numbers\n"
+    "                        not counted) or pending, with steps and the last evaluation return\n"
     "  report DIR            per grid point across seeds: mean, std, median and interquartile\n"
     "                        mean of the final and absolute returns, steps and wall time;\n"
     "                        written to DIR/report.csv and DIR/report.svg and printed\n"
@@ -58,9 +68,48 @@ const char* kHelp =
     "Exit status of a sweep: 0 every run finished; 5 some runs failed (see sweep status);\n"
     "75 stopped by a signal, or runs left to resume.\n";
 
-volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_sweep_signal(int sig) {
-  if (g_stop == 0) g_stop = sig;
+extern "C" void on_sweep_child(int) {}  // SIGCHLD is taken by sigwaitinfo; never runs
+
+// While a local sweep runs, SIGINT, SIGTERM, SIGUSR1 and SIGCHLD are blocked and taken one at a
+// time by sigwaitinfo: a stop signal can never slip in between looking at the flag and waiting
+// for a child (it stays pending until the wait takes it). Restores the signal mask and
+// SIGCHLD's action, without delivering a stop signal that came too late to matter.
+class SweepSignals {
+ public:
+  SweepSignals() {
+    sigemptyset(&set_);
+    for (int sig : {SIGINT, SIGTERM, SIGUSR1, SIGCHLD}) sigaddset(&set_, sig);
+    struct sigaction sa {};
+    sa.sa_handler = on_sweep_child;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGCHLD, &sa, &old_chld_);
+    sigprocmask(SIG_BLOCK, &set_, &old_mask_);
+  }
+  ~SweepSignals() {
+    const struct timespec now {};
+    while (sigtimedwait(&set_, nullptr, &now) > 0) {
+    }
+    sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
+    sigaction(SIGCHLD, &old_chld_, nullptr);
+  }
+  SweepSignals(const SweepSignals&) = delete;
+  SweepSignals& operator=(const SweepSignals&) = delete;
+  // The next signal (SIGCHLD: some child ended); -1 if interrupted.
+  int wait() const { return sigwaitinfo(&set_, nullptr); }
+  // In a forked child before exec: the signals as they were before the sweep.
+  void restore_in_child() const {
+    for (int sig : {SIGINT, SIGTERM, SIGUSR1}) signal(sig, SIG_DFL);
+    sigaction(SIGCHLD, &old_chld_, nullptr);
+    sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
+  }
+
+ private:
+  sigset_t set_{}, old_mask_{};
+  struct sigaction old_chld_ {};
+};
+
+const char* stop_signal_name(int sig) {
+  return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGUSR1";
 }
 
 std::string self_path() {
@@ -123,15 +172,10 @@ int run_local(const SweepSpec& spec, const std::vector<SweepRun>& runs, int jobs
   const Status logs = create_dirs(fs, join_path(spec.out, "logs"));
   if (!logs.ok()) throw RunError("cannot create the sweep's log folder: " + logs.message());
   const std::string edgerl = self_path();
-  struct sigaction sa {};
-  sa.sa_handler = on_sweep_signal;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGUSR1}) sigaction(sig, &sa, nullptr);
   const bool tty = ::isatty(STDOUT_FILENO);
   std::map<pid_t, const SweepRun*> running;
   size_t next = 0, stopped = 0;
-  bool forwarded = false;
+  int stop = 0;  // the first stop signal; no run starts after it
   std::string last_line;
   auto progress = [&] {
     char line[256];
@@ -145,45 +189,8 @@ int run_local(const SweepSpec& spec, const std::vector<SweepRun>& runs, int jobs
       std::printf("%s\n", line);
     std::fflush(stdout);
   };
-  progress();
-  while (next < todo.size() || !running.empty()) {
-    if (g_stop && !forwarded) {
-      for (const auto& [pid, run] : running) ::kill(pid, SIGTERM);  // each saves and exits 75
-      forwarded = true;
-    }
-    while (!g_stop && next < todo.size() && static_cast<int>(running.size()) < jobs) {
-      const SweepRun* r = todo[next++];
-      std::vector<std::string> args = train_args(spec, *r);
-      args.insert(args.begin(), {"edgerl", "train"});
-      if (!sets_threads(args)) args.push_back("arch.num_threads=" + std::to_string(threads));
-      const std::string log = join_path(join_path(spec.out, "logs"), r->id + ".log");
-      std::fflush(stdout);
-      const pid_t pid = ::fork();
-      if (pid < 0) throw RunError(std::string("cannot start a run: ") + std::strerror(errno));
-      if (pid == 0) {
-        ::setpgid(0, 0);  // the terminal's Ctrl-C reaches the sweep, which passes it on once
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGUSR1, SIG_DFL);
-        FILE* f = std::freopen(log.c_str(), "a", stdout);
-        if (f) ::dup2(::fileno(stdout), STDERR_FILENO);
-        std::vector<char*> argv;
-        for (std::string& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        ::execv(edgerl.c_str(), argv.data());
-        std::_Exit(127);
-      }
-      running[pid] = r;
-      progress();
-    }
-    int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, 0);
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    const auto it = running.find(pid);
-    if (it == running.end()) continue;
+  // A run that ended: its status recorded and counted.
+  auto ended = [&](std::map<pid_t, const SweepRun*>::iterator it, int status) {
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     write_run_exit_status(fs, spec.out, it->second->id, code);
     if (code == 0)
@@ -193,20 +200,75 @@ int run_local(const SweepSpec& spec, const std::vector<SweepRun>& runs, int jobs
     else
       ++failed;
     running.erase(it);
-    progress();
+  };
+  const SweepSignals signals;
+  progress();
+  for (;;) {
+    while (!stop && next < todo.size() && static_cast<int>(running.size()) < jobs) {
+      const SweepRun* r = todo[next++];
+      std::vector<std::string> args = train_args(spec, *r);
+      args.insert(args.begin(), {"edgerl", "train"});
+      if (!sets_threads(args)) args.push_back("arch.num_threads=" + std::to_string(threads));
+      const std::string log = join_path(join_path(spec.out, "logs"), r->id + ".log");
+      std::fflush(stdout);
+      std::fflush(stderr);
+      const pid_t pid = ::fork();
+      if (pid < 0) throw RunError(std::string("cannot start a run: ") + std::strerror(errno));
+      if (pid == 0) {
+        ::setpgid(0, 0);  // the terminal's Ctrl-C reaches the sweep, which passes it on once
+        signals.restore_in_child();
+        FILE* f = std::freopen(log.c_str(), "a", stdout);
+        if (f) ::dup2(::fileno(stdout), STDERR_FILENO);
+        std::vector<char*> argv;
+        for (std::string& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execv(edgerl.c_str(), argv.data());
+        std::_Exit(127);
+      }
+      ::setpgid(pid, pid);  // also here, so that no Ctrl-C can reach it before the child's own
+      running[pid] = r;
+      progress();
+    }
+    if (running.empty()) break;
+    // Every run that ended; then, if none did, the next signal (a child's end or a stop).
+    bool reaped = false;
+    for (auto it = running.begin(); it != running.end();) {
+      int status = 0;
+      const pid_t pid = ::waitpid(it->first, &status, WNOHANG);
+      const auto here = it++;
+      if (pid == here->first) {
+        ended(here, status);
+        reaped = true;
+      } else if (pid < 0 && errno == ECHILD) {  // not ours to wait for after all
+        ended(here, 127 << 8);
+        reaped = true;
+      }
+    }
+    if (reaped) {
+      progress();
+      continue;
+    }
+    const int sig = signals.wait();
+    if (sig > 0 && sig != SIGCHLD && !stop) {
+      stop = sig;
+      for (const auto& [pid, run] : running) ::kill(pid, SIGTERM);  // each saves and exits 75
+    }
   }
   if (tty) std::printf("\n");
+  std::fflush(stdout);
   const size_t left = todo.size() - next;
   if (failed > 0) {
     std::fprintf(stderr, "edgerl sweep: %zu run%s failed: see edgerl sweep status %s\n", failed,
                  failed == 1 ? "" : "s", spec.out.c_str());
     return kExitRunsFailed;
   }
-  if (g_stop || stopped > 0 || left > 0 || busy > 0) {
+  // A stop that came when every run had finished anyway leaves nothing to continue.
+  if (stopped > 0 || left > 0 || busy > 0) {
     std::fprintf(stderr,
-                 "edgerl sweep: stopped with %zu of %zu runs done%s; run the same command again "
+                 "edgerl sweep: %s%s with %zu of %zu runs done%s; run the same command again "
                  "to go on\n",
-                 done, runs.size(), busy ? " (others are running elsewhere)" : "");
+                 stop ? "stopped by " : "stopped", stop ? stop_signal_name(stop) : "", done,
+                 runs.size(), busy ? " (others are running elsewhere)" : "");
     return kExitStopped;
   }
   return kExitOk;
@@ -217,6 +279,61 @@ struct SlurmOptions {
   std::vector<std::string> extra;
   bool submit = false;
 };
+
+// A count: decimal digits only (no sign, no space), from 1 to hi.
+int64_t count_option(const std::string& name, const std::string& value, int64_t hi) {
+  if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos ||
+      value.size() > 12)
+    throw UsageError(name + " '" + printable(value) + "': expected a whole number from 1 to " +
+                     std::to_string(hi));
+  return parse_int_option(name, value, 1, hi);
+}
+
+// Whether `t` is a Slurm time limit: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS,
+// each part decimal digits.
+bool is_slurm_time(const std::string& t) {
+  const size_t dash = t.find('-');
+  const std::string days = dash == std::string::npos ? "" : t.substr(0, dash);
+  const std::vector<std::string> parts =
+      split(dash == std::string::npos ? t : t.substr(dash + 1), ':');
+  const bool digits = std::all_of(parts.begin(), parts.end(), [](const std::string& p) {
+    return !p.empty() && p.size() <= 9 && p.find_first_not_of("0123456789") == std::string::npos;
+  });
+  if (!digits || parts.size() > 3) return false;
+  if (dash == std::string::npos) return true;  // M, M:S, H:M:S
+  return !days.empty() && days.size() <= 9 &&
+         days.find_first_not_of("0123456789") == std::string::npos;  // D-H, D-H:M, D-H:M:S
+}
+
+// Whether `s` holds a control character (a newline would end the #SBATCH line and start a
+// shell command).
+bool has_control(const std::string& s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
+// The Slurm options as sweep.sbatch writes them: refused unless each is one plain word of its
+// kind (UsageError naming it); the numbers in their canonical form.
+void check_slurm_options(SlurmOptions* o, bool has_partition) {
+  if (has_partition && (o->partition.empty() || has_control(o->partition) ||
+                        o->partition.find_first_of(" \t") != std::string::npos))
+    throw UsageError("--partition '" + printable(o->partition) +
+                     "': expected a partition name (no spaces or control characters)");
+  if (!is_slurm_time(o->time))
+    throw UsageError("--time '" + printable(o->time) +
+                     "': expected a Slurm time limit: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM "
+                     "or D-HH:MM:SS");
+  o->cpus = std::to_string(count_option("--cpus-per-task", o->cpus, 1 << 20));
+  if (!o->throttle.empty())
+    o->throttle = std::to_string(count_option("--throttle", o->throttle, 1 << 20));
+  o->grace = std::to_string(count_option("--signal-grace", o->grace, 1 << 20));
+  for (const std::string& e : o->extra)
+    if (e.empty() || has_control(e))
+      throw UsageError("--sbatch-arg '" + printable(e) +
+                       "': expected one #SBATCH option (no control characters)");
+}
 
 // DIR/sweep.sbatch: one array task per run; each resumes its run, and asks to be requeued
 // when the time limit's signal stopped it.
@@ -309,13 +426,19 @@ int run_slurm(const SweepSpec& spec, const std::vector<SweepRun>& runs, const Sl
 int sweep_status(const std::string& dir) {
   FileSystem& fs = posix_fs();
   const SweepManifest m = read_sweep_manifest(fs, dir);
+  // Every state first: a run that cannot be read fails the command before any output.
+  std::vector<SweepRunState> states;
+  for (const SweepRun& r : m.runs) states.push_back(read_run_state(fs, m.spec, r));
+  for (const SweepRunState& s : states)
+    if (!s.problem.empty()) std::fprintf(stderr, "edgerl sweep: %s\n", s.problem.c_str());
   std::map<std::string, size_t> counts;
   size_t width = 2;
   for (const SweepRun& r : m.runs) width = std::max(width, r.id.size());
   std::printf("%-*s  %-9s %12s %12s\n", static_cast<int>(width), "id", "state", "timesteps",
               "last return");
-  for (const SweepRun& r : m.runs) {
-    const SweepRunState s = read_run_state(fs, m.spec, r);
+  for (size_t i = 0; i < m.runs.size(); ++i) {
+    const SweepRun& r = m.runs[i];
+    const SweepRunState& s = states[i];
     ++counts[state_name(s.kind)];
     char ret[32] = "-";
     if (s.has_return) std::snprintf(ret, sizeof ret, "%.2f", s.last_return);
@@ -343,12 +466,23 @@ int sweep_report(const std::string& dir) {
   for (const SweepRun& r : m.runs) {
     if (!by_point.count(r.point)) points.push_back(r.point);
     by_point[r.point].push_back({&r, read_run_state(fs, m.spec, r)});
+    const std::string& damaged = by_point[r.point].back().second.problem;
+    if (!damaged.empty()) std::fprintf(stderr, "edgerl sweep: %s\n", damaged.c_str());
   }
   std::string csv =
       "point,seeds,done,final_mean,final_std,final_median,final_iqm,absolute_mean,"
       "absolute_std,absolute_median,absolute_iqm,timesteps_mean,wall_seconds_mean\n";
-  std::printf("%-32s %5s %10s %9s %10s %10s %10s %10s %12s %8s\n", "point", "seeds", "final",
-              "± std", "median", "IQM", "absolute", "abs IQM", "timesteps", "wall s");
+  // The table is printed once the files are written: a failure prints nothing on stdout.
+  std::string table;
+  auto row = [&table](const char* format, auto... values) {
+    const int n = std::snprintf(nullptr, 0, format, values...);
+    std::string line(static_cast<size_t>(std::max(n, 0)) + 1, '\0');
+    std::snprintf(line.data(), line.size(), format, values...);
+    line.pop_back();
+    table += line;
+  };
+  row("%-32s %5s %10s %9s %10s %10s %10s %10s %12s %8s\n", "point", "seeds", "final", "± std",
+      "median", "IQM", "absolute", "abs IQM", "timesteps", "wall s");
   std::vector<Curve> curves;
   for (const std::string& p : points) {
     std::vector<double> finals, absolutes, steps, walls;
@@ -366,9 +500,8 @@ int sweep_report(const std::string& dir) {
            number(f.mean) + "," + number(f.std) + "," + number(f.median) + "," + number(f.iqm) +
            "," + number(a.mean) + "," + number(a.std) + "," + number(a.median) + "," +
            number(a.iqm) + "," + number(t.mean) + "," + number(w.mean) + "\n";
-    std::printf("%-32s %2zu/%-2zu %10.2f %9.2f %10.2f %10.2f %10.2f %10.2f %12.0f %8.2f\n",
-                name.c_str(), f.n, by_point[p].size(), f.mean, f.std, f.median, f.iqm, a.mean,
-                a.iqm, t.mean, w.mean);
+    row("%-32s %2zu/%-2zu %10.2f %9.2f %10.2f %10.2f %10.2f %10.2f %12.0f %8.2f\n", name.c_str(),
+        f.n, by_point[p].size(), f.mean, f.std, f.median, f.iqm, a.mean, a.iqm, t.mean, w.mean);
     // The point's curve: the mean across its seeds at each timestep, min to max as the band.
     std::map<double, std::vector<double>> at;
     for (const auto& [run, s] : by_point[p]) {
@@ -401,6 +534,7 @@ int sweep_report(const std::string& dir) {
                            reinterpret_cast<const uint8_t*>(svg.data()), svg.size());
     if (!st.ok()) throw RunError("cannot write report.svg: " + st.message());
   }
+  std::fputs(table.c_str(), stdout);
   std::printf("wrote %s and %s\n", join_path(dir, "report.csv").c_str(),
               join_path(dir, "report.svg").c_str());
   return kExitOk;
@@ -424,6 +558,7 @@ int cmd_sweep(const Args& args) {
   std::string seeds, jobs_text;
   std::vector<std::string> overrides;
   bool local = false, slurm = false, has_jobs = false, has_seeds = false;
+  bool has_partition = false, has_time = false, has_cpus = false, has_grace = false;
   SlurmOptions so;
   ArgParser p("sweep");
   p.config(&spec.config, &overrides)
@@ -432,11 +567,11 @@ int cmd_sweep(const Args& args) {
       .flag("--local", &local)
       .option("--jobs", &jobs_text, "-j", &has_jobs)
       .flag("--slurm", &slurm)
-      .option("--partition", &so.partition)
-      .option("--time", &so.time)
-      .option("--cpus-per-task", &so.cpus)
+      .option("--partition", &so.partition, "", &has_partition)
+      .option("--time", &so.time, "", &has_time)
+      .option("--cpus-per-task", &so.cpus, "", &has_cpus)
       .option("--throttle", &so.throttle)
-      .option("--signal-grace", &so.grace)
+      .option("--signal-grace", &so.grace, "", &has_grace)
       .flag("--submit", &so.submit);
   // --sbatch-arg may repeat: take them out before parsing.
   Args rest;
@@ -456,10 +591,25 @@ int cmd_sweep(const Args& args) {
   }
   if (spec.out.empty()) throw UsageError("needs --out DIR, the sweep folder");
   if (local && slurm) throw UsageError("--local and --slurm exclude each other");
-  const int jobs = has_jobs ? static_cast<int>(parse_int_option("--jobs", jobs_text, 1, 4096))
+  if (has_jobs && slurm)
+    throw UsageError(
+        "-j needs --local (a Slurm task's CPUs: --cpus-per-task; tasks at once: "
+        "--throttle)");
+  if (!slurm) {
+    // Slurm's options would be ignored by a local sweep.
+    const char* given = so.submit              ? "--submit"
+                        : has_partition        ? "--partition"
+                        : has_time             ? "--time"
+                        : has_cpus             ? "--cpus-per-task"
+                        : !so.throttle.empty() ? "--throttle"
+                        : has_grace            ? "--signal-grace"
+                        : !so.extra.empty()    ? "--sbatch-arg"
+                                               : nullptr;
+    if (given) throw UsageError(std::string(given) + " needs --slurm");
+  }
+  const int jobs = has_jobs ? static_cast<int>(count_option("--jobs", jobs_text, 4096))
                             : std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
-  if (!so.throttle.empty()) parse_int_option("--throttle", so.throttle, 1, 1 << 20);
-  parse_int_option("--signal-grace", so.grace, 1, 1 << 20);
+  check_slurm_options(&so, has_partition);
   if (has_seeds) spec.seeds = parse_seeds(seeds);
   for (const std::string& o : overrides) {
     SweepSpec::Axis axis;

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <set>
 
 #include "core/text.hpp"
 #include "edgerl/checkpoint.hpp"
@@ -82,6 +84,30 @@ std::string ini_value(const std::string& text, const std::string& key) {
   return text.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
+// Why `text` is not a summary.ini as training writes it (a status it writes, whole numbers of
+// steps, numbers where numbers go), or "" when it is one.
+std::string summary_problem(const std::string& text) {
+  const std::string status = ini_value(text, "status");
+  if (status.empty()) return "no status line";
+  if (status != "finished" && status != "stopped" && status != "save_failed")
+    return "status = " + printable(status);
+  const std::string steps = ini_value(text, "timesteps");
+  if (steps.empty() || steps.size() > 18 ||
+      steps.find_first_not_of("0123456789") != std::string::npos)
+    return "timesteps = " + printable(steps);
+  for (const char* key :
+       {"episode_return_mean", "episode_return_std", "absolute_episode_return_mean",
+        "absolute_episode_return_std", "wall_seconds"}) {
+    const std::string v = ini_value(text, key);
+    char* end = nullptr;
+    const double x = std::strtod(v.c_str(), &end);
+    const bool is_seconds = std::string(key) == "wall_seconds";
+    if (v.empty() || *end || (is_seconds && !(x >= 0 && std::isfinite(x))))
+      return std::string(key) + " = " + printable(v);
+  }
+  return "";
+}
+
 // Whether another process holds the flock on `path` (read from /proc/locks, so that looking
 // never takes a lock a starting run would then find taken).
 bool locked_by_someone(const std::string& path) {
@@ -114,6 +140,66 @@ bool parse_seed(const std::string& s, uint64_t* v, bool* too_large = nullptr) {
   if (errno != ERANGE) return true;
   if (too_large) *too_large = true;
   return false;
+}
+
+// The key of `section.key=value`, or "" without '='.
+std::string override_key(const std::string& text) {
+  const size_t eq = text.find('=');
+  return eq == std::string::npos ? "" : trim(text.substr(0, eq));
+}
+
+// A grid value as the command line gave it (a list key's in its brackets).
+std::string shown_value(const SweepSpec::Axis& axis, const std::string& value) {
+  return printable(is_list_key(axis.key) ? "[" + value + "]" : value);
+}
+
+// Refuses what the sweep sets per run itself, a key given twice where an axis is involved, and
+// an axis value given twice (or two that make the same run id): each would silently lose a
+// value, or give two runs one id and one folder.
+void check_sweep_spec(const SweepSpec& spec) {
+  struct Reserved {
+    const char* key;
+    const char* why;
+  };
+  static const Reserved kReserved[] = {
+      {"logger.base_exp_path", "the sweep sets it to --out DIR for every run"},
+      {"logger.checkpointing.save_args.checkpoint_uid", "the sweep sets it to each run's id"},
+      {"logger.checkpointing.load_model", "every run resumes its own checkpoints (--resume auto)"},
+      {"logger.checkpointing.load_args.checkpoint_uid",
+       "every run resumes its own checkpoints (--resume auto)"},
+      {"logger.checkpointing.load_args.load_step",
+       "every run resumes its own newest checkpoint (--resume auto)"},
+      {"logger.loggers.console.progress",
+       "the sweep sets it to never (each run's output goes to its log file)"},
+  };
+  std::vector<std::pair<std::string, bool>> keys;  // every key, and whether it is an axis
+  for (const std::string& o : spec.overrides) keys.push_back({override_key(o), false});
+  for (const SweepSpec::Axis& a : spec.axes) keys.push_back({a.key, true});
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string& key = keys[i].first;
+    if (key == "arch.seed" && (keys[i].second || !spec.seeds.empty()))
+      throw ConfigError(std::string("arch.seed") +
+                        (keys[i].second ? " as a grid axis" : " next to --seeds") +
+                        ": the sweep sets it per run; use --seeds (--seeds 1-5 or 1,3,7)");
+    for (const Reserved& r : kReserved)
+      if (key == r.key)
+        throw ConfigError(key + ": " + r.why + "; leave it out of the sweep's overrides");
+    for (size_t j = i + 1; j < keys.size(); ++j)
+      if (keys[j].first == key && (keys[i].second || keys[j].second))
+        throw ConfigError(key + " is given twice: give it once (" + key +
+                          "=v1,v2,... for a grid axis)");
+  }
+  for (const SweepSpec::Axis& a : spec.axes)
+    for (size_t i = 0; i < a.values.size(); ++i)
+      for (size_t j = 0; j < i; ++j) {
+        if (trim(a.values[i]) == trim(a.values[j]))
+          throw ConfigError(a.key + ": value " + shown_value(a, a.values[i]) +
+                            " given twice: give each value once");
+        if (id_value(a.values[i]) == id_value(a.values[j]))
+          throw ConfigError(a.key + ": values " + shown_value(a, a.values[j]) + " and " +
+                            shown_value(a, a.values[i]) + " make the same run id (" +
+                            id_value(a.values[i]) + "): give each value once");
+      }
 }
 
 }  // namespace
@@ -204,12 +290,17 @@ std::vector<SweepRun> expand_sweep(const SweepSpec& spec) {
   const ConfigError too_many("the sweep has more than " + std::to_string(kMaxSweepRuns) +
                              " runs (its grid times its seeds); split it");
   if (per_point > kMaxSweepRuns) throw too_many;
+  check_sweep_spec(spec);
   size_t points = 1;
   for (const auto& a : spec.axes) {
     if (a.values.empty()) throw ConfigError("sweep axis " + a.key + " has no value");
     if (a.values.size() > kMaxSweepRuns / (points * per_point)) throw too_many;
     points *= a.values.size();
   }
+  // Each axis value as the config holds it (from the first run that has it): two values that
+  // read the same (1e-3 and 0.001) would be the same runs under two ids.
+  std::vector<std::map<std::string, size_t>> loaded(spec.axes.size());
+  std::set<std::string> ids;
   for (size_t p = 0; p < points; ++p) {
     std::vector<std::string> grid;
     std::string point;
@@ -240,12 +331,30 @@ std::vector<SweepRun> expand_sweep(const SweepSpec& spec) {
       if (!problem.empty()) throw ConfigError("sweep run id " + problem);
       r.overrides.push_back("logger.base_exp_path=" + spec.out);
       r.overrides.push_back("logger.checkpointing.save_args.checkpoint_uid=" + r.id);
+      if (!ids.insert(r.id).second)
+        throw ConfigError("sweep run id " + r.id + " twice: give each grid value once");
+      Config cfg;
       try {
-        const Config cfg = load_run_config(spec, r);
+        cfg = load_run_config(spec, r);
         if (seeds.empty()) r.seed = cfg.arch.seed;
       } catch (const ConfigError& e) {
         throw ConfigError("run '" + r.id + "': " + e.what());
       }
+      if (s == 0)
+        for (size_t i = 0; i < spec.axes.size(); ++i) {
+          const SweepSpec::Axis& a = spec.axes[i];
+          std::string value;
+          try {
+            value = config_value(cfg, a.key);
+          } catch (const ConfigError&) {
+            continue;  // a key of another learner than this run's
+          }
+          const auto [at, fresh] = loaded[i].insert({value, choice[i]});
+          if (!fresh && at->second != choice[i])
+            throw ConfigError(a.key + ": values " + shown_value(a, a.values[at->second]) + " and " +
+                              shown_value(a, a.values[choice[i]]) +
+                              " are the same value: give each value once");
+        }
       runs.push_back(std::move(r));
     }
   }
@@ -351,6 +460,8 @@ const char* state_name(SweepRunState::Kind kind) {
       return "done";
     case SweepRunState::failed:
       return "failed";
+    case SweepRunState::damaged:
+      return "damaged";
   }
   return "?";
 }
@@ -399,8 +510,12 @@ SweepRunState read_run_state(FileSystem& fs, const SweepSpec& spec, const SweepR
     }
   }
   const bool locked = locked_by_someone(join_path(s.run_dir, ".lock"));
-  if (read_text(fs, join_path(s.run_dir, "summary.ini"), &text) &&
-      ini_value(text, "status") == "finished") {
+  const std::string summary = join_path(s.run_dir, "summary.ini");
+  const bool summarised = read_text(fs, summary, &text);
+  const std::string problem = summarised ? summary_problem(text) : "";
+  if (!problem.empty())
+    s.problem = summary + " is not a run summary (" + problem + "): its numbers are not counted";
+  if (summarised && problem.empty() && ini_value(text, "status") == "finished") {
     s.kind = SweepRunState::done;
     s.timesteps = std::atoll(ini_value(text, "timesteps").c_str());
     s.final_return = std::strtod(ini_value(text, "episode_return_mean").c_str(), nullptr);
@@ -412,6 +527,8 @@ SweepRunState read_run_state(FileSystem& fs, const SweepSpec& spec, const SweepR
     s.wall_seconds = std::strtod(ini_value(text, "wall_seconds").c_str(), nullptr);
   } else if (locked) {
     s.kind = SweepRunState::running;
+  } else if (!s.problem.empty()) {
+    s.kind = SweepRunState::damaged;
   } else if (s.exit_status > 0 && s.exit_status != 75 && s.exit_status < 128) {
     s.kind = SweepRunState::failed;
   } else if (!listing.checkpoints.empty()) {
