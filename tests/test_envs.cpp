@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli_call.hpp"
 #include "edgerl/envs.hpp"
 #include "envs/env_kind.hpp"
 
@@ -536,44 +537,11 @@ TEST_CASE("Env state restored through its tensors continues identically, across 
 
 namespace {
 
-struct Captured {
-  int status = -1;
-  std::string out, err;
-};
+using Captured = edgerl::testing::CliCall;
 
-std::string slurp(std::FILE* f) {
-  std::string s;
-  std::rewind(f);
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
-  return s;
-}
-
-// Runs `edgerl rollout` (cli::run) with stdout and stderr redirected to temporary files.
+// Runs `edgerl rollout` (cli::run) with stdout and stderr captured.
 Captured rollout(const edgerl::cli::Args& args) {
-  Captured c;
-  std::fflush(stdout);
-  std::fflush(stderr);
-  std::FILE* out = std::tmpfile();
-  std::FILE* err = std::tmpfile();
-  REQUIRE(out);
-  REQUIRE(err);
-  const int saved_out = dup(1), saved_err = dup(2);
-  dup2(fileno(out), 1);
-  dup2(fileno(err), 2);
-  c.status = edgerl::cli::run("rollout", args);
-  std::fflush(stdout);
-  std::fflush(stderr);
-  dup2(saved_out, 1);
-  dup2(saved_err, 2);
-  close(saved_out);
-  close(saved_err);
-  c.out = slurp(out);
-  c.err = slurp(err);
-  std::fclose(out);
-  std::fclose(err);
-  return c;
+  return edgerl::testing::call_cli("rollout", args);
 }
 
 std::vector<std::string> lines(const std::string& s) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli_call.hpp"
 #include "edgerl/logger.hpp"
 #include "edgerl/plot.hpp"
 #include "test_util.hpp"
@@ -171,35 +172,9 @@ std::string make_run(const fs::path& base, const std::string& uid, int evals, do
 }
 
 // Runs `edgerl plot` (cli::run) with stdout and stderr captured.
-struct PlotRun {
-  int status;
-  std::string out, err;
-};
-
+using PlotRun = edgerl::testing::CliCall;
 PlotRun run_plot(const edgerl::cli::Args& args) {
-  std::fflush(stdout);
-  std::fflush(stderr);
-  FILE* out = std::tmpfile();
-  FILE* err = std::tmpfile();
-  const int saved_out = dup(1), saved_err = dup(2);
-  dup2(fileno(out), 1);
-  dup2(fileno(err), 2);
-  PlotRun r;
-  r.status = edgerl::cli::run("plot", args);
-  std::fflush(stdout);
-  std::fflush(stderr);
-  dup2(saved_out, 1);
-  dup2(saved_err, 2);
-  close(saved_out);
-  close(saved_err);
-  for (auto [f, s] : {std::make_pair(out, &r.out), std::make_pair(err, &r.err)}) {
-    std::rewind(f);
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s->append(buf, n);
-    std::fclose(f);
-  }
-  return r;
+  return edgerl::testing::call_cli("plot", args);
 }
 
 }  // namespace

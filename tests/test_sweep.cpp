@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli_call.hpp"
 #include "edgerl/sweep.hpp"
 #include "test_util.hpp"
 
@@ -23,35 +24,9 @@ using edgerl::testing::TempDir;
 namespace {
 
 // Runs `edgerl sweep ARGS` (cli::run) with stdout and stderr captured.
-struct SweepCall {
-  int status;
-  std::string out, err;
-};
-
+using SweepCall = edgerl::testing::CliCall;
 SweepCall run_sweep(const cli::Args& args) {
-  std::fflush(stdout);
-  std::fflush(stderr);
-  FILE* out = std::tmpfile();
-  FILE* err = std::tmpfile();
-  const int saved_out = dup(1), saved_err = dup(2);
-  dup2(fileno(out), 1);
-  dup2(fileno(err), 2);
-  SweepCall r;
-  r.status = cli::run("sweep", args);
-  std::fflush(stdout);
-  std::fflush(stderr);
-  dup2(saved_out, 1);
-  dup2(saved_err, 2);
-  close(saved_out);
-  close(saved_err);
-  for (auto [f, s] : {std::make_pair(out, &r.out), std::make_pair(err, &r.err)}) {
-    std::rewind(f);
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s->append(buf, n);
-    std::fclose(f);
-  }
-  return r;
+  return edgerl::testing::call_cli("sweep", args);
 }
 
 // The one line a refused command prints: exit 2, one stderr line holding `text`, nothing on
