@@ -55,8 +55,9 @@ const std::vector<Field>& config_fields() {
   using S = SaveArgs;
   static const std::vector<Field> kFields = {
       // [system]: the learner; its own keys are its file's rows.
-      EDGERL_FIELD("system", "system_name", Choice, system.system_name, 0, 0, learner_names(),
-                   training, "learning system (the sections below list each one's keys)"),
+      EDGERL_FIELD("system", "system_name", Choice, system.system_name, 0, 0,
+                   schema::Choices(learner_names()), training,
+                   "learning system (the sections below list each one's keys)"),
       // [arch]
       EDGERL_FIELD("arch", "seed", UInt, arch.seed, 0, 0, {}, training,
                    "seed of every random stream (numpy SeedSequence semantics)"),
@@ -81,7 +82,7 @@ const std::vector<Field>& config_fields() {
                    "interval's learning (the results are the same bits for every count)"),
       // [env], [env.scenario], [env.kwargs]
       EDGERL_FIELD("env", "env_name", Choice, env.env_name, 0, 0,
-                   (std::vector<const char*>{"classic_control"}), training, "environment suite"),
+                   (schema::Choices{"classic_control"}), training, "environment suite"),
       EDGERL_FIELD("env.scenario", "name", Name, env.scenario_name, 0, 0, {}, training,
                    "environment id, e.g. CartPole-v1 (see `edgerl rollout --help`)"),
       EDGERL_FIELD("env.scenario", "task_name", Name, env.task_name, 0, 0, {}, none,
@@ -94,10 +95,10 @@ const std::vector<Field>& config_fields() {
       EDGERL_FIELD("logger.loggers.console", "enabled", Bool, logger.console.enabled, 0, 0, {},
                    none, "print one line per event"),
       EDGERL_FIELD("logger.loggers.console", "progress", Choice, logger.console.progress, 0, 0,
-                   (std::vector<const char*>{"auto", "always", "never"}), none,
+                   (schema::Choices{"auto", "always", "never"}), none,
                    "live progress bar (auto = only on a terminal)"),
       EDGERL_FIELD("logger.loggers.console", "colour", Choice, logger.console.colour, 0, 0,
-                   (std::vector<const char*>{"auto", "always", "never"}), none,
+                   (schema::Choices{"auto", "always", "never"}), none,
                    "ANSI colour (auto = only on a terminal)"),
       EDGERL_FIELD("logger.loggers.csv", "enabled", Bool, logger.csv.enabled, 0, 0, {}, none,
                    "one CSV file per event kind in the run folder"),
@@ -137,11 +138,11 @@ const std::vector<Field>& config_fields() {
                    checkpointing.save_args.min_free_bytes, lo(S::kMinFreeRange),
                    hi(S::kMinFreeRange), {}, none,
                    "do not save when less than this would remain free"),
-      EDGERL_FIELD(
-          "logger.checkpointing.save_args", "on_save_error", Choice,
-          checkpointing.save_args.on_save_error, 0, 0,
-          (std::vector<const char*>(std::begin(S::kOnSaveError), std::end(S::kOnSaveError))), none,
-          "after a failed save: warn and keep training, or stop (exit status 3)"),
+      EDGERL_FIELD("logger.checkpointing.save_args", "on_save_error", Choice,
+                   checkpointing.save_args.on_save_error, 0, 0,
+                   schema::Choices(std::vector<const char*>(std::begin(S::kOnSaveError),
+                                                            std::end(S::kOnSaveError))),
+                   none, "after a failed save: warn and keep training, or stop (exit status 3)"),
       EDGERL_FIELD("logger.checkpointing.load_args", "checkpoint_uid", OptName,
                    checkpointing.load_args.checkpoint_uid, 0, 0, {}, none,
                    "run to resume; empty = the newest run of this model_name"),

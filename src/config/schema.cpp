@@ -240,4 +240,32 @@ std::string get(const Field& f, const void* owner) {
   return "";
 }
 
+std::vector<Field> network_rows_of(const char* section, const char* what, void* (*layers)(void*),
+                                   void* (*activation)(void*), void* (*kernel_init)(void*)) {
+  const auto T = Effect::training;
+  return {
+      Field{section, "layer_sizes", Kind::IntList, layers, 1, 4096, {}, T, what},
+      Field{section,
+            "activation",
+            Kind::Choice,
+            activation,
+            0,
+            0,
+            {"tanh", "relu"},
+            T,
+            "hidden activation"},
+      Field{section,
+            "kernel_init",
+            Kind::Choice,
+            kernel_init,
+            0,
+            0,
+            {"orthogonal", "torch_default"},
+            T,
+            "how the parameters start: orthogonal (gain sqrt 2 for hidden layers, the output's by "
+            "role, zero biases: Stoix, CleanRL's PPO and DQN) or torch_default (PyTorch's "
+            "nn.Linear default, weights and biases uniform in +-1/sqrt(fan_in): CleanRL's SAC, "
+            "TD3 and DDPG, RLtools)"}};
+}
+
 }  // namespace edgerl::schema

@@ -5,7 +5,9 @@
 // or writes keys (loader, validator, INI writer, reference, resume check) goes through rows.
 #pragma once
 
+#include <initializer_list>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,28 @@ enum class Kind {
 
 using Effect = KeyEffect;
 
+// The values of a Kind::Choice row: at most 8 static strings, in a plain array, so that a
+// Field is trivially copyable (the tables of rows then cost little code in the small builds).
+struct Choices {
+  const char* items[8] = {};
+  size_t n = 0;
+  Choices() = default;
+  Choices(std::initializer_list<const char*> values) {
+    for (const char* v : values) add(v);
+  }
+  explicit Choices(const std::vector<const char*>& values) {
+    for (const char* v : values) add(v);
+  }
+  void add(const char* v) {
+    if (n == sizeof items / sizeof items[0]) throw std::logic_error("schema: too many choices");
+    items[n++] = v;
+  }
+  const char* const* begin() const { return items; }
+  const char* const* end() const { return items + n; }
+  size_t size() const { return n; }
+  const char* operator[](size_t i) const { return items[i]; }
+};
+
 struct Field {
   const char* section;
   const char* key;
@@ -35,7 +59,7 @@ struct Field {
   void* (*get)(void* owner);  // the member inside the owner struct
   double min;
   double max;
-  std::vector<const char*> choices;  // Kind::Choice only
+  Choices choices;  // Kind::Choice only
   Effect effect;
   const char* doc;
 };
@@ -58,8 +82,8 @@ void* member(void* owner) {
 }
 template <auto M>
 Field row(const char* section, const char* key, Kind kind, double min, double max, Effect effect,
-          const char* doc, std::vector<const char*> choices = {}) {
-  return Field{section, key, kind, &member<M>, min, max, std::move(choices), effect, doc};
+          const char* doc, Choices choices = {}) {
+  return Field{section, key, kind, &member<M>, min, max, choices, effect, doc};
 }
 
 // A row for member N of the network member M of a learner's struct (a NetworkConfig).
@@ -67,28 +91,17 @@ template <auto M, auto N>
 void* network_member(void* owner) {
   return &(static_cast<NetworkConfig*>(member<M>(owner))->*N);
 }
-template <auto M, auto N>
-Field network_row(const char* section, const char* key, Kind kind, double min, double max,
-                  const char* doc, std::vector<const char*> choices = {}) {
-  return Field{section,          key, kind, &network_member<M, N>, min, max, std::move(choices),
-               Effect::training, doc};
-}
 
+// The rows of one [network.<name>] section, given the accessors of its three members (one
+// function for every network: the rows' code is not repeated per learner).
+std::vector<Field> network_rows_of(const char* section, const char* what, void* (*layers)(void*),
+                                   void* (*activation)(void*), void* (*kernel_init)(void*));
 // The rows of one [network.<name>] section, for the network member M of a learner's struct.
 template <auto M>
 std::vector<Field> network_rows(const char* section, const char* what) {
-  return {
-      network_row<M, &NetworkConfig::layer_sizes>(section, "layer_sizes", Kind::IntList, 1, 4096,
-                                                  what),
-      network_row<M, &NetworkConfig::activation>(section, "activation", Kind::Choice, 0, 0,
-                                                 "hidden activation", {"tanh", "relu"}),
-      network_row<M, &NetworkConfig::kernel_init>(
-          section, "kernel_init", Kind::Choice, 0, 0,
-          "how the parameters start: orthogonal (gain sqrt 2 for hidden layers, the output's by "
-          "role, zero biases: Stoix, CleanRL's PPO and DQN) or torch_default (PyTorch's "
-          "nn.Linear default, weights and biases uniform in +-1/sqrt(fan_in): CleanRL's SAC, "
-          "TD3 and DDPG, RLtools)",
-          {"orthogonal", "torch_default"})};
+  return network_rows_of(section, what, &network_member<M, &NetworkConfig::layer_sizes>,
+                         &network_member<M, &NetworkConfig::activation>,
+                         &network_member<M, &NetworkConfig::kernel_init>);
 }
 
 // "section.key".
