@@ -94,12 +94,12 @@ bool ArgParser::parse(const Args& args) {
     const std::string name = inline_value ? a.substr(0, eq) : a;
     Spec* s = find(name);
     if (!s) throw UsageError("unknown option '" + a + "'" + hint());
+    if (s->seen) throw UsageError(name + " given twice");
     if (s->flag) {
       if (inline_value) throw UsageError(name + " takes no value" + hint());
-      *s->flag = true;
+      *s->flag = s->seen = true;
       continue;
     }
-    if (s->seen) throw UsageError(name + " given twice");
     std::string value;
     if (inline_value) {
       value = a.substr(eq + 1);

@@ -32,6 +32,11 @@ int cmd_config(const Args& args) {
     std::fputs(kHelp, stdout);
     return kExitOk;
   }
+  // --doc, --list and --show print one fixed text: anything else given with them would be
+  // ignored.
+  if ((doc + list + !show.empty() > 1) ||
+      ((doc || list || !show.empty()) && (!path.empty() || !overrides.empty())))
+    throw UsageError("--doc, --list and --show take nothing else (see edgerl config --help)");
   if (doc) {
     std::fputs(config_reference_markdown().c_str(), stdout);
   } else if (list) {

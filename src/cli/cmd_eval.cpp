@@ -132,6 +132,7 @@ int cmd_eval(const Args& args) {
   const int64_t n = has_episodes ? parse_int_option("--episodes", episodes, 1, 1 << 24) : 0;
   const uint64_t s = has_seed ? parse_u64_option("--seed", seed) : 0;
   if (has_render && render != "ascii") throw UsageError("--render " + render + ": only ascii");
+  if (has_fps && !has_render) throw UsageError("--fps needs --render ascii");
   const int fps = has_fps ? static_cast<int>(parse_int_option("--fps", fps_text, 1, 1000)) : 30;
   if (has_trace) check_output_file("--trace", trace_path, paths);
 

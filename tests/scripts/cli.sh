@@ -27,6 +27,12 @@ expect_error 2 "needs a file name" $EDGERL config --config ""
 expect_error 2 "--trace needs a value" $EDGERL eval x.ckpt --trace --best
 expect_error 2 "--seed needs a value" $EDGERL rollout --env CartPole-v1 --seed --actions 0
 expect_error 2 "--title needs a value" $EDGERL plot x --title -o
+# Options that would be ignored, or given twice, are refused rather than dropped.
+expect_error 2 "--greedy given twice" $EDGERL eval x.ckpt --greedy --greedy
+expect_error 2 "--fps needs --render ascii" $EDGERL eval x.ckpt --fps 10
+expect_error 2 "--doc, --list and --show take nothing else" $EDGERL config --doc arch.seed=1
+expect_error 2 "--doc, --list and --show take nothing else" $EDGERL config --doc --list
+expect_error 2 "--doc, --list and --show take nothing else" $EDGERL config --list --config x.ini
 # No command: the help, on stderr, and exit 2.
 set +e
 $EDGERL > out.txt 2> err.txt
