@@ -240,6 +240,11 @@ std::string get(const Field& f, const void* owner) {
   return "";
 }
 
+Field make_row(const char* section, const char* key, Kind kind, void* (*get)(void*), double min,
+               double max, Effect effect, const char* doc, const Choices* choices) {
+  return Field{section, key, kind, get, min, max, choices ? *choices : Choices{}, effect, doc};
+}
+
 std::vector<Field> network_rows_of(const char* section, const char* what, void* (*layers)(void*),
                                    void* (*activation)(void*), void* (*kernel_init)(void*)) {
   const auto T = Effect::training;

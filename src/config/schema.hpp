@@ -80,10 +80,19 @@ void* member(void* owner) {
   using C = typename MemberOf<decltype(M)>::Owner;
   return &(static_cast<C*>(owner)->*M);
 }
+// One row, built out of line: the tables of rows call it rather than each spelling out a
+// whole Field (their code is most of what the config schema costs in the small builds).
+Field make_row(const char* section, const char* key, Kind kind, void* (*get)(void*), double min,
+               double max, Effect effect, const char* doc, const Choices* choices = nullptr);
 template <auto M>
 Field row(const char* section, const char* key, Kind kind, double min, double max, Effect effect,
-          const char* doc, Choices choices = {}) {
-  return Field{section, key, kind, &member<M>, min, max, choices, effect, doc};
+          const char* doc) {
+  return make_row(section, key, kind, &member<M>, min, max, effect, doc);
+}
+template <auto M>
+Field row(const char* section, const char* key, Kind kind, double min, double max, Effect effect,
+          const char* doc, const Choices& choices) {
+  return make_row(section, key, kind, &member<M>, min, max, effect, doc, &choices);
 }
 
 // A row for member N of the network member M of a learner's struct (a NetworkConfig).
