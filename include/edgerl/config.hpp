@@ -112,6 +112,9 @@ struct ConfigError : Error {
 
 // The default config (configs/ppo_cartpole.ini, compiled into the binary).
 Config default_config();
+// The config a command line names: `ref` is empty (the default config), "builtin:NAME" (a
+// built-in config) or a file's path; then the overrides, resolved as one layer over it.
+Config load_config_from(const std::string& ref, const std::vector<std::string>& overrides);
 
 // Loads an INI file (following `base = other.ini` chains, paths relative to the including
 // file), then applies `section.key=value` overrides in order. Throws ConfigError.

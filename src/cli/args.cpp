@@ -252,22 +252,4 @@ Status write_output_file(const std::string& path, const uint8_t* data, size_t n,
   return naming_output(s, path, path);
 }
 
-Config load_config_from(const std::string& path, const std::vector<std::string>& overrides) {
-  if (path.empty())  // the default config; its overrides resolved as a file's, in any order
-    return load_config_text(builtin_config_text("ppo_cartpole.ini"), "<built-in ppo_cartpole.ini>",
-                            overrides);
-  const std::string prefix = "builtin:";
-  if (path.rfind(prefix, 0) == 0) {
-    const std::string name = path.substr(prefix.size());
-    const std::string text = builtin_config_text(name);
-    if (text.empty()) {
-      std::string names;
-      for (const auto& n : builtin_config_names()) names += (names.empty() ? "" : ", ") + n;
-      throw ConfigError("no built-in config named '" + name + "' (built in: " + names + ")");
-    }
-    return load_config_text(text, "<built-in " + name + ">", overrides);
-  }
-  return load_config(path, overrides);
-}
-
 }  // namespace edgerl::cli

@@ -102,8 +102,4 @@ void check_output_file(const std::string& option, const std::string& path,
 Status write_output_file(const std::string& path, const uint8_t* data, size_t n,
                          bool* streamed = nullptr);
 
-// The config a `--config` path names (a file, builtin:NAME, or "" for the built-in default)
-// with the overrides applied and validated. Throws ConfigError.
-Config load_config_from(const std::string& path, const std::vector<std::string>& overrides);
-
 }  // namespace edgerl::cli

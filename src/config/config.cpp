@@ -556,7 +556,23 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
 }
 
 Config default_config() {
-  return load_config_text(builtin_config_text("ppo_cartpole.ini"), "<built-in ppo_cartpole.ini>");
+  return load_config_from("", {});
+}
+
+Config load_config_from(const std::string& ref, const std::vector<std::string>& overrides) {
+  if (ref.empty())
+    return load_config_text(builtin_config_text("ppo_cartpole.ini"), "<built-in ppo_cartpole.ini>",
+                            overrides);
+  const std::string prefix = "builtin:";
+  if (ref.rfind(prefix, 0) != 0) return load_config(ref, overrides);
+  const std::string name = ref.substr(prefix.size());
+  const std::string text = builtin_config_text(name);
+  if (text.empty()) {
+    std::string names;
+    for (const auto& n : builtin_config_names()) names += (names.empty() ? "" : ", ") + n;
+    throw ConfigError("no built-in config named '" + name + "' (built in: " + names + ")");
+  }
+  return load_config_text(text, "<built-in " + name + ">", overrides);
 }
 
 std::string to_ini(const Config& cfg_in) {

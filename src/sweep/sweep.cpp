@@ -269,17 +269,7 @@ std::vector<uint64_t> parse_seeds(const std::string& text) {
 Config load_run_config(const SweepSpec& spec, const SweepRun& run) {
   std::vector<std::string> o = spec.overrides;
   o.insert(o.end(), run.overrides.begin(), run.overrides.end());
-  if (spec.config.empty())
-    return load_config_text(builtin_config_text("ppo_cartpole.ini"), "<built-in ppo_cartpole.ini>",
-                            o);
-  const std::string prefix = "builtin:";
-  if (spec.config.rfind(prefix, 0) == 0) {
-    const std::string name = spec.config.substr(prefix.size());
-    const std::string text = builtin_config_text(name);
-    if (text.empty()) throw ConfigError("no built-in config named '" + name + "'");
-    return load_config_text(text, "<built-in " + name + ">", o);
-  }
-  return load_config(spec.config, o);
+  return load_config_from(spec.config, o);
 }
 
 std::vector<SweepRun> expand_sweep(const SweepSpec& spec) {
